@@ -1,0 +1,35 @@
+# Thin wrapper over CMake: make [all|demo|test|bench|fmt|lint|clean]. Builds go to build/.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_FLAGS ?=
+PY    ?= $(HOME)/.cache/ngt/venv/bin/python
+
+.PHONY: all bootstrap demo test test-core test-asan test-tsan bench fmt lint clean
+
+all: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+bootstrap:
+	@scripts/bootstrap
+
+demo: bootstrap all
+	$(BUILD)/examples/embed models/fad.onnx
+
+# Plain build + every test, then the unit tests under ASan+UBSan and the scheduler under TSan.
+test: bootstrap
+	@scripts/ci-test
+
+bench: bootstrap all
+	@scripts/bench
+
+fmt:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cu' '*.cuh')
+
+lint: all
+	@scripts/lint $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

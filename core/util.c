@@ -1,0 +1,93 @@
+/* util.c: errors, aligned memory, FNV-1a hashing and the monotonic clock used across ngt. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int ngt_seterr(ngt_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    char prefix[NGT_ERR_MSG_MAX], old[NGT_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    if (err->code == NGT_OK)
+        err->code = code;
+    return err->code;
+}
+
+void *ngt_aalloc(size_t size)
+{
+    void *p = NULL;
+    size_t n = ngt_pad64(size ? size : 1);
+    if (posix_memalign(&p, NGT_ALIGN, n) != 0)
+        return NULL;
+    return p;
+}
+
+void ngt_afree(void *p) { free(p); }
+
+uint64_t ngt_fnv1a(const void *data, size_t n, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+uint64_t ngt_file_hash(const char *path, ngt_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ngt_seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    uint64_t h = ngt_fnv1a_basis();
+    unsigned char buf[65536];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, f)) > 0)
+        h = ngt_fnv1a(buf, k, h);
+    fclose(f);
+    return h;
+}
+
+uint64_t ngt_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int ngt_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+    if (size == 0)
+        return -1;
+    if (n >= size) {
+        memcpy(dst, src, size - 1);
+        dst[size - 1] = 0;
+        return -1;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
