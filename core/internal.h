@@ -10,18 +10,27 @@
 #include <stdlib.h>
 
 /* Fills err (if not NULL) with code and a printf-style message; returns code. */
-int ngt_seterr(ngt_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Prefixes err's message with "prefix: " (keeps the code); returns err->code (or code if err NULL). */
-int ngt_preferr(ngt_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ngt_seterr(ngt_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefixes err's message with "prefix: " (keeps the code); returns err->code (or code if err NULL).
+ */
+int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* 64-byte aligned allocation; size rounded up to a multiple of 64. Free with ngt_afree. */
 void *ngt_aalloc(size_t size);
 void ngt_afree(void *p);
-static inline size_t ngt_pad64(size_t n) { return (n + (size_t)NGT_ALIGN - 1) & ~((size_t)NGT_ALIGN - 1); }
+static inline size_t ngt_pad64(size_t n)
+{
+    return (n + (size_t)NGT_ALIGN - 1) & ~((size_t)NGT_ALIGN - 1);
+}
 
 /* FNV-1a 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3). */
 uint64_t ngt_fnv1a(const void *data, size_t n, uint64_t h);
-static inline uint64_t ngt_fnv1a_basis(void) { return 0xcbf29ce484222325ULL; }
+static inline uint64_t ngt_fnv1a_basis(void)
+{
+    return 0xcbf29ce484222325ULL;
+}
 /* FNV-1a 64 of a whole file; 0 on error (err filled). */
 uint64_t ngt_file_hash(const char *path, ngt_error *err);
 

@@ -1,5 +1,6 @@
 /* ngt.h: the whole public C API of ngt, the Next-Generation Trigger toolkit.
- * One header for C hosts and for LuaJIT's ffi.cdef: constants are enums, no macros in declarations. */
+ * One header for C hosts and for LuaJIT's ffi.cdef: constants are enums, no macros in declarations.
+ */
 #ifndef NGT_H
 #define NGT_H
 
@@ -54,28 +55,27 @@ typedef enum ngt_dtype {
     NGT_DTYPE_COUNT
 } ngt_dtype;
 size_t ngt_dtype_size(ngt_dtype t);
-const char *ngt_dtype_name(ngt_dtype t);                /* "f32" ... "bool" */
+const char *ngt_dtype_name(ngt_dtype t);               /* "f32" ... "bool" */
 int ngt_dtype_parse(const char *name, ngt_dtype *out); /* NGT_OK or NGT_EINVAL */
 
 enum {
-    NGT_MAX_RANK = 4,       /* per-event shape rank */
-    NGT_ALIGN = 64,         /* column alignment and padding, in bytes */
-    NGT_NAME_MAX = 64,      /* column, chain, stream, model names (including the NUL) */
-    NGT_MAX_MODEL_IO = 16,  /* inputs or outputs of one model */
-    NGT_MAX_ASYNC = 16      /* asynchronous operations one step may start (when_all) */
+    NGT_MAX_RANK = 4,      /* per-event shape rank */
+    NGT_ALIGN = 64,        /* column alignment and padding, in bytes */
+    NGT_NAME_MAX = 64,     /* column, chain, stream, model names (including the NUL) */
+    NGT_MAX_MODEL_IO = 16, /* inputs or outputs of one model */
+    NGT_MAX_ASYNC = 16     /* asynchronous operations one step may start (when_all) */
 };
 
 /* ---- Schema ---------------------------------------------------------------------------------
  * An ordered list of columns. Kinds:
  *   event column  "fad_in" : f32[77]   one row per event, [event][elem]
  *   batch scalar  "run" : u32          one value per batch
- *   collection    "jet" {pt:f32, eta:f32} max 12: fields "jet.pt", "jet.eta" as f32[12] columns and a
- *                 count column "jet.n" (i32), each event holding jet.n (<= max) valid entries.
- *   derived       columns written by steps (model outputs, decisions); added by the menu.
- * The physics identity (run, lumi section, event number) may name columns or scalars; when set,
- * the prescale hash uses it instead of the event id.
- * Canonical text and schema id: see docs/schema.md (FNV-1a 64 over the canonical text of the
- * non-derived columns). */
+ *   collection    "jet" {pt:f32, eta:f32} max 12: fields "jet.pt", "jet.eta" as f32[12] columns and
+ * a count column "jet.n" (i32), each event holding jet.n (<= max) valid entries. derived columns
+ * written by steps (model outputs, decisions); added by the menu. The physics identity (run, lumi
+ * section, event number) may name columns or scalars; when set, the prescale hash uses it instead
+ * of the event id. Canonical text and schema id: see docs/schema.md (FNV-1a 64 over the canonical
+ * text of the non-derived columns). */
 typedef enum ngt_column_kind {
     NGT_COL_EVENT = 0,
     NGT_COL_SCALAR,
@@ -87,12 +87,12 @@ typedef struct ngt_column_info {
     char name[NGT_NAME_MAX];
     ngt_dtype dtype;
     ngt_column_kind kind;
-    int rank;                     /* per-event rank; 0 for a per-event scalar or batch scalar */
-    int64_t shape[NGT_MAX_RANK];  /* per-event shape */
-    int64_t elems;                /* product of shape (1 when rank 0) */
-    size_t row_bytes;             /* elems * dtype size */
-    int collection;               /* index of the collection's count column, or -1 */
-    int derived;                  /* written by a step, not part of the input */
+    int rank;                    /* per-event rank; 0 for a per-event scalar or batch scalar */
+    int64_t shape[NGT_MAX_RANK]; /* per-event shape */
+    int64_t elems;               /* product of shape (1 when rank 0) */
+    size_t row_bytes;            /* elems * dtype size */
+    int collection;              /* index of the collection's count column, or -1 */
+    int derived;                 /* written by a step, not part of the input */
 } ngt_column_info;
 
 typedef struct ngt_schema ngt_schema;
@@ -183,8 +183,7 @@ const ngt_backend *ngt_registry_backend(const ngt_registry *r, const char *name)
  * older one; batches already running keep the version they pinned). */
 int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, const char *path,
                       const char *options, ngt_error *err);
-int ngt_registry_describe(ngt_registry *r, const char *name, ngt_model_desc *desc,
-                          ngt_error *err);
+int ngt_registry_describe(ngt_registry *r, const char *name, ngt_model_desc *desc, ngt_error *err);
 uint64_t ngt_registry_model_hash(ngt_registry *r, const char *name); /* FNV-1a 64 of the file */
 int ngt_registry_count(const ngt_registry *r);
 const char *ngt_registry_name(const ngt_registry *r, int i);
@@ -206,18 +205,18 @@ typedef struct ngt_step_io {
     int n;
     uint8_t *pass;
     uint8_t *error;
-    int worker; /* 0..threads-1, or -1 on a host's own thread */
+    int worker;   /* 0..threads-1, or -1 on a host's own thread */
     void *opaque; /* engine's */
     ngt_error *err;
 } ngt_step_io;
 typedef int (*ngt_step_fn)(void *user, ngt_step_io *io);
-ngt_async *ngt_step_async(ngt_step_io *io); /* NULL when NGT_MAX_ASYNC are already started */
+ngt_async *ngt_step_async(ngt_step_io *io);        /* NULL when NGT_MAX_ASYNC are already started */
 void ngt_async_complete(ngt_async *a, int status); /* status NGT_OK or a negative code */
 
 typedef enum ngt_step_mode {
-    NGT_STEP_SYNC = 0,    /* runs on the worker */
-    NGT_STEP_ASYNC = 1,   /* may return NGT_PENDING */
-    NGT_STEP_OFFLOAD = 2  /* runs on the offload thread pool; the batch is parked meanwhile */
+    NGT_STEP_SYNC = 0,   /* runs on the worker */
+    NGT_STEP_ASYNC = 1,  /* may return NGT_PENDING */
+    NGT_STEP_OFFLOAD = 2 /* runs on the offload thread pool; the batch is parked meanwhile */
 } ngt_step_mode;
 
 typedef struct ngt_step_def {
@@ -225,12 +224,12 @@ typedef struct ngt_step_def {
     ngt_step_fn fn;
     void *user;
     ngt_step_mode mode;
-    double timeout_s;              /* asynchronous and offload steps; <= 0: default 1 s */
+    double timeout_s; /* asynchronous and offload steps; <= 0: default 1 s */
     int n_reads;
-    const char *const *reads;      /* columns read (validated at build) */
-    int n_writes;                  /* > 0: a producer, shared by chains, run once per batch */
-    const char *const *writes;     /* new derived columns ... */
-    const char *const *write_types;/* ... and their types ("f32[4]") */
+    const char *const *reads;       /* columns read (validated at build) */
+    int n_writes;                   /* > 0: a producer, shared by chains, run once per batch */
+    const char *const *writes;      /* new derived columns ... */
+    const char *const *write_types; /* ... and their types ("f32[4]") */
 } ngt_step_def;
 
 /* ---- Menu -----------------------------------------------------------------------------------
@@ -246,9 +245,8 @@ int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_
 int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err);
 int ngt_menu_cut(ngt_menu *m, int chain, const char *expr, ngt_error *err);
 int ngt_menu_prescale(ngt_menu *m, int chain, uint32_t n, ngt_error *err);
-int ngt_menu_infer(ngt_menu *m, int chain, const char *model, int n_in,
-                   const char *const *inputs, int n_out, const char *const *outputs,
-                   ngt_error *err);
+int ngt_menu_infer(ngt_menu *m, int chain, const char *model, int n_in, const char *const *inputs,
+                   int n_out, const char *const *outputs, ngt_error *err);
 int ngt_menu_step(ngt_menu *m, int chain, const ngt_step_def *def, ngt_error *err);
 int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *chains,
                     ngt_error *err);

@@ -43,7 +43,10 @@ void *ngt_aalloc(size_t size)
     return p;
 }
 
-void ngt_afree(void *p) { free(p); }
+void ngt_afree(void *p)
+{
+    free(p);
+}
 
 uint64_t ngt_fnv1a(const void *data, size_t n, uint64_t h)
 {

@@ -1,0 +1,141 @@
+/* batch.c: SoA event batches. One aligned block per batch holds every column ([event][elem] rows,
+ * each column 64-byte aligned and padded), the event ids and the batch scalars. */
+#include "internal.h"
+#include "schema_int.h"
+
+#include <string.h>
+
+struct ngt_batch {
+    ngt_schema *schema; /* the batch's own copy */
+    int capacity, n;
+    void *block; /* owned storage */
+    void **own;  /* each column's own storage inside block */
+    void **cols; /* current pointers (own, or a wrapped host array) */
+    uint64_t *ids;
+    uint64_t copies;
+};
+
+static size_t column_bytes(const ngt_column_info *c, int capacity)
+{
+    if (c->kind == NGT_COL_SCALAR)
+        return ngt_pad64(c->row_bytes);
+    return ngt_pad64(c->row_bytes * (size_t)capacity);
+}
+
+ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
+{
+    if (!s || capacity <= 0 || capacity > (1 << 24)) {
+        ngt_seterr(err, NGT_EINVAL, "batch capacity must be in 1..%d, not %d", 1 << 24, capacity);
+        return NULL;
+    }
+    int nc = ngt_schema_ncolumns(s);
+    ngt_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        goto oom;
+    b->capacity = capacity;
+    b->schema = ngt_schema_clone(s);
+    b->own = calloc((size_t)nc + 1, sizeof *b->own);
+    b->cols = calloc((size_t)nc + 1, sizeof *b->cols);
+    if (!b->schema || !b->own || !b->cols)
+        goto oom;
+    size_t total = ngt_pad64(sizeof(uint64_t) * (size_t)capacity);
+    for (int i = 0; i < nc; i++)
+        total += column_bytes(ngt_schema_column(s, i), capacity);
+    b->block = ngt_aalloc(total);
+    if (!b->block)
+        goto oom;
+    memset(b->block, 0, ngt_pad64(total));
+    char *p = b->block;
+    b->ids = (uint64_t *)p;
+    p += ngt_pad64(sizeof(uint64_t) * (size_t)capacity);
+    for (int i = 0; i < nc; i++) {
+        b->own[i] = b->cols[i] = p;
+        p += column_bytes(ngt_schema_column(s, i), capacity);
+    }
+    return b;
+oom:
+    ngt_batch_free(b);
+    ngt_seterr(err, NGT_ENOMEM, "out of memory allocating a batch of %d events", capacity);
+    return NULL;
+}
+
+void ngt_batch_free(ngt_batch *b)
+{
+    if (!b)
+        return;
+    ngt_afree(b->block);
+    free(b->own);
+    free(b->cols);
+    ngt_schema_free(b->schema);
+    free(b);
+}
+
+const ngt_schema *ngt_batch_schema(const ngt_batch *b)
+{
+    return b->schema;
+}
+int ngt_batch_capacity(const ngt_batch *b)
+{
+    return b->capacity;
+}
+int ngt_batch_count(const ngt_batch *b)
+{
+    return b->n;
+}
+
+int ngt_batch_set_count(ngt_batch *b, int n, ngt_error *err)
+{
+    if (n < 0 || n > b->capacity)
+        return ngt_seterr(err, NGT_EINVAL, "event count %d outside 0..%d (the batch capacity)", n,
+                          b->capacity);
+    b->n = n;
+    return NGT_OK;
+}
+
+void *ngt_batch_column(ngt_batch *b, int column)
+{
+    return column >= 0 && column < ngt_schema_ncolumns(b->schema) ? b->cols[column] : NULL;
+}
+
+void *ngt_batch_column_by_name(ngt_batch *b, const char *name)
+{
+    return ngt_batch_column(b, ngt_schema_find(b->schema, name));
+}
+
+uint64_t *ngt_batch_event_ids(ngt_batch *b)
+{
+    return b->ids;
+}
+
+int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error *err)
+{
+    const ngt_column_info *c = ngt_schema_column(b->schema, column);
+    if (!c)
+        return ngt_seterr(err, NGT_EINVAL, "wrap: no column %d", column);
+    if (!data || n < 0 || n > b->capacity || (c->kind == NGT_COL_SCALAR && n != 1))
+        return ngt_seterr(err, NGT_EINVAL, "wrap '%s': %d rows do not fit (capacity %d%s)", c->name,
+                          n, b->capacity, c->kind == NGT_COL_SCALAR ? ", scalar: 1" : "");
+    if (c->derived)
+        return ngt_seterr(err, NGT_EINVAL, "wrap '%s': a derived column is written by the menu",
+                          c->name);
+    if (((uintptr_t)data % NGT_ALIGN) == 0) {
+        b->cols[column] = (void *)(uintptr_t)data; /* read by steps; written only if derived */
+        return NGT_OK;
+    }
+    memcpy(b->own[column], data, c->row_bytes * (size_t)n);
+    b->cols[column] = b->own[column];
+    b->copies++;
+    return NGT_OK;
+}
+
+void ngt_batch_unwrap(ngt_batch *b)
+{
+    int nc = ngt_schema_ncolumns(b->schema);
+    for (int i = 0; i < nc; i++)
+        b->cols[i] = b->own[i];
+}
+
+uint64_t ngt_batch_copies(const ngt_batch *b)
+{
+    return b->copies;
+}

@@ -1,0 +1,680 @@
+/* exec.c: one batch's trip through a built menu. The job walks the planned nodes with a cursor;
+ * a step that goes asynchronous parks the job with the cursor saved, and the caller's loop (the
+ * scheduler or ngt_menu_process) resumes it: no recursion, constant stack. */
+#include "exec.h"
+#include "internal.h"
+#include "menu_int.h"
+
+#include <string.h>
+
+struct ngt_async {
+    struct ngt_job *job;
+    unsigned gen;
+    int done;
+};
+
+struct ngt_job {
+    ngt_menu *m;
+    int cap;
+    ngt_batch *b;
+    int n;
+    uint64_t number;
+    int cursor;
+    int resuming; /* the node at cursor parked and must be finished */
+    int column;   /* prescale column pinned for this batch */
+    model_version **pins;
+    uint8_t *live, *errc, *perr, *need, *pass, *error;
+    uint32_t *sel;
+    int n_sel;
+    void *gather, *cut_scratch;
+    /* the step in progress (also while parked) */
+    ngt_step_io io;
+    ngt_error step_err;
+    int step_rc;
+    uint64_t t_start;
+    /* asynchronous state, under mu */
+    pthread_mutex_t mu;
+    int parked, offload, pending, failed, timed_out;
+    unsigned gen;
+    uint64_t deadline;
+    struct ngt_async slots[NGT_MAX_ASYNC];
+    int n_started;
+    exec_wake_fn wake;
+    exec_offload_fn offload_fn;
+    void *cb_user;
+};
+
+ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
+{
+    if (!m || !m->built || cap <= 0) {
+        ngt_seterr(err, NGT_EINVAL, "a job needs a built menu and a capacity > 0");
+        return NULL;
+    }
+    ngt_job *j = calloc(1, sizeof *j);
+    if (!j)
+        goto oom;
+    j->m = m;
+    j->cap = cap;
+    size_t c = (size_t)cap, nch = (size_t)m->n_chains + 1, nst = (size_t)m->n_steps + 1;
+    size_t scratch = 0;
+    for (int i = 0; i < m->n_steps; i++)
+        if (m->steps[i].cut) {
+            size_t k = ngt_cut_scratch_size(m->steps[i].cut, cap);
+            scratch = k > scratch ? k : scratch;
+        }
+    j->pins = calloc((size_t)m->n_models + 1, sizeof *j->pins);
+    j->live = ngt_aalloc(nch * c);
+    j->errc = ngt_aalloc(nch * c);
+    j->perr = ngt_aalloc(nst * c);
+    j->need = ngt_aalloc(c);
+    j->pass = ngt_aalloc(c);
+    j->error = ngt_aalloc(c);
+    j->sel = ngt_aalloc(c * sizeof *j->sel);
+    j->gather = ngt_aalloc(m->gather_bytes * c + 64);
+    j->cut_scratch = ngt_aalloc(scratch + 64);
+    if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
+        !j->sel || !j->gather || !j->cut_scratch)
+        goto oom;
+    pthread_mutex_init(&j->mu, NULL);
+    j->deadline = UINT64_MAX;
+    return j;
+oom:
+    if (j) {
+        j->m = NULL; /* nothing pinned or initialised yet */
+        free(j->pins);
+        ngt_afree(j->live);
+        ngt_afree(j->errc);
+        ngt_afree(j->perr);
+        ngt_afree(j->need);
+        ngt_afree(j->pass);
+        ngt_afree(j->error);
+        ngt_afree(j->sel);
+        ngt_afree(j->gather);
+        ngt_afree(j->cut_scratch);
+        free(j);
+    }
+    ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+    return NULL;
+}
+
+void exec_job_free(ngt_job *j)
+{
+    if (!j)
+        return;
+    exec_job_finish(j);
+    pthread_mutex_destroy(&j->mu);
+    free(j->pins);
+    ngt_afree(j->live);
+    ngt_afree(j->errc);
+    ngt_afree(j->perr);
+    ngt_afree(j->need);
+    ngt_afree(j->pass);
+    ngt_afree(j->error);
+    ngt_afree(j->sel);
+    ngt_afree(j->gather);
+    ngt_afree(j->cut_scratch);
+    free(j);
+}
+
+void exec_job_set_callbacks(ngt_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user)
+{
+    j->wake = wake;
+    j->offload_fn = offload;
+    j->cb_user = user;
+}
+
+ngt_batch *exec_job_batch(const ngt_job *j)
+{
+    return j->b;
+}
+
+void exec_job_start(ngt_job *j, ngt_batch *b, uint64_t number)
+{
+    ngt_menu *m = j->m;
+    j->b = b;
+    j->n = ngt_batch_count(b) < j->cap ? ngt_batch_count(b) : j->cap;
+    j->number = number;
+    j->cursor = 0;
+    j->resuming = 0;
+    for (int k = 0; k < m->n_models; k++)
+        j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
+    j->column = menu_column_for_batch(m, b, number);
+    memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
+    memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+}
+
+void exec_job_finish(ngt_job *j)
+{
+    if (!j->m)
+        return;
+    for (int k = 0; k < j->m->n_models; k++) {
+        registry_release(j->m->reg, j->pins[k]);
+        j->pins[k] = NULL;
+    }
+}
+
+uint64_t exec_job_deadline(const ngt_job *j)
+{
+    pthread_mutex_t *mu = (pthread_mutex_t *)&j->mu;
+    pthread_mutex_lock(mu);
+    uint64_t d = j->parked && !j->offload ? j->deadline : UINT64_MAX;
+    pthread_mutex_unlock(mu);
+    return d;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static uint8_t *row(uint8_t *masks, int k, int cap)
+{
+    return masks + (size_t)k * (size_t)cap;
+}
+
+static int select_from(const uint8_t *mask, int n, uint32_t *sel)
+{
+    int k = 0;
+    for (int e = 0; e < n; e++) {
+        sel[k] = (uint32_t)e;
+        k += mask[e] != 0;
+    }
+    return k;
+}
+
+static uint64_t read_u64(const void *p, ngt_dtype t)
+{
+    switch (t) {
+    case NGT_I8:
+        return (uint64_t)(int64_t) * (const int8_t *)p;
+    case NGT_I16:
+        return (uint64_t)(int64_t) * (const int16_t *)p;
+    case NGT_I32:
+        return (uint64_t)(int64_t) * (const int32_t *)p;
+    case NGT_I64:
+        return (uint64_t) * (const int64_t *)p;
+    case NGT_U8:
+        return *(const uint8_t *)p;
+    case NGT_U16:
+        return *(const uint16_t *)p;
+    case NGT_U32:
+        return *(const uint32_t *)p;
+    default:
+        return *(const uint64_t *)p;
+    }
+}
+
+/* The prescale key of event e: the physics identity when the schema declares one (hashed as
+ * three little-endian u64 with FNV-1a 64, absent parts as 0), else the event id. */
+static uint64_t event_key(ngt_job *j, int e)
+{
+    const ngt_schema *s = j->m->schema;
+    int id[3];
+    ngt_schema_identity(s, &id[0], &id[1], &id[2]);
+    if (id[0] < 0 && id[1] < 0 && id[2] < 0)
+        return ngt_batch_event_ids(j->b)[e];
+    uint64_t v[3] = {0, 0, 0};
+    for (int k = 0; k < 3; k++)
+        if (id[k] >= 0) {
+            const ngt_column_info *c = ngt_schema_column(s, id[k]);
+            const char *base = ngt_batch_column(j->b, id[k]);
+            v[k] = read_u64(base + (c->kind == NGT_COL_SCALAR ? 0 : (size_t)e * c->row_bytes),
+                            c->dtype);
+        }
+    uint8_t bytes[24];
+    for (int k = 0; k < 24; k++)
+        bytes[k] = (uint8_t)(v[k / 8] >> (8 * (k % 8)));
+    return ngt_fnv1a(bytes, sizeof bytes, ngt_fnv1a_basis());
+}
+
+static void hist_add(_Atomic uint64_t *st, uint64_t ns)
+{
+    int bin = 0;
+    while (ns > 1 && bin < HIST_BINS - 1) {
+        ns >>= 1;
+        bin++;
+    }
+    stat_add(&st[ST_HIST + bin], 1);
+}
+
+static _Atomic uint64_t *step_stats(ngt_ctx *ctx, int si)
+{
+    return &ctx->stats->step[(size_t)ctx->menu->step_order[si] * ST_FIELDS];
+}
+
+/* ---- nodes ----------------------------------------------------------------------------------- */
+
+static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
+{
+    const chain *c = &j->m->chains[ci];
+    uint8_t *live = row(j->live, ci, j->cap);
+    uint64_t seen = 0;
+    for (int e = 0; e < j->n; e++) {
+        int on = c->n_seeds == 0;
+        for (int k = 0; k < c->n_seeds && !on; k++)
+            on = row(j->live, c->seeds[k], j->cap)[e];
+        for (int k = 0; k < c->n_vetoes && on; k++)
+            on = !row(j->live, c->vetoes[k], j->cap)[e];
+        live[e] = (uint8_t)on;
+        seen += (uint64_t)on;
+    }
+    stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_SEEN], seen);
+}
+
+static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
+{
+    uint8_t *live = row(j->live, ci, j->cap), *errc = row(j->errc, ci, j->cap);
+    const uint8_t *perr = row(j->perr, si, j->cap);
+    uint64_t lost = 0;
+    for (int e = 0; e < j->n; e++)
+        if (live[e] && perr[e]) {
+            live[e] = 0;
+            errc[e] = 1;
+            lost++;
+        }
+    stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_ERRORED], lost);
+}
+
+/* The events a producer must compute: those some user chain still has live, less those a
+ * producer it depends on failed on (they are errored here too). */
+static void producer_select(ngt_job *j, int si)
+{
+    ngt_menu *m = j->m;
+    const step *s = &m->steps[si];
+    memset(j->need, 0, (size_t)j->n);
+    for (int c = 0; c < m->n_chains; c++)
+        if (m->producer_users[si * m->n_chains + c]) {
+            const uint8_t *live = row(j->live, c, j->cap);
+            for (int e = 0; e < j->n; e++)
+                j->need[e] |= live[e];
+        }
+    uint8_t *mine = row(j->perr, si, j->cap);
+    for (int d = 0; d < s->n_deps; d++) {
+        const uint8_t *theirs = row(j->perr, s->deps[d], j->cap);
+        for (int e = 0; e < j->n; e++)
+            if (j->need[e] && theirs[e]) {
+                j->need[e] = 0;
+                mine[e] = 1;
+            }
+    }
+    j->n_sel = select_from(j->need, j->n, j->sel);
+}
+
+static int infer_chunk(ngt_job *j, ngt_ctx *ctx, const step *s, model_version *v,
+                       const uint32_t *sel, int n, int dense)
+{
+    const ngt_schema *sc = j->m->schema;
+    const void *in[NGT_MAX_MODEL_IO];
+    void *out[NGT_MAX_MODEL_IO];
+    char *g = j->gather;
+    for (int k = 0; k < s->n_in; k++) {
+        const ngt_column_info *c = ngt_schema_column(sc, s->in[k]);
+        const char *col = ngt_batch_column(j->b, s->in[k]);
+        if (dense) {
+            in[k] = col + (size_t)sel[0] * c->row_bytes;
+            continue;
+        }
+        for (int i = 0; i < n; i++)
+            memcpy(g + (size_t)i * c->row_bytes, col + (size_t)sel[i] * c->row_bytes, c->row_bytes);
+        in[k] = g;
+        g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
+    }
+    for (int k = 0; k < s->n_out; k++) {
+        const ngt_column_info *c = ngt_schema_column(sc, s->out[k]);
+        char *col = ngt_batch_column(j->b, s->out[k]);
+        out[k] = dense ? col + (size_t)sel[0] * c->row_bytes : (void *)g;
+        if (!dense)
+            g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
+    }
+    void *ws = ctx_workspace(ctx, s->model_index, v, j->cap);
+    if (!ws)
+        return ngt_seterr(&j->step_err, NGT_ENOMEM, "no workspace for model '%s'", s->model);
+    int rc = v->backend->infer(v->model, ws, in, out, n, &j->step_err);
+    if (rc != NGT_OK || dense)
+        return rc;
+    for (int k = 0; k < s->n_out; k++) {
+        const ngt_column_info *c = ngt_schema_column(sc, s->out[k]);
+        char *col = ngt_batch_column(j->b, s->out[k]);
+        for (int i = 0; i < n; i++)
+            memcpy(col + (size_t)sel[i] * c->row_bytes, (char *)out[k] + (size_t)i * c->row_bytes,
+                   c->row_bytes);
+    }
+    return NGT_OK;
+}
+
+/* The pinned version must still fit the columns (a swap may have changed it). */
+static int version_fits(const ngt_job *j, const step *s, const model_version *v)
+{
+    if (!v || v->desc.n_inputs != s->n_in || v->desc.n_outputs != s->n_out)
+        return 0;
+    for (int k = 0; k < s->n_in + s->n_out; k++) {
+        const ngt_tensor_desc *t = k < s->n_in ? &v->desc.inputs[k] : &v->desc.outputs[k - s->n_in];
+        const ngt_column_info *c =
+            ngt_schema_column(j->m->schema, k < s->n_in ? s->in[k] : s->out[k - s->n_in]);
+        int64_t e = 1;
+        for (int d = 0; d < t->rank; d++)
+            e *= t->shape[d];
+        if (e != c->elems || t->dtype != c->dtype)
+            return 0;
+    }
+    return 1;
+}
+
+static int run_infer(ngt_job *j, ngt_ctx *ctx, const step *s)
+{
+    model_version *v = j->pins[s->model_index];
+    if (!version_fits(j, s, v))
+        return ngt_seterr(&j->step_err, NGT_ESTEP, "model '%s' has no version that fits the menu",
+                          s->model);
+    int dense = j->n_sel > 0 && j->sel[j->n_sel - 1] - j->sel[0] == (uint32_t)(j->n_sel - 1);
+    int chunk = v->desc.max_batch > 0 ? v->desc.max_batch : j->n_sel;
+    for (int at = 0; at < j->n_sel; at += chunk) {
+        int k = j->n_sel - at < chunk ? j->n_sel - at : chunk;
+        int rc = infer_chunk(j, ctx, s, v, j->sel + at, k, dense);
+        if (rc != NGT_OK)
+            return rc;
+    }
+    return NGT_OK;
+}
+
+static int prescale_factor(const ngt_job *j, const step *s, int si)
+{
+    const ngt_menu *m = j->m;
+    if (j->column >= 0 && m->chains[s->chain].prescale_step == si) {
+        uint32_t f = m->pcols[j->column].factors[s->chain];
+        if (f != UINT32_MAX)
+            return (int)(f > INT32_MAX ? INT32_MAX : f);
+    }
+    return (int)(s->factor > INT32_MAX ? INT32_MAX : s->factor);
+}
+
+/* ---- steps: begin, park, finish ----------------------------------------------------------- */
+
+static void reset_async(ngt_job *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->pending = j->failed = j->timed_out = j->n_started = 0;
+    j->offload = 0;
+    pthread_mutex_unlock(&j->mu);
+}
+
+ngt_async *ngt_step_async(ngt_step_io *io)
+{
+    ngt_job *j = io ? io->opaque : NULL;
+    if (!j)
+        return NULL;
+    pthread_mutex_lock(&j->mu);
+    ngt_async *a = NULL;
+    if (j->n_started < NGT_MAX_ASYNC) {
+        a = &j->slots[j->n_started++];
+        a->job = j;
+        a->gen = j->gen;
+        a->done = 0;
+        j->pending++;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return a;
+}
+
+void ngt_async_complete(ngt_async *a, int status)
+{
+    if (!a)
+        return;
+    ngt_job *j = a->job;
+    pthread_mutex_lock(&j->mu);
+    int wake = 0;
+    if (a->gen == j->gen && !a->done) {
+        a->done = 1;
+        j->failed |= status < 0;
+        j->pending--;
+        wake = j->pending == 0 && j->parked;
+        if (wake)
+            j->parked = 0;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (wake)
+        j->wake(j->cb_user, j);
+}
+
+static int call_fn(ngt_job *j, const step *s, ngt_ctx *ctx)
+{
+    j->io = (ngt_step_io){.batch = j->b,
+                          .sel = j->sel,
+                          .n = j->n_sel,
+                          .pass = j->pass,
+                          .error = j->error,
+                          .worker = ctx ? ctx->worker : -1,
+                          .opaque = j,
+                          .err = &j->step_err};
+    return s->fn(s->user, &j->io);
+}
+
+/* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
+ * parked (the caller must not touch the job any more). */
+static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+{
+    const step *s = &j->m->steps[x->step];
+    if (x->kind == NODE_FILTER)
+        j->n_sel = select_from(row(j->live, x->chain, j->cap), j->n, j->sel);
+    else
+        producer_select(j, x->step);
+    memset(j->pass, 1, (size_t)j->n_sel);
+    memset(j->error, 0, (size_t)j->n_sel);
+    j->step_rc = NGT_OK;
+    j->step_err.code = 0;
+    j->t_start = ngt_now_ns();
+    if (j->n_sel == 0)
+        return 1;
+    switch (s->kind) {
+    case STEP_CUT:
+        j->step_rc = ngt_cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
+        return 1;
+    case STEP_PRESCALE: {
+        int f = prescale_factor(j, s, x->step);
+        for (int i = 0; i < j->n_sel; i++)
+            j->pass[i] = (uint8_t)prescale_keep(event_key(j, (int)j->sel[i]), s->seed, (uint32_t)f);
+        return 1;
+    }
+    case STEP_INFER:
+        j->step_rc = run_infer(j, ctx, s);
+        return 1;
+    default:
+        break;
+    }
+    reset_async(j);
+    if (s->mode == NGT_STEP_OFFLOAD && j->offload_fn) {
+        pthread_mutex_lock(&j->mu);
+        j->parked = j->offload = 1;
+        j->deadline = UINT64_MAX; /* an offload step runs to completion on its helper thread */
+        pthread_mutex_unlock(&j->mu);
+        j->offload_fn(j->cb_user, j);
+        return 0;
+    }
+    int rc = call_fn(j, s, ctx);
+    if (rc < 0 || s->mode == NGT_STEP_SYNC) {
+        j->step_rc = rc < 0 ? rc : NGT_OK;
+        return 1;
+    }
+    pthread_mutex_lock(&j->mu);
+    if (j->n_started == 0) {
+        pthread_mutex_unlock(&j->mu);
+        if (rc == NGT_PENDING)
+            j->step_rc = ngt_seterr(&j->step_err, NGT_ESTEP,
+                                    "step returned pending but started "
+                                    "no asynchronous operation");
+        return 1;
+    }
+    if (j->pending == 0) { /* everything completed before we could park */
+        pthread_mutex_unlock(&j->mu);
+        return 1;
+    }
+    j->parked = 1;
+    j->deadline = ngt_now_ns() + s->timeout_ns;
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
+void exec_job_offload(ngt_job *j)
+{
+    const step *s = &j->m->steps[j->m->nodes[j->cursor].step];
+    int rc = call_fn(j, s, NULL);
+    if (rc == NGT_PENDING)
+        rc = ngt_seterr(&j->step_err, NGT_ESTEP, "an offload step cannot return pending");
+    j->step_rc = rc < 0 ? rc : NGT_OK;
+    pthread_mutex_lock(&j->mu);
+    j->parked = j->offload = 0;
+    pthread_mutex_unlock(&j->mu);
+    j->wake(j->cb_user, j);
+}
+
+int exec_job_expire(ngt_job *j, uint64_t now)
+{
+    pthread_mutex_lock(&j->mu);
+    int expire = j->parked && !j->offload && now >= j->deadline;
+    if (expire) {
+        j->gen++; /* late completions are ignored */
+        j->parked = 0;
+        j->timed_out = 1;
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (expire)
+        j->wake(j->cb_user, j);
+    return expire;
+}
+
+static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+{
+    const step *s = &j->m->steps[x->step];
+    pthread_mutex_lock(&j->mu);
+    int timed_out = j->timed_out, failed = j->failed;
+    j->timed_out = j->failed = 0;
+    pthread_mutex_unlock(&j->mu);
+    int all_bad = j->step_rc < 0 || timed_out || failed;
+    uint64_t dt = ngt_now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
+    if (x->kind == NODE_PRODUCER) {
+        uint8_t *perr = row(j->perr, x->step, j->cap);
+        for (int i = 0; i < j->n_sel; i++) {
+            int bad = all_bad || j->error[i];
+            perr[j->sel[i]] |= (uint8_t)bad;
+            errors += (uint64_t)bad;
+        }
+        passed = (uint64_t)j->n_sel - errors;
+    } else {
+        uint8_t *live = row(j->live, x->chain, j->cap), *errc = row(j->errc, x->chain, j->cap);
+        for (int i = 0; i < j->n_sel; i++) {
+            uint32_t e = j->sel[i];
+            if (all_bad || j->error[i]) {
+                live[e] = 0;
+                errc[e] = 1;
+                errors++;
+            } else if (!j->pass[i]) {
+                live[e] = 0;
+                dropped++;
+            } else {
+                passed++;
+            }
+        }
+        _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
+        stat_add(&cs[CH_ERRORED], errors);
+        if (s->kind == STEP_PRESCALE)
+            stat_add(&cs[CH_PRESCALED], dropped);
+        stat_add(&cs[CH_TIME], dt);
+    }
+    if (j->n_sel == 0)
+        return;
+    _Atomic uint64_t *st = step_stats(ctx, x->step);
+    stat_add(&st[ST_CALLS], 1);
+    stat_add(&st[ST_IN], (uint64_t)j->n_sel);
+    stat_add(&st[ST_PASSED], passed);
+    stat_add(&st[ST_ERRORS], errors);
+    stat_add(&st[ST_TIMEOUTS], (uint64_t)timed_out);
+    stat_add(&st[ST_TIME], dt);
+    hist_add(st, dt);
+}
+
+/* ---- results ----------------------------------------------------------------------------- */
+
+static void finalize(ngt_job *j, ngt_ctx *ctx)
+{
+    ngt_menu *m = j->m;
+    ctx_stats *st = ctx->stats;
+    uint64_t *dec = ngt_batch_column(j->b, m->col_decision);
+    uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
+    uint8_t *status = ngt_batch_column(j->b, m->col_status);
+    int ns = m->n_streams + 1;
+    uint64_t acc = 0, errd = 0;
+    for (int e = 0; e < j->n; e++) {
+        uint64_t *d = dec + (size_t)e * (size_t)m->words;
+        memset(d, 0, sizeof *d * (size_t)m->words);
+        int n_acc = 0, last = -1, err = 0;
+        for (int c = 0; c < m->n_chains; c++) {
+            if (row(j->live, c, j->cap)[e]) {
+                d[c / 64] |= 1ULL << (c % 64);
+                n_acc++;
+                last = c;
+            }
+            err |= row(j->errc, c, j->cap)[e];
+        }
+        if (n_acc == 1)
+            stat_add(&st->chain[last * CH_FIELDS + CH_UNIQUE], 1);
+        uint64_t sm = 0;
+        for (int s = 0; s < m->n_streams; s++)
+            for (int k = 0; k < m->streams[s].n_chains; k++)
+                if (d[m->streams[s].chains[k] / 64] >> (m->streams[s].chains[k] % 64) & 1)
+                    sm |= 1ULL << s;
+        status[e] = n_acc ? NGT_EVENT_ACCEPTED : err ? NGT_EVENT_ERRORED : NGT_EVENT_REJECTED;
+        if (!n_acc && err)
+            sm |= 1ULL << m->n_streams;
+        streams[e] = sm;
+        acc += n_acc > 0;
+        errd += !n_acc && err;
+        for (int a = 0; a < ns; a++)
+            if (sm >> a & 1) {
+                stat_add(&st->stream[a], 1);
+                for (int b = a + 1; b < ns; b++)
+                    if (sm >> b & 1)
+                        stat_add(&st->overlap[a * ns + b], 1);
+            }
+    }
+    for (int c = 0; c < m->n_chains; c++) {
+        uint64_t k = 0;
+        const uint8_t *live = row(j->live, c, j->cap);
+        for (int e = 0; e < j->n; e++)
+            k += live[e];
+        stat_add(&st->chain[c * CH_FIELDS + CH_PASSED], k);
+    }
+    stat_add(&st->batches, 1);
+    stat_add(&st->in, (uint64_t)j->n);
+    stat_add(&st->accepted, acc);
+    stat_add(&st->errored, errd);
+    stat_add(&st->rejected, (uint64_t)j->n - acc - errd);
+}
+
+exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
+{
+    const ngt_menu *m = j->m;
+    while (j->cursor < m->n_nodes) {
+        const node *x = &m->nodes[j->cursor];
+        if (j->resuming) {
+            j->resuming = 0;
+            finish_step(j, ctx, x);
+            j->cursor++;
+            continue;
+        }
+        switch (x->kind) {
+        case NODE_START:
+            run_start(j, ctx, x->chain);
+            break;
+        case NODE_USE:
+            run_use(j, ctx, x->chain, x->step);
+            break;
+        case NODE_END:
+            break;
+        default:
+            j->resuming = 1;
+            if (!begin_step(j, ctx, x))
+                return EXEC_PARKED;
+            continue; /* finish it in the next round */
+        }
+        j->cursor++;
+    }
+    finalize(j, ctx);
+    return EXEC_DONE;
+}

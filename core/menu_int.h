@@ -1,0 +1,172 @@
+/* menu_int.h: the menu's internal structures, shared by menu.c (building), plan.c (resolution and
+ * ordering), exec.c (running a batch), ctx.c and stats.c. */
+#ifndef NGT_MENU_INT_H
+#define NGT_MENU_INT_H
+
+#include "cut.h"
+#include "ngt.h"
+#include "registry.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* A step as declared: filters belong to one chain; producers are shared nodes. */
+typedef enum step_kind {
+    STEP_CUT,      /* filter: compiled cut expression */
+    STEP_PRESCALE, /* filter: deterministic prescale */
+    STEP_FILTER,   /* filter: a C (or Lua) function */
+    STEP_INFER,    /* producer: a model */
+    STEP_PRODUCE   /* producer: a C (or Lua) function writing columns */
+} step_kind;
+
+typedef struct step {
+    step_kind kind;
+    char name[128];
+    int chain; /* owning chain for filters, -1 for producers */
+    /* cut */
+    ngt_cut *cut;
+    /* prescale */
+    uint32_t factor;
+    uint64_t seed; /* FNV-1a 64 of the chain name */
+    /* infer */
+    char model[NGT_NAME_MAX];
+    int model_slot;
+    int model_index; /* index among the menu's models (pins, workspaces) */
+    /* C/Lua function steps */
+    ngt_step_fn fn;
+    void *user;
+    ngt_step_mode mode;
+    uint64_t timeout_ns;
+    /* columns */
+    int n_in, in[NGT_MAX_MODEL_IO];
+    int n_out, out[NGT_MAX_MODEL_IO];
+    int n_reads, *reads; /* every column read (cuts, functions) */
+    /* producers this step needs before it runs (resolved by plan.c) */
+    int n_deps, *deps;
+} step;
+
+/* A node of the execution order: a step, a chain's start (seeds and vetoes), a chain's use of a
+ * producer (drops the events the producer failed on), or a chain's end. */
+typedef enum node_kind { NODE_START, NODE_FILTER, NODE_PRODUCER, NODE_USE, NODE_END } node_kind;
+typedef struct node {
+    node_kind kind;
+    int chain; /* START, FILTER, USE, END */
+    int step;  /* FILTER, PRODUCER, USE (the producer's step) */
+} node;
+
+typedef struct chain {
+    char name[NGT_NAME_MAX];
+    int n_items, *items; /* step indices in declared order (filters and producer uses) */
+    int n_seeds, *seeds;
+    int n_vetoes, *vetoes;
+    char **seed_names, **veto_names;
+    int prescale_step; /* first prescale step of the chain, or -1 */
+} chain;
+
+typedef struct stream {
+    char name[NGT_NAME_MAX];
+    int n_chains, *chains;
+} stream;
+
+typedef struct pcolumn {
+    char name[NGT_NAME_MAX];
+    uint32_t *factors; /* per chain; UINT32_MAX = the chain's own */
+} pcolumn;
+
+struct ngt_menu {
+    ngt_schema *schema; /* input + derived */
+    ngt_registry *reg;
+    int built;
+    int n_steps, cap_steps;
+    step *steps;
+    int n_chains, cap_chains;
+    chain *chains;
+    int n_streams; /* user streams; the error stream is index n_streams */
+    stream *streams;
+    int n_pcols;
+    pcolumn *pcols;
+    int n_models;
+    int model_slots[64];
+    /* resolved by plan.c */
+    int n_nodes;
+    node *nodes;
+    int *producer_users; /* per producer step: chain bitmap rows, see plan.c */
+    int words;           /* decision words */
+    int col_decision, col_streams, col_status;
+    int *step_order; /* step index -> position in execution order (stats index) */
+    int *order_step; /* stats index -> step index */
+    int n_order;
+    size_t gather_bytes; /* largest infer input+output rows per event */
+    size_t cut_scratch;  /* largest cut scratch for a full batch of the largest capacity */
+    int scratch_events;  /* capacity cut_scratch was sized for */
+    uint64_t hash;
+    /* prescale columns: requested by the operator, applied at a batch boundary */
+    atomic_int requested_col; /* -1 = chains' own factors */
+    int applied_col;
+    uint64_t applied_since;
+    uint64_t batches_started;
+    int64_t last_lumi;
+    int lumi_col; /* batch scalar used as the lumi boundary, or -1 */
+    pthread_mutex_t col_mu;
+    /* statistics of contexts, live and retired */
+    pthread_mutex_t stats_mu;
+    struct ngt_ctx *contexts;
+    struct ctx_stats *retired;
+};
+
+/* Per-context statistics (one writer: the context's thread; any reader). */
+enum { HIST_BINS = 48 }; /* log2 buckets of nanoseconds */
+typedef struct ctx_stats {
+    _Atomic uint64_t batches, in, accepted, rejected, errored;
+    _Atomic uint64_t *chain; /* n_chains x 6: seen passed prescaled errored unique time */
+    _Atomic uint64_t
+        *step; /* n_order x (6 + HIST_BINS): calls in passed errors timeouts time hist */
+    _Atomic uint64_t *stream;  /* n_streams+1 */
+    _Atomic uint64_t *overlap; /* (n_streams+1)^2 */
+} ctx_stats;
+enum { CH_SEEN, CH_PASSED, CH_PRESCALED, CH_ERRORED, CH_UNIQUE, CH_TIME, CH_FIELDS };
+enum {
+    ST_CALLS,
+    ST_IN,
+    ST_PASSED,
+    ST_ERRORS,
+    ST_TIMEOUTS,
+    ST_TIME,
+    ST_HIST,
+    ST_FIELDS = ST_HIST + HIST_BINS
+};
+
+ctx_stats *stats_alloc(const ngt_menu *m);
+void stats_free(ctx_stats *s);
+void stats_add(const ngt_menu *m, ctx_stats *dst, const ctx_stats *src);
+static inline void stat_add(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+struct ngt_ctx {
+    ngt_menu *menu;
+    int worker;
+    ctx_stats *stats;
+    void **ws;       /* per model: workspace */
+    size_t *ws_size; /* per model: its size */
+    int max_batch;
+    struct ngt_job *job; /* for ngt_menu_process */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int woken;
+    struct ngt_ctx *next; /* menu's list of contexts */
+};
+
+/* plan.c */
+int plan_build(ngt_menu *m, ngt_error *err);
+/* Prescale decision: 1 keeps the event. key: event id or physics identity hash. */
+int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
+/* Workspace of model index k for a version, grown if the version needs more (off the steady state).
+ */
+void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
+/* Applies a requested prescale column at a batch boundary; returns the column to use. */
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint64_t batch_number);
+
+#endif

@@ -1,0 +1,129 @@
+/* prescale.c: deterministic prescales and prescale columns. An event is kept by a prescale of N
+ * when splitmix64(key ^ seed) % N == 0, key being the event's identity (docs/prescale.md), seed the
+ * FNV-1a 64 of the chain name: the same events are kept at any thread count or batch size. */
+#include "internal.h"
+#include "menu_int.h"
+
+#include <string.h>
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+int prescale_keep(uint64_t key, uint64_t seed, uint32_t n)
+{
+    if (n == 0)
+        return 0;
+    return n == 1 || splitmix64(key ^ seed) % n == 0;
+}
+
+int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
+                             const uint32_t *factors, ngt_error *err)
+{
+    if (!m || m->built)
+        return ngt_seterr(err, NGT_ESTATE,
+                          "prescale columns are declared before the menu is built");
+    if (!column || !*column || strlen(column) >= NGT_NAME_MAX)
+        return ngt_seterr(err, NGT_EINVAL, "bad prescale column name '%s'",
+                          column ? column : "(null)");
+    for (int i = 0; i < m->n_pcols; i++)
+        if (strcmp(m->pcols[i].name, column) == 0)
+            return ngt_seterr(err, NGT_EINVAL, "duplicate prescale column '%s'", column);
+    uint32_t *f = malloc(sizeof *f * (size_t)(m->n_chains + 1));
+    if (!f)
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    for (int c = 0; c < m->n_chains; c++)
+        f[c] = UINT32_MAX;
+    for (int i = 0; i < n; i++) {
+        int c = -1;
+        for (int k = 0; chains[i] && k < m->n_chains && c < 0; k++)
+            if (strcmp(m->chains[k].name, chains[i]) == 0)
+                c = k;
+        if (c < 0 || m->chains[c].prescale_step < 0) {
+            free(f);
+            return ngt_seterr(err, NGT_EINVAL, "prescale column '%s': %s '%s'", column,
+                              c < 0 ? "unknown chain" : "no prescale step in chain",
+                              chains[i] ? chains[i] : "(null)");
+        }
+        f[c] = factors[i];
+    }
+    pcolumn *v = realloc(m->pcols, sizeof *v * (size_t)(m->n_pcols + 1));
+    if (!v) {
+        free(f);
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    }
+    m->pcols = v;
+    ngt_strlcpy(v[m->n_pcols].name, column, NGT_NAME_MAX);
+    v[m->n_pcols].factors = f;
+    return m->n_pcols++;
+}
+
+int ngt_menu_select_column(ngt_menu *m, const char *column, ngt_error *err)
+{
+    if (!m || !column)
+        return ngt_seterr(err, NGT_EINVAL, "select column: no menu or name");
+    int k = -1;
+    for (int i = 0; i < m->n_pcols && k < 0; i++)
+        if (strcmp(m->pcols[i].name, column) == 0)
+            k = i;
+    if (k < 0 && *column)
+        return ngt_seterr(err, NGT_EINVAL, "unknown prescale column '%s'", column);
+    atomic_store(&m->requested_col, k);
+    return NGT_OK;
+}
+
+const char *ngt_menu_current_column(const ngt_menu *mc)
+{
+    ngt_menu *m = (ngt_menu *)mc; /* the lock only */
+    pthread_mutex_lock(&m->col_mu);
+    int k = m->applied_col;
+    pthread_mutex_unlock(&m->col_mu);
+    return k >= 0 ? m->pcols[k].name : "";
+}
+
+/* The lumi section of a batch, when the schema has one as a batch scalar. */
+static int64_t batch_lumi(const ngt_menu *m, ngt_batch *b)
+{
+    if (m->lumi_col < 0)
+        return INT64_MIN;
+    const ngt_column_info *c = ngt_schema_column(m->schema, m->lumi_col);
+    const void *p = ngt_batch_column(b, m->lumi_col);
+    switch (c->dtype) {
+    case NGT_I8:
+        return *(const int8_t *)p;
+    case NGT_I16:
+        return *(const int16_t *)p;
+    case NGT_I32:
+        return *(const int32_t *)p;
+    case NGT_U8:
+        return *(const uint8_t *)p;
+    case NGT_U16:
+        return *(const uint16_t *)p;
+    case NGT_U32:
+        return *(const uint32_t *)p;
+    default:
+        return *(const int64_t *)p;
+    }
+}
+
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint64_t number)
+{
+    (void)number;
+    int64_t lumi = batch_lumi(m, b);
+    pthread_mutex_lock(&m->col_mu);
+    m->batches_started++;
+    int want = atomic_load(&m->requested_col);
+    int boundary = m->lumi_col < 0 || lumi != m->last_lumi;
+    if (want != m->applied_col && boundary) {
+        m->applied_col = want;
+        m->applied_since = m->batches_started;
+    }
+    m->last_lumi = lumi;
+    int k = m->applied_col;
+    pthread_mutex_unlock(&m->col_mu);
+    return k;
+}
