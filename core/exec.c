@@ -201,8 +201,9 @@ static uint64_t read_u64(const void *p, ngt_dtype t)
     }
 }
 
-/* The prescale key of event e: the physics identity when the schema declares one (hashed as
- * three little-endian u64 with FNV-1a 64, absent parts as 0), else the event id. */
+/* The prescale key of event e: the physics identity when the schema declares one (run, lumi,
+ * event number hashed as three little-endian u64 with FNV-1a 64; an absent run or lumi is 0, an
+ * absent event number is replaced by the event id), else the event id itself. */
 static uint64_t event_key(ngt_job *j, int e)
 {
     const ngt_schema *s = j->m->schema;
@@ -210,7 +211,7 @@ static uint64_t event_key(ngt_job *j, int e)
     ngt_schema_identity(s, &id[0], &id[1], &id[2]);
     if (id[0] < 0 && id[1] < 0 && id[2] < 0)
         return ngt_batch_event_ids(j->b)[e];
-    uint64_t v[3] = {0, 0, 0};
+    uint64_t v[3] = {0, 0, ngt_batch_event_ids(j->b)[e]}; /* no event number: the event id */
     for (int k = 0; k < 3; k++)
         if (id[k] >= 0) {
             const ngt_column_info *c = ngt_schema_column(s, id[k]);

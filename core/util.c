@@ -27,8 +27,11 @@ int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
+    char both[2 * NGT_ERR_MSG_MAX + 2];
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    old[sizeof old - 1] = 0;
+    snprintf(both, sizeof both, "%s: %s", prefix, old);
+    ngt_strlcpy(err->msg, both, sizeof err->msg);
     if (err->code == NGT_OK)
         err->code = code;
     return err->code;
