@@ -39,6 +39,7 @@ static void sched_settle_opts(ngt_runner *r, const ngt_run_opts *o)
     r->sink = o->sink;
     r->sink_user = o->sink_user;
     r->tim_next = UINT64_MAX;
+    atomic_init(&r->tim_min_timeout, UINT64_MAX);
     r->next_deliver = 1;
 }
 

@@ -103,8 +103,9 @@ struct ngt_runner {
 
     pthread_mutex_t tim_mu; /* timer: expires parked jobs past their deadline */
     pthread_cond_t tim_cv;
-    uint64_t tim_next; /* when the timer wakes next (UINT64_MAX: only when told) */
+    uint64_t tim_next; /* when the timer scans next */
     int tim_stop;
+    _Atomic uint64_t tim_min_timeout; /* shortest timeout parked so far: sets the scan period */
 
     pthread_mutex_t rob_mu; /* reorder buffer (in_order): finished jobs by sequence number */
     sched_slot **rob;

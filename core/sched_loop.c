@@ -91,13 +91,32 @@ static void sched_deliver_in_order(struct ngt_runner *r, sched_slot *s)
     pthread_mutex_unlock(&r->rob_mu);
 }
 
-/* Tells the timer about a new deadline earlier than the one it sleeps towards. Taking its mutex
- * orders this with its scan: either the scan saw the job parked or the timer is waiting. */
+/* The timer scans every half of the shortest timeout seen (at most every second, at least every
+ * millisecond), so a parked job expires between 1x and 1.5x its timeout. A park tells the timer
+ * only when it brings a shorter timeout than any before: the common park takes no lock here. */
+enum { SCHED_TICK_MIN_NS = 1000000, SCHED_TICK_MAX_NS = 1000000000 };
+
+static uint64_t sched_timer_period(struct ngt_runner *r)
+{
+    uint64_t p = atomic_load(&r->tim_min_timeout) / 2;
+    return p < SCHED_TICK_MIN_NS   ? SCHED_TICK_MIN_NS
+           : p > SCHED_TICK_MAX_NS ? SCHED_TICK_MAX_NS
+                                   : p;
+}
+
 static void sched_timer_notify(struct ngt_runner *r, uint64_t deadline)
 {
     if (deadline == UINT64_MAX)
         return;
-    pthread_mutex_lock(&r->tim_mu);
+    uint64_t now = ngt_now_ns(), timeout = deadline > now ? deadline - now : 0;
+    uint64_t min = atomic_load(&r->tim_min_timeout);
+    int shorter = 0;
+    while (timeout < min &&
+           !(shorter = atomic_compare_exchange_weak(&r->tim_min_timeout, &min, timeout)))
+        ;
+    if (!shorter)
+        return;
+    pthread_mutex_lock(&r->tim_mu); /* orders this with the timer's scan-then-wait */
     if (deadline < r->tim_next)
         pthread_cond_signal(&r->tim_cv);
     pthread_mutex_unlock(&r->tim_mu);
@@ -205,10 +224,6 @@ static uint64_t sched_timer_scan(struct ngt_runner *r)
 
 static void sched_timer_wait(struct ngt_runner *r, uint64_t until)
 {
-    if (until == UINT64_MAX) {
-        pthread_cond_wait(&r->tim_cv, &r->tim_mu);
-        return;
-    }
     struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ULL),
                           .tv_nsec = (long)(until % 1000000000ULL)};
     int rc = pthread_cond_timedwait(&r->tim_cv, &r->tim_mu, &ts);
@@ -220,7 +235,8 @@ void *sched_timer_main(void *arg)
     struct ngt_runner *r = arg;
     pthread_mutex_lock(&r->tim_mu);
     while (!r->tim_stop) {
-        r->tim_next = sched_timer_scan(r);
+        uint64_t next = sched_timer_scan(r), tick = ngt_now_ns() + sched_timer_period(r);
+        r->tim_next = next < tick ? next : tick;
         if (!r->tim_stop)
             sched_timer_wait(r, r->tim_next);
     }

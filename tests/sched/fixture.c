@@ -184,7 +184,7 @@ int fx_queue_pop(fx_queue *q, fx_req *out, double timeout_s)
 {
     struct timespec ts = fx_deadline(timeout_s);
     pthread_mutex_lock(&q->mu);
-    while (q->count == 0)
+    while (q->count == 0 && !q->closed)
         if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0)
             break;
     int got = q->count > 0;
@@ -195,6 +195,14 @@ int fx_queue_pop(fx_queue *q, fx_req *out, double timeout_s)
     }
     pthread_mutex_unlock(&q->mu);
     return got;
+}
+
+void fx_queue_close(fx_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
 }
 
 long fx_queue_pushed(fx_queue *q)

@@ -50,12 +50,16 @@ typedef struct fx_queue {
     fx_req *items;
     int cap, head, count;
     long pushed;
+    int closed;
 } fx_queue;
 void fx_queue_init(fx_queue *q, int cap);
 void fx_queue_free(fx_queue *q);
 /* Starts one async operation for io and queues it. Returns 0, or -1 when none could start. */
 int fx_queue_start(fx_queue *q, ngt_step_io *io, int op);
-/* Waits up to timeout_s for a request; returns 1 with *out filled, 0 on timeout. */
+/* No more requests will come: pop returns 0 as soon as the queue is empty. */
+void fx_queue_close(fx_queue *q);
+/* Waits up to timeout_s for a request; returns 1 with *out filled, 0 on timeout or when closed
+ * and empty. */
 int fx_queue_pop(fx_queue *q, fx_req *out, double timeout_s);
 long fx_queue_pushed(fx_queue *q);
 

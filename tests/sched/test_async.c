@@ -100,6 +100,7 @@ static void test_async_resumes(void **state)
     fx_feed_from(r, 0, half, CAP, g_pt, g_eta, 0);
     fx_feed_from(r, half, N_EVENTS, CAP, g_pt, g_eta, TAG_FAIL);
     assert_int_equal(ngt_runner_drain(r), NGT_OK);
+    fx_queue_close(&g_q);
     pthread_join(t, NULL);
     ngt_runner_free(r);
     int accepted = 0;
@@ -240,6 +241,7 @@ static void test_when_all(void **state)
     assert_int_equal(pthread_create(&t, NULL, parts_completer, NULL), 0);
     fx_feed(r, n, CAP, g_pt, g_eta, 0);
     assert_int_equal(ngt_runner_drain(r), NGT_OK);
+    fx_queue_close(&g_q);
     pthread_join(t, NULL);
     ngt_runner_free(r);
     assert_int_equal(atomic_load(&g_checked), n);
