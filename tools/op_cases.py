@@ -5,6 +5,7 @@ and Concat never move or join axis 0, Flatten splits at axis >= 1, Gather and Sl
 axes. LATEST stands for the newest opset both onnx and onnxruntime accept (make_op_tests.py)."""
 import numpy as np
 from onnx import TensorProto as T
+from onnx import numpy_helper
 
 LATEST = "latest"
 I64_MAX = np.iinfo(np.int64).max
@@ -13,10 +14,6 @@ I64_MIN = np.iinfo(np.int64).min
 
 def i64(*v):
     return np.array(v, dtype=np.int64)
-
-
-def f32(*v):
-    return np.array(v, dtype=np.float32)
 
 
 # ---- Gemm and MatMul -----------------------------------------------------------------------------
@@ -264,7 +261,6 @@ def constant(attr):
     def build(g):
         b = g.dim(1, 6)
         if attr == "value":
-            from onnx import numpy_helper
             v = numpy_helper.from_array(g.rng.standard_normal(b).astype(np.float32), "v")
             c = g.node("Constant", [], ["c"], value=v)
         elif attr == "value_float":
