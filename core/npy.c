@@ -274,7 +274,7 @@ static int read_preamble(FILE *f, size_t *hlen, ngt_error *err)
 
 static int read_header(FILE *f, npy_header *h, ngt_error *err)
 {
-    size_t hlen;
+    size_t hlen = 0;
     int rc = read_preamble(f, &hlen, err);
     if (rc != NGT_OK)
         return rc;
