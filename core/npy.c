@@ -253,6 +253,8 @@ static int read_preamble(FILE *f, size_t *hlen, ngt_error *err)
 {
     unsigned char b[NPY_PREAMBLE + 4];
     size_t got = fread(b, 1, NPY_PREAMBLE, f);
+    if (got < NPY_PREAMBLE && ferror(f))
+        return ngt_seterr(err, NGT_EIO, "cannot read: %s", strerror(errno));
     if (got >= sizeof npy_magic && memcmp(b, npy_magic, sizeof npy_magic) != 0)
         return ngt_seterr(err, NGT_EFORMAT, "not a .npy file (bad magic)");
     if (got < NPY_PREAMBLE)

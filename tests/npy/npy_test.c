@@ -372,6 +372,7 @@ static void test_rejects_bad_preamble(void **state)
     write_bytes(path, "\x93NUMPY\x01\x00\x40\x00{'descr'", 18);
     expect_fail(path, NGT_EFORMAT, "truncated in the header");
     expect_fail(tmp_path("does-not-exist.npy"), NGT_EIO, "cannot open");
+    expect_fail(tmp_dir, NGT_EIO, "cannot read");
 }
 
 /* Every prefix of a valid file is refused as truncated (or for its magic), never read. */
