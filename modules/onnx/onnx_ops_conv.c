@@ -30,13 +30,12 @@ static int window(onnx_node *n, const onnx_tensor *x, const int64_t *kdef, int c
     if (w->sp < 1 || w->sp > 2)
         return onnx_node_err(err, NGT_EUNSUPPORTED, n,
                              "only 1D and 2D inputs (rank 3 or 4), not rank %d", x->rank);
-    if ((kdef ? ints_or(n, "kernel_shape", w->sp, 1, w->k)
-              : ints_or(n, "kernel_shape", w->sp, 0, w->k)) ||
-        (kdef && memcmp(w->k, kdef, sizeof(int64_t) * (size_t)w->sp)) ||
-        (!kdef && !onnx_attr_find(n, "kernel_shape")) || w->k[0] < 1 || (w->sp == 2 && w->k[1] < 1))
+    const onnx_attr *ka = onnx_attr_find(n, "kernel_shape");
+    if (kdef && !ka)
+        memcpy(w->k, kdef, sizeof(int64_t) * (size_t)w->sp); /* Conv: from the weights */
+    else if (!ka || ints_or(n, "kernel_shape", w->sp, 1, w->k) ||
+             (kdef && memcmp(w->k, kdef, sizeof(int64_t) * (size_t)w->sp)))
         return onnx_node_err(err, NGT_EFORMAT, n, "bad or missing kernel_shape");
-    if (kdef && onnx_attr_find(n, "kernel_shape") == NULL)
-        memcpy(w->k, kdef, sizeof(int64_t) * (size_t)w->sp);
     if (ints_or(n, "strides", w->sp, 1, w->s) || ints_or(n, "dilations", w->sp, 1, w->d) ||
         ints_or(n, "pads", 2 * w->sp, 0, w->pads))
         return onnx_node_err(err, NGT_EFORMAT, n, "bad strides, dilations or pads");
