@@ -324,7 +324,7 @@ static int check_bools(const unsigned char *p, size_t n, ngt_error *err)
 
 static int read_data(FILE *f, const npy_header *h, ngt_npy *out, ngt_error *err)
 {
-    size_t bytes;
+    size_t bytes = 0;
     int rc = data_bytes(h->shape, h->rank, npy_types[h->dtype].size, &bytes, err);
     if (rc == NGT_OK)
         rc = check_size(f, bytes, err);
@@ -434,7 +434,7 @@ static int write_args(ngt_dtype t, int rank, const int64_t *shape, const void *d
 int ngt_npy_write(const char *path, ngt_dtype t, int rank, const int64_t *shape, const void *data,
                   ngt_error *err)
 {
-    size_t bytes;
+    size_t bytes = 0;
     if (!path)
         return ngt_seterr(err, NGT_EINVAL, "ngt_npy_write: path is NULL");
     int rc = write_args(t, rank, shape, data, &bytes, err);
