@@ -437,6 +437,39 @@ static void test_byte_flips_never_crash(void **state)
     free(full);
 }
 
+/* The canonical models' reference files (tools/make_models.py) read with their documented shapes;
+ * fad's inputs are non-negative and mdt's outputs are sigmoids. */
+static void check_reference(const char *path, int rank, const int64_t *shape, float lo, float hi)
+{
+    ngt_npy a;
+    ngt_error err = {0};
+    if (ngt_npy_read(path, &a, &err) != NGT_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(a.dtype, NGT_F32);
+    assert_int_equal(a.rank, rank);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        assert_int_equal(a.shape[i], shape[i]);
+        n *= (size_t)shape[i];
+    }
+    assert_int_equal(a.bytes, n * 4);
+    const float *v = a.data;
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] >= lo && v[i] <= hi))
+            fail_msg("%s: element %zu is %g, outside [%g, %g]", path, i, v[i], lo, hi);
+    ngt_npy_free(&a);
+}
+
+static void test_reads_canonical_reference_files(void **state)
+{
+    (void)state;
+    const int64_t fad_in[] = {1024, 77}, fad_out[] = {1024, 76}, mdt[] = {1024, 1, 216};
+    check_reference("models/fad.input.npy", 2, fad_in, 0.0f, 10.0f);
+    check_reference("models/fad.output.npy", 2, fad_out, -100.0f, 100.0f);
+    check_reference("models/mdt.input.npy", 3, mdt, 0.0f, 1.0f);
+    check_reference("models/mdt.output.npy", 3, mdt, 0.0f, 1.0f);
+}
+
 /* ---- Writing errors ---------------------------------------------------------------------------*/
 static void test_write_rejects_bad_arguments(void **state)
 {
@@ -478,6 +511,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_rejects_bad_bool),
         cmocka_unit_test(test_byte_flips_never_crash),
         cmocka_unit_test(test_write_rejects_bad_arguments),
+        cmocka_unit_test(test_reads_canonical_reference_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
