@@ -293,7 +293,7 @@ static int parse_primary(parser *p)
 /* x[k], x[a:b], x[:b], x[a:] */
 static int parse_subscript(parser *p, int base)
 {
-    int n = new_node(p, N_INDEX, p->tok.pos), lo = -1, hi = -1, rc;
+    int n = new_node(p, N_INDEX, p->ast->nodes[base].pos), lo = -1, hi = -1, rc;
     if (n < 0 || (rc = next(p)) < 0)
         return n < 0 ? n : rc;
     if (p->tok.kind != T_COLON && (lo = parse_or(p)) < 0)
@@ -455,7 +455,7 @@ int cut_parse(const char *src, cut_ast *ast, ngt_error *err)
     if (rc < 0)
         return rc;
     if (p.tok.kind == T_END)
-        return ngt_seterr(err, NGT_EINVAL, "col 1: empty expression");
+        return ngt_seterr(err, NGT_EINVAL, "col %d: empty expression", p.tok.pos + 1);
     int root = parse_or(&p);
     if (root < 0)
         return root;
