@@ -4,6 +4,7 @@
 #include "ngt.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,13 +291,25 @@ static void init_weights(void)
         }
 }
 
-static double events_per_s(const ngt_schema *s, int threads, int n_batches)
+/* Process CPU seconds (user + system), all threads. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* Events per second; *cores gets the CPU seconds used per wall second (the cores really had). */
+static double events_per_s(const ngt_schema *s, int threads, int n_batches, double *cores)
 {
     static const char *const reads[] = {"x"};
     ngt_menu *m = menu_of(s, 1, mlp, NGT_STEP_SYNC, 1, reads);
     ngt_runner *r = runner(m, threads, 4 * threads, CAP);
     pump(r, 2 * threads);
+    double c0 = cpu_s();
     double secs = pump(r, n_batches);
+    *cores = (cpu_s() - c0) / secs;
     ngt_runner_free(r);
     ngt_menu_free(m);
     return (double)n_batches * CAP / secs;
@@ -338,8 +351,9 @@ int main(int argc, char **argv)
     double ov_sync = overhead_sync(s, (int)(20000 * scale));
     double sr = suspend_resume(s, (int)(2000 * scale));
     double pp = ping_pong((int)(200000 * scale));
-    double ev1 = events_per_s(s, 1, (int)(400 * scale));
-    double ev2 = events_per_s(s, 2, (int)(400 * scale));
+    double cores1, cores2;
+    double ev1 = events_per_s(s, 1, (int)(400 * scale), &cores1);
+    double ev2 = events_per_s(s, 2, (int)(400 * scale), &cores2);
     ngt_schema_free(s);
 
     printf("ngt scheduler benchmark | cpu: %s | isa: %s | online cores: %ld | load before: %.2f\n",
@@ -360,5 +374,10 @@ int main(int argc, char **argv)
            "MLP menu (fad 77-32-32-32-76 in C), batch 256, 1 thread", ev1, "");
     printf("| %-58s | %9.0f ev/s | %-22s |\n", "same, 2 threads", ev2, "");
     printf("| %-58s | %9.2f x    | %-22s |\n", "2 threads / 1 thread", ev2 / ev1, "target >= 1.8");
+    printf("| %-58s | %5.2f / %4.2f   | %-22s |\n",
+           "cores obtained at 1 / 2 threads (CPU s per wall s)", cores1, cores2,
+           "< 2: machine busy");
+    printf("| %-58s | %9.2f x    | %-22s |\n", "2 threads / 1 thread, per CPU second",
+           (ev2 / cores2) / (ev1 / cores1), "1.0 = no contention");
     return 0;
 }
