@@ -252,10 +252,13 @@ ngt_batch *ngt_runner_acquire(ngt_runner *r)
         return NULL;
     ngt_batch *b = NULL;
     pthread_mutex_lock(&r->pool_mu);
+    r->acquiring++;
     while (r->pool.count == 0 && !r->stopping)
         pthread_cond_wait(&r->pool_cv, &r->pool_mu);
     if (!r->stopping)
         b = sched_take(r);
+    if (--r->acquiring == 0 && r->stopping)
+        pthread_cond_broadcast(&r->drain_cv);
     pthread_mutex_unlock(&r->pool_mu);
     return b;
 }
@@ -350,6 +353,8 @@ void ngt_runner_free(ngt_runner *r)
     pthread_mutex_lock(&r->pool_mu);
     r->stopping = 1;
     pthread_cond_broadcast(&r->pool_cv);
+    while (r->acquiring > 0) /* producers blocked in acquire leave with NULL first */
+        pthread_cond_wait(&r->drain_cv, &r->pool_mu);
     pthread_mutex_unlock(&r->pool_mu);
     sched_stop_threads(r);
     sched_destroy(r);

@@ -90,6 +90,7 @@ struct ngt_runner {
     sched_ring pool;
     uint64_t submitted, returned;
     int stopping;
+    int acquiring; /* producers waiting in acquire (free waits for them to leave) */
 
     pthread_mutex_t run_mu; /* run queue: jobs ready for a worker */
     pthread_cond_t run_cv;

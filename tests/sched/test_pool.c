@@ -172,12 +172,53 @@ static void test_bad_options(void **state)
     ngt_menu_free(m);
 }
 
+/* free wakes a producer blocked in acquire: it gets NULL, and free waits for it to leave. */
+static void test_free_wakes_blocked_acquire(void **state)
+{
+    (void)state;
+    ngt_error err = {0};
+    ngt_menu *m = make_menu();
+    ngt_run_opts o = {.threads = 1, .batches = 1, .capacity = 8};
+    ngt_runner *r = ngt_runner_new(m, &o, &err);
+    assert_non_null(r);
+    ngt_batch *held = ngt_runner_acquire(r);
+    assert_non_null(held);
+    acquirer a = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, acquire_main, &a), 0);
+    fx_sleep_ms(50);
+    assert_int_equal(atomic_load(&a.done), 0);
+    ngt_runner_free(r);
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&a.done), 1);
+    assert_null(a.got);
+    ngt_menu_free(m);
+}
+
+static void test_unbuilt_menu(void **state)
+{
+    (void)state;
+    ngt_error err = {0};
+    ngt_schema *s = fx_schema();
+    ngt_menu *m = ngt_menu_new(s, NULL, &err);
+    ngt_schema_free(s);
+    assert_int_equal(ngt_menu_chain(m, "A", &err), 0);
+    ngt_run_opts o = {.threads = 1, .batches = 2, .capacity = 8};
+    err.code = 0;
+    assert_null(ngt_runner_new(m, &o, &err));
+    assert_int_not_equal(err.code, NGT_OK);
+    assert_true(strlen(err.msg) > 0);
+    ngt_menu_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exhausted_pool_blocks),
         cmocka_unit_test(test_submit_checks_ownership),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_free_wakes_blocked_acquire),
+        cmocka_unit_test(test_unbuilt_menu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
