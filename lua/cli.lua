@@ -1,0 +1,257 @@
+-- cli.lua: the `ngt` command line (started by lua/ngt_main.c with the arguments as a table).
+-- Verbs: run, inspect, infer. Returns the exit status: 0 ok, 1 failure, 2 usage.
+local args = ...
+
+local USAGE = [[
+usage: ngt <verb> [options]
+
+verbs:
+  run MENU.lua       run a menu over the built-in source or recorded samples, print the report
+  inspect MENU.lua   print the resolved menu
+  infer MODEL.onnx   run one model over a NumPy array
+
+ngt <verb> --help shows the verb's options.
+]]
+
+local HELP = {
+   run = [[
+usage: ngt run MENU.lua [options]
+  --threads N          worker threads (default: number of cores)
+  --events N           events to process (default 100000; with --input: all of them)
+  --batch N            events per batch (default 256)
+  --seed N             seed of the built-in source (default 1)
+  --lumi-events N      events per lumi section of the built-in source (default 100000)
+  --input DIR          recorded samples: DIR/<column>.npy for every input column
+  --output DIR         accepted events per stream as DIR/<stream>/<column>.npy, every event's
+                       decisions as DIR/all/ngt.decision.npy (ngt.streams, ngt.status)
+  --record             with --output, also every input event as DIR/all/<column>.npy
+  --input-rate HZ      input rate, turning accept fractions into rates (default: the menu's)
+  --prescale-column C  start with prescale column C
+  --json FILE          write the report as JSON
+  --quiet              no report on the terminal
+On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
+]],
+   inspect = [[
+usage: ngt inspect MENU.lua
+  Builds the menu (models loaded, cuts compiled) and prints it as resolved: schema, steps in
+  execution order, chains, streams, prescale columns, hashes.
+]],
+   infer = [[
+usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref]
+  Runs one model over IN.npy (first dimension: events; the rest the model input's shape) and
+  writes its output. Several inputs or outputs: comma-separated lists in the model's order.
+]],
+}
+
+local function eprint(...) io.stderr:write(table.concat({ ... }, ""), "\n") end
+
+-- Parses "--name value" options; flags listed in bools take no value. Returns opts, positional.
+local function parse(list, valued, bools)
+   local opts, pos = {}, {}
+   local i = 1
+   while i <= #list do
+      local a = list[i]
+      local name = a:match("^%-%-([%w-]+)$")
+      if a == "-h" or a == "--help" then
+         opts.help = true
+      elseif name and bools[name] then
+         opts[name] = true
+      elseif name and valued[name] then
+         if i == #list then return nil, "option --" .. name .. " needs a value" end
+         opts[name] = list[i + 1]
+         i = i + 1
+      elseif a:sub(1, 1) == "-" and #a > 1 then
+         return nil, "unknown option " .. a
+      else
+         pos[#pos + 1] = a
+      end
+      i = i + 1
+   end
+   return opts, pos
+end
+
+local function number(opts, name, default, min)
+   local v = opts[name]
+   if v == nil then return default end
+   local n = tonumber(v)
+   if not n or n < (min or 0) or (name ~= "input-rate" and n ~= math.floor(n)) then
+      error({ usage = "--" .. name .. " expects a number" .. (min and min > 0 and " >= " .. min or "") .. ", got '" .. v .. "'" })
+   end
+   return n
+end
+
+local verbs = {}
+
+function verbs.run(list)
+   local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
+                                   input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
+                                   json = 1 }, { record = true, quiet = true })
+   if not opts then eprint("ngt run: ", pos) return 2 end
+   if opts.help then io.write(HELP.run) return 0 end
+   if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
+   local threads = number(opts, "threads", 0, 0)
+   local events = number(opts, "events", nil, 1)
+   local batch = number(opts, "batch", 256, 1)
+   local ngt = require "ngt"
+   local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
+   if not menu then eprint(err) return 1 end
+   local src
+   if opts.input then
+      src, err = require("ngt.npyio").source(menu, opts.input, events)
+      if not src then eprint("ngt run: ", err) menu:close() return 1 end
+   else
+      src = require("ngt.source").new(menu, { events = events or 100000, seed = number(opts, "seed", 1, 0),
+                                              lumi_events = number(opts, "lumi-events", 100000, 1) })
+   end
+   local core = require "ngt.core"
+   local rec
+   if opts.output then
+      rec = core.C.ngt_recorder_new(menu.menu, opts.record and 1 or 0, core.err())
+      if rec == nil then eprint("ngt run: out of memory") return 1 end
+   end
+   local progress = not opts.quiet and core.C.isatty(1) == 1
+   local res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
+                                                         progress = progress, recorder = rec })
+   if not res then eprint("ngt run: ", rerr) return 1 end
+   if threads == 0 then
+      local f = io.popen("nproc 2>/dev/null")
+      threads = f and tonumber(f:read("*l")) or 0
+      if f then f:close() end
+   end
+   local report = require "ngt.report"
+   local r = report.build(menu, res.stats, { menu_path = pos[1], threads = threads, batch = batch,
+      input_rate = tonumber(opts["input-rate"]) or menu.spec.input_rate, wall = res.wall,
+      interrupted = res.interrupted })
+   if not opts.quiet then io.write(report.text(r)) end
+   local status = 0
+   if opts.json then
+      local f, ferr = io.open(opts.json, "w")
+      if not f then eprint("ngt run: ", ferr) status = 1
+      else f:write(report.json(r)) f:close() end
+   end
+   if rec then
+      local ok, werr = require("ngt.npyio").write(menu, rec, opts.output)
+      if not ok then eprint("ngt run: ", werr) status = 1 end
+      if core.C.ngt_recorder_failed(rec) ~= 0 then eprint("ngt run: output incomplete (out of memory)") status = 1 end
+      core.C.ngt_recorder_free(rec)
+   end
+   menu:close()
+   return status
+end
+
+function verbs.inspect(list)
+   local opts, pos = parse(list, {}, {})
+   if not opts then eprint("ngt inspect: ", pos) return 2 end
+   if opts.help then io.write(HELP.inspect) return 0 end
+   if #pos ~= 1 then eprint("ngt inspect: expected one MENU.lua (ngt inspect --help)") return 2 end
+   local ngt = require "ngt"
+   local menu, err = ngt.load(pos[1])
+   if not menu then eprint(err) return 1 end
+   local core = require "ngt.core"
+   local C, ffi = core.C, core.ffi
+   local need = tonumber(C.ngt_menu_describe(menu.menu, nil, 0))
+   local buf = ffi.new("char[?]", need + 1)
+   C.ngt_menu_describe(menu.menu, buf, need + 1)
+   io.write(ffi.string(buf))
+   if need > 0 and ffi.string(buf):sub(-1) ~= "\n" then io.write("\n") end
+   menu:close()
+   return 0
+end
+
+local function split(s)
+   local out = {}
+   for x in s:gmatch("[^,]+") do out[#out + 1] = x end
+   return out
+end
+
+function verbs.infer(list)
+   local opts, pos = parse(list, { backend = 1, input = 1, output = 1 }, {})
+   if not opts then eprint("ngt infer: ", pos) return 2 end
+   if opts.help then io.write(HELP.infer) return 0 end
+   if #pos ~= 1 or not opts.input or not opts.output then
+      eprint("ngt infer: expected MODEL.onnx --input IN.npy --output OUT.npy (ngt infer --help)")
+      return 2
+   end
+   local core = require "ngt.core"
+   local C, ffi = core.C, core.ffi
+   local e = core.err()
+   local reg = ffi.gc(C.ngt_registry_new(e), C.ngt_registry_free)
+   if reg == nil then eprint("ngt infer: ", core.msg(e)) return 1 end
+   if C.ngt_registry_load(reg, "model", opts.backend or "ref", pos[1], nil, e) < 0 then
+      eprint("ngt infer: ", pos[1], ": ", core.msg(e)) return 1
+   end
+   local d = ffi.new("ngt_model_desc")
+   C.ngt_registry_describe(reg, "model", d, e)
+   local ins, outs = split(opts.input), split(opts.output)
+   if #ins ~= d.n_inputs or #outs ~= d.n_outputs then
+      eprint(string.format("ngt infer: the model has %d inputs and %d outputs; %d and %d given",
+                           d.n_inputs, d.n_outputs, #ins, #outs))
+      return 2
+   end
+   local inp, arrays, n = ffi.new("const void *[?]", #ins), {}, nil
+   for i, path in ipairs(ins) do
+      local a = ffi.gc(ffi.new("ngt_npy"), C.ngt_npy_free)
+      if C.ngt_npy_read(path, a, e) < 0 then eprint("ngt infer: ", path, ": ", core.msg(e)) return 1 end
+      local t = d.inputs[i - 1]
+      local want, got = 1, 1
+      for k = 0, t.rank - 1 do want = want * tonumber(t.shape[k]) end
+      for k = 1, a.rank - 1 do got = got * tonumber(a.shape[k]) end
+      if a.dtype ~= t.dtype or a.rank < 1 or got ~= want then
+         eprint(string.format("ngt infer: %s: %s with %d values per event; input '%s' wants %s with %d",
+            path, ffi.string(C.ngt_dtype_name(a.dtype)), got, ffi.string(t.name),
+            ffi.string(C.ngt_dtype_name(t.dtype)), want))
+         return 1
+      end
+      if n and tonumber(a.shape[0]) ~= n then eprint("ngt infer: inputs disagree on the number of events") return 1 end
+      n = tonumber(a.shape[0])
+      arrays[i], inp[i - 1] = a, a.data
+   end
+   local outp, bufs = ffi.new("void *[?]", #outs), {}
+   for i = 1, #outs do
+      local t = d.outputs[i - 1]
+      local elems = 1
+      for k = 0, t.rank - 1 do elems = elems * tonumber(t.shape[k]) end
+      bufs[i] = ffi.new("uint8_t[?]", math.max(1, n * elems * tonumber(C.ngt_dtype_size(t.dtype))))
+      outp[i - 1] = bufs[i]
+   end
+   if n > 0 and C.ngt_registry_infer(reg, "model", inp, outp, n, e) < 0 then
+      eprint("ngt infer: ", core.msg(e)) return 1
+   end
+   for i, path in ipairs(outs) do
+      local t = d.outputs[i - 1]
+      local shape = ffi.new("int64_t[?]", 5)
+      shape[0] = n
+      for k = 0, t.rank - 1 do shape[k + 1] = t.shape[k] end
+      if C.ngt_npy_write(path, t.dtype, t.rank + 1, shape, bufs[i], e) < 0 then
+         eprint("ngt infer: ", path, ": ", core.msg(e)) return 1
+      end
+   end
+   return 0
+end
+
+local verb = args[1]
+if verb == nil or verb == "--help" or verb == "-h" or verb == "help" then
+   io.write(USAGE)
+   return verb == nil and 2 or 0
+end
+if verb == "--version" then
+   io.write("ngt ", require("ngt.core").ffi.string(require("ngt.core").C.ngt_version()), "\n")
+   return 0
+end
+local fn = verbs[verb]
+if not fn then
+   eprint("ngt: unknown verb '", verb, "'")
+   io.stderr:write(USAGE)
+   return 2
+end
+local rest = {}
+for i = 2, #args do rest[#rest + 1] = args[i] end
+local ok, status = pcall(fn, rest)
+if not ok then
+   if type(status) == "table" and status.usage then
+      eprint("ngt ", verb, ": ", status.usage)
+      return 2
+   end
+   error(status, 0)
+end
+return status

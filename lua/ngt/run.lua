@@ -1,0 +1,78 @@
+-- ngt/run.lua: runs a built menu over a source on the threaded runner: the main thread fills and
+-- submits batches (back-pressure from the pool), polls the SIGINT flag and draws a progress line
+-- on a terminal; returns the statistics snapshot taken after draining.
+local core = require "ngt.core"
+local ffi, C = core.ffi, core.C
+
+local _M = {}
+
+ffi.cdef [[
+typedef struct { long sec; long nsec; } ngt_lua_timespec;
+int clock_gettime(int clk, ngt_lua_timespec *ts);
+]]
+local ts = ffi.new("ngt_lua_timespec")
+-- API: monotonic seconds.
+function _M.now()
+   ffi.C.clock_gettime(1, ts)
+   return tonumber(ts.sec) + tonumber(ts.nsec) * 1e-9
+end
+
+-- API: runs; opts: threads, batch, progress (bool), recorder (ngt_recorder* or nil).
+-- Returns { stats = ngt_stats*, wall = s, interrupted = bool } or nil, err.
+function _M.run(menu, src, opts)
+   local e = core.err()
+   local ro = ffi.new("ngt_run_opts")
+   ro.threads = opts.threads or 0
+   ro.capacity = opts.batch or 256
+   ro.batches = opts.batches or 0
+   if opts.recorder ~= nil then
+      ro.in_order = 1
+      ro.sink = C.ngt_recorder_sink
+      ro.sink_user = opts.recorder
+   end
+   local r = C.ngt_runner_new(menu.menu, ro, e)
+   if r == nil then return nil, "runner: " .. core.msg(e) end
+   if core.in_binary then C.ngt_cli_catch_signals() end
+   local stats = ffi.gc(C.ngt_stats_new(menu.menu), C.ngt_stats_free)
+   local t0 = _M.now()
+   local last, interrupted, err = t0, false, nil
+   local submitted = 0
+   while true do
+      if core.in_binary and C.ngt_cli_interrupted() ~= 0 then
+         interrupted = true
+         break
+      end
+      local b = C.ngt_runner_acquire(r)
+      if b == nil then break end
+      local n = src:fill(b)
+      if n == 0 then
+         C.ngt_runner_release(r, b)
+         break
+      end
+      if C.ngt_runner_submit(r, b, e) < 0 then
+         err = "submit: " .. core.msg(e)
+         break
+      end
+      submitted = submitted + n
+      if opts.progress then
+         local t = _M.now()
+         if t - last > 0.25 then
+            last = t
+            C.ngt_stats_read(menu.menu, stats)
+            local tot = C.ngt_stats_totals(stats)
+            io.stdout:write(string.format("\r  %d / %d events, %d accepted, %.0f events/s   ",
+               tonumber(tot["in"]), src.events, tonumber(tot.accepted), tonumber(tot["in"]) / (t - t0)))
+            io.stdout:flush()
+         end
+      end
+   end
+   C.ngt_runner_drain(r)
+   local wall = _M.now() - t0
+   C.ngt_runner_free(r)
+   if opts.progress then io.stdout:write("\r" .. string.rep(" ", 70) .. "\r") end
+   if err then return nil, err end
+   C.ngt_stats_read(menu.menu, stats)
+   return { stats = stats, wall = wall, interrupted = interrupted, submitted = submitted }
+end
+
+return _M
