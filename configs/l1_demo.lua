@@ -53,10 +53,10 @@ return ngt.menu {
       ngt.chain "L1_SingleMu22" { ngt.cut(ngt.max("mu", "pt"), ">", 22) },
       ngt.chain "L1_DoubleMu8" { ngt.cut(ngt.count("mu", "pt > 8"), ">=", 2) },
       ngt.chain "L1_ETM150" { ngt.cut "met > 150" },
-      ngt.chain "L1_MHT120" { mht, ngt.cut "mht > 120" },
+      ngt.chain "L1_MHT200" { mht, ngt.cut "mht > 200" },
       ngt.chain "L1_FAD" {
          ngt.infer(fad, "fad_in", "fad_out"),
-         ngt.cut "mean((fad_out - fad_in[0:76])**2) > 0.05",
+         ngt.cut "mean((fad_out - fad_in[0:76])**2) > 0.3",
       },
       ngt.chain "L1_Mu_Jet_Seeded" {
          seeds = { "L1_SingleMu22", "L1_HTT360" },
@@ -66,7 +66,7 @@ return ngt.menu {
    },
    streams = {
       physics = { "L1_SingleJet180", "L1_HTT360", "L1_DoubleJet30_Mjj500", "L1_SingleMu22",
-                  "L1_DoubleMu8", "L1_ETM150", "L1_MHT120", "L1_Mu_Jet_Seeded" },
+                  "L1_DoubleMu8", "L1_ETM150", "L1_MHT200", "L1_Mu_Jet_Seeded" },
       express = { "L1_FAD", "L1_ZeroBias" },
    },
    prescale_columns = {

@@ -170,14 +170,22 @@ ngt_lua_step *ngt_lua_step_new(const char *name, const char *chunk, size_t len, 
     return st;
 }
 
+/* Column indices in the batch's schema (each pooled batch may hold its own copy of the menu's
+ * schema: the cache is kept while the indices stay the same). */
 static int resolve(ngt_lua_step *st, lstate *ls, const ngt_schema *s, ngt_error *err)
 {
+    int same = ls->schema != NULL;
     for (int k = 0; k < st->ncols; k++) {
-        ls->cols[k] = ngt_schema_find(s, st->colnames[k]);
-        if (ls->cols[k] < 0)
+        int c = ngt_schema_find(s, st->colnames[k]);
+        if (c < 0)
             return seterr(err, NGT_ESTEP, "lua step '%s': no column '%s' in the batch", st->name,
                           st->colnames[k]);
+        same = same && c == ls->cols[k];
+        ls->cols[k] = c;
     }
+    ls->schema = s;
+    if (same)
+        return NGT_OK;
     for (int i = 0; i < ls->nentries; i++)
         luaL_unref(ls->L, LUA_REGISTRYINDEX, ls->refs[i]);
     ls->nentries = ls->next = 0;
