@@ -89,7 +89,7 @@ local function make_schema(b, sp)
          local arr = strings(fnames)
          rc = C.ngt_schema_add_collection(s, c.name, c.max, #c.fields, arr, ftypes, e)
       end
-      if rc < 0 then b:fail(c.where, "column '%s': %s", c.name, core.msg(e)) end
+      if rc < 0 then b:fail(c.where, "%s", core.msg(e)) end
    end
    local id = sp.identity
    if id then
@@ -164,7 +164,7 @@ local function add_chain(b, chain)
       local rc = 0
       if st.kind == "cut" then
          rc = C.ngt_menu_cut(m, ci, st.expr, e)
-         if rc < 0 then b:fail(st.where, "chain '%s': bad cut '%s': %s", chain.name, st.expr, core.msg(e)) end
+         if rc < 0 then b:fail(st.where, "%s", core.msg(e)) end
       elseif st.kind == "prescale" then
          rc = C.ngt_menu_prescale(m, ci, st.n, e)
       elseif st.kind == "infer" then
@@ -179,7 +179,7 @@ local function add_chain(b, chain)
       else
          b:fail(st.where or chain.where, "chain '%s': unknown step kind '%s'", chain.name, tostring(st.kind))
       end
-      if rc < 0 then b:fail(st.where, "chain '%s': %s", chain.name, core.msg(e)) end
+      if rc < 0 then b:fail(st.where, "%s", core.msg(e)) end
    end
 end
 
@@ -194,7 +194,7 @@ local function build(b, spec, path, opts)
       end
       local file = model_path(md.file, path)
       if C.ngt_registry_load(b.registry, md.name, md.backend, file, md.options, e) < 0 then
-         b:fail(md.where, "model '%s' (%s, backend %s): %s", md.name, file, md.backend, core.msg(e))
+         b:fail(md.where, "%s", core.msg(e))
       end
       b.models[md.name] = md
       b.model_files[#b.model_files + 1] = { name = md.name, file = file, backend = md.backend }

@@ -1,0 +1,7 @@
+-- expect: dtype_mismatch.lua:6: chain 'F'
+local ngt = require "ngt"
+local ev = ngt.schema { fad_in = "f64[77]" }
+local fad = ngt.model { name = "fad", file = "models/fad.onnx" }
+return ngt.menu { schema = ev, chains = {
+   ngt.chain "F" { ngt.infer(fad, "fad_in", "fad_out") },
+} }
