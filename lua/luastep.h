@@ -1,6 +1,7 @@
 /* luastep.h: Lua steps (ngt.lua{...}) as C steps: one lua_State per worker thread, each loaded
  * from the step function's bytecode with its plain-data upvalues, allocations counted. Exported
- * from the ngt binary and reached from Lua through ffi.C (declarations repeated in lua/ngt/core.lua). */
+ * from the ngt binary and reached from Lua through ffi.C (declarations repeated in
+ * lua/ngt/core.lua). */
 #ifndef NGT_LUASTEP_H
 #define NGT_LUASTEP_H
 

@@ -1,6 +1,6 @@
-/* ngt_main.c: the `ngt` command: starts LuaJIT, points package.path at the Lua sources (NGT_LUA_PATH
- * or the directory compiled in), and runs lua/cli.lua with the arguments. Also the SIGINT/SIGTERM
- * flag the run loop polls (C never calls into Lua from a signal handler). */
+/* ngt_main.c: the `ngt` command: starts LuaJIT, points package.path at the Lua sources
+ * (NGT_LUA_PATH or the directory compiled in), and runs lua/cli.lua with the arguments. Also the
+ * SIGINT/SIGTERM flag the run loop polls (C never calls into Lua from a signal handler). */
 #include "luastep.h"
 
 #include <lauxlib.h>

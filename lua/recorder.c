@@ -14,9 +14,9 @@ typedef struct buf {
 struct ngt_recorder {
     const ngt_schema *s;
     int ncols, nsets, record_input, failed, mu_init;
-    int *cols;      /* menu schema indices */
-    size_t *rowb;   /* bytes per event of each recorded column */
-    int *is_input;  /* an input column (not kept for "all" unless record_input) */
+    int *cols;     /* menu schema indices */
+    size_t *rowb;  /* bytes per event of each recorded column */
+    int *is_input; /* an input column (not kept for "all" unless record_input) */
     int streams_col;
     uint64_t *events; /* per set */
     buf *bufs;        /* [set][col] */
