@@ -15,8 +15,9 @@ $(BUILD)/Makefile:
 bootstrap:
 	@scripts/bootstrap
 
+# The default menu on the built-in event source (no torch, no hls4ml needed).
 demo: bootstrap all
-	$(BUILD)/examples/embed models/fad.onnx
+	$(BUILD)/ngt run configs/l1_demo.lua
 
 # Plain build + every test, then the unit tests under ASan+UBSan and the scheduler under TSan.
 test: bootstrap
