@@ -126,13 +126,16 @@ function _M.new(menu, opts)
          end }
       end
    end
-   for cname, cc in pairs(colls) do
+   local cnames = {}
+   for cname in pairs(colls) do cnames[#cnames + 1] = cname end
+   table.sort(cnames) -- pairs() order varies between runs (randomised string hashing)
+   for _, cname in ipairs(cnames) do
+      local cc = colls[cname]
       local fields = cc.fields
       fillers[#fillers + 1] = { i = cc.count, t = cc.t, fn = function(p, e, b)
          local max = fields[1].max
          local n = min(r.poisson(cc.mean), max)
          p[e] = n
-         local pts = {}
          for k = 0, n - 1 do tmp[k] = r.power(cc.ptmin, 4.0, 50.0) end
          sort_desc(tmp, n)
          for _, f in ipairs(fields) do
@@ -152,7 +155,6 @@ function _M.new(menu, opts)
                q[base + k] = v
             end
          end
-         pts = nil
       end }
    end
 
