@@ -195,8 +195,7 @@ int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
         return rc;
     ngt_cut *cut = ngt_cut_compile(m->schema, expr ? expr : "", err);
     if (!cut)
-        return ngt_preferr(err, NGT_EINVAL, "chain '%s': cut '%s'", m->chains[ci].name,
-                           expr ? expr : "");
+        return ngt_preferr(err, NGT_EINVAL, "chain '%s'", m->chains[ci].name); /* names the cut */
     int si = menu_new_step(m, STEP_CUT, ci, err);
     if (si < 0) {
         ngt_cut_free(cut);

@@ -240,7 +240,7 @@ typedef struct ngt_step_def {
 typedef struct ngt_menu ngt_menu;
 ngt_menu *ngt_menu_new(const ngt_schema *input, ngt_registry *models, ngt_error *err);
 void ngt_menu_free(ngt_menu *m);
-int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err); /* chain index */
+int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err); /* chain index (>= 0) */
 int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err);
 int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err);
 int ngt_menu_cut(ngt_menu *m, int chain, const char *expr, ngt_error *err);
@@ -248,6 +248,7 @@ int ngt_menu_prescale(ngt_menu *m, int chain, uint32_t n, ngt_error *err);
 int ngt_menu_infer(ngt_menu *m, int chain, const char *model, int n_in, const char *const *inputs,
                    int n_out, const char *const *outputs, ngt_error *err);
 int ngt_menu_step(ngt_menu *m, int chain, const ngt_step_def *def, ngt_error *err);
+/* Returns the new stream's index (>= 0) or a negative code. */
 int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *chains,
                     ngt_error *err);
 /* Prescale columns: named sets of prescale factors; a chain not listed keeps its own. */
