@@ -31,6 +31,12 @@ ngt_registry *ngt_registry_new(ngt_error *err)
     }
     pthread_mutex_init(&r->mu, NULL);
     ngt_registry_add_backend(r, ngt_backend_ref(), NULL);
+#ifdef NGT_HAVE_GENC
+    ngt_registry_add_backend(r, ngt_backend_genc(), NULL);
+#endif
+#ifdef NGT_HAVE_HLS
+    ngt_registry_add_backend(r, ngt_backend_hls(), NULL);
+#endif
     return r;
 }
 
