@@ -37,7 +37,9 @@ usage: ngt inspect MENU.lua
   execution order, chains, streams, prescale columns, hashes.
 ]],
    infer = [[
-usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref]
+usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref|genc|hls]
+  --options TEXT       backend options, passed to the backend as they are
+  --precision CFG      the hls backend's precision configuration (a file)
   Runs one model over IN.npy (first dimension: events; the rest the model input's shape) and
   writes its output. Several inputs or outputs: comma-separated lists in the model's order.
 ]],
@@ -165,7 +167,7 @@ local function split(s)
 end
 
 function verbs.infer(list)
-   local opts, pos = parse(list, { backend = 1, input = 1, output = 1 }, {})
+   local opts, pos = parse(list, { backend = 1, input = 1, output = 1, options = 1, precision = 1 }, {})
    if not opts then eprint("ngt infer: ", pos) return 2 end
    if opts.help then io.write(HELP.infer) return 0 end
    if #pos ~= 1 or not opts.input or not opts.output then
@@ -177,7 +179,9 @@ function verbs.infer(list)
    local e = core.err()
    local reg = ffi.gc(C.ngt_registry_new(e), C.ngt_registry_free)
    if reg == nil then eprint("ngt infer: ", core.msg(e)) return 1 end
-   if C.ngt_registry_load(reg, "model", opts.backend or "ref", pos[1], nil, e) < 0 then
+   -- backend options: --options TEXT as is; --precision CFG is the hls backend's precision file
+   local options = opts.options or opts.precision
+   if C.ngt_registry_load(reg, "model", opts.backend or "ref", pos[1], options, e) < 0 then
       eprint("ngt infer: ", pos[1], ": ", core.msg(e)) return 1
    end
    local d = ffi.new("ngt_model_desc")
@@ -238,7 +242,16 @@ if verb == "--version" then
    io.write("ngt ", require("ngt.core").ffi.string(require("ngt.core").C.ngt_version()), "\n")
    return 0
 end
+-- Verbs of the backends live in their own modules: lua/ngt/cmd_<verb>.lua returns function(list).
 local fn = verbs[verb]
+if not fn and verb:match("^[%w_]+$") then
+   local found, mod = pcall(require, "ngt.cmd_" .. verb)
+   if found then
+      fn = mod
+   elseif not tostring(mod):match("module 'ngt.cmd_" .. verb .. "' not found") then
+      error(mod, 0)
+   end
+end
 if not fn then
    eprint("ngt: unknown verb '", verb, "'")
    io.stderr:write(USAGE)
