@@ -378,9 +378,9 @@ int main(int argc, char **argv)
     double m_c1 = median(cores1), m_c2 = median(cores2);
     ngt_schema_free(s);
 
-    printf("ngt scheduler benchmark (medians of %d runs) | cpu: %s | isa: %s | online cores: %ld | "
-           "load before: %.2f\n",
-           REPS, ngt_cpu_model(), ngt_cpu_isa(), cores, load);
+    printf("ngt scheduler benchmark (medians of %d runs) | cpu: %s | isa: %s | blas: %s (unused) | "
+           "online cores: %ld | load before: %.2f\n",
+           REPS, ngt_cpu_model(), ngt_cpu_isa(), ngt_blas_kernel(), cores, load);
     printf("| %-58s | %14s | %-22s |\n", "measure", "ngt", "peer / target");
     printf("|%.60s|%.16s|%.24s|\n", "------------------------------------------------------------",
            "----------------", "------------------------");
