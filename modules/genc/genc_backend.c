@@ -1,0 +1,262 @@
+/* genc_backend.c: the "genc" backend: an ONNX file compiled to C (genc_plan, genc_emit), built
+ * and cached as a shared object (genc_build) and run through its prefix_infer; ngt compile's entry. */
+#include "genc/genc_build.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern void openblas_set_num_threads(int);
+
+enum { GENC_DEFAULT_MAX_BATCH = 1 << 20 };
+
+typedef struct genc_model {
+    onnx_graph *g;
+    genc_lib lib;
+    ngt_model_desc desc;
+    size_t ws;
+    genc_target target;
+} genc_model;
+
+typedef struct genc_opts {
+    genc_target target;
+    int max_batch;
+} genc_opts;
+
+/* Options: "target=avx512|avx2|generic|native max_batch=N" (spaces or commas between). */
+static int parse_opts(const char *s, genc_opts *o, ngt_error *err)
+{
+    o->target = genc_target_host();
+    o->max_batch = GENC_DEFAULT_MAX_BATCH;
+    while (s && *s) {
+        size_t n = strcspn(s, " ,");
+        char kv[128];
+        if (n >= sizeof kv)
+            return ngt_seterr(err, NGT_EINVAL, "genc: option too long: %.40s...", s);
+        memcpy(kv, s, n);
+        kv[n] = 0;
+        s += n + (s[n] != 0);
+        if (!n)
+            continue;
+        if (!strncmp(kv, "target=", 7)) {
+            if (genc_target_parse(kv + 7, &o->target))
+                return ngt_seterr(err, NGT_EINVAL,
+                                  "genc: unknown target '%s' (avx512, avx2, generic, native)",
+                                  kv + 7);
+        } else if (!strncmp(kv, "max_batch=", 10)) {
+            char *end;
+            long v = strtol(kv + 10, &end, 10);
+            if (*end || v < 1 || v > (1L << 30))
+                return ngt_seterr(err, NGT_EINVAL, "genc: bad max_batch '%s'", kv + 10);
+            o->max_batch = (int)v;
+        } else
+            return ngt_seterr(err, NGT_EINVAL,
+                              "genc: unknown option '%s' (target=..., max_batch=N)", kv);
+    }
+    return NGT_OK;
+}
+
+static void *read_all(const char *path, size_t *size, ngt_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        ngt_seterr(err, NGT_EIO, "cannot open %s", path);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len == cap) {
+            char *b = realloc(buf, cap = cap ? cap * 2 : 65536);
+            if (!b) {
+                free(buf);
+                fclose(f);
+                ngt_seterr(err, NGT_ENOMEM, "out of memory reading %s", path);
+                return NULL;
+            }
+            buf = b;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0)
+            break;
+    }
+    fclose(f);
+    *size = len;
+    return buf;
+}
+
+/* Reads and compiles a model to C text (and header text when h is not NULL). */
+static int compile_text(const void *bytes, size_t size, genc_target t, const char *prefix,
+                        onnx_graph **gout, genc_buf *c, genc_buf *h, int *blas, ngt_error *err)
+{
+    onnx_graph *g = onnx_read_buffer(bytes, size, err);
+    if (!g)
+        return err && err->code ? err->code : NGT_EFORMAT;
+    genc_plan p;
+    int rc = genc_plan_build(g, t, &p, err);
+    if (!rc) {
+        rc = genc_emit(&p, prefix, c, err);
+        if (!rc && h)
+            rc = genc_emit_header(&p, prefix, h, err);
+        *blas = p.uses_blas;
+        genc_plan_free(&p);
+    }
+    if (rc || !gout)
+        onnx_graph_free(g);
+    else
+        *gout = g;
+    return rc;
+}
+
+static void describe_one(const onnx_tensor *t, ngt_tensor_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    ngt_strlcpy(d->name, t->name, sizeof d->name);
+    d->dtype = t->dtype;
+    d->rank = t->rank - 1;
+    for (int k = 1; k < t->rank; k++)
+        d->shape[k - 1] = t->shape[k];
+}
+
+static void model_free(genc_model *m)
+{
+    if (!m)
+        return;
+    if (m->lib.handle)
+        dlclose(m->lib.handle);
+    onnx_graph_free(m->g);
+    free(m);
+}
+
+static int genc_load(const char *path, const char *options, void **model, ngt_error *err)
+{
+    *model = NULL;
+    genc_opts o;
+    int rc = parse_opts(options, &o, err);
+    if (rc)
+        return rc;
+    size_t size = 0;
+    void *bytes = read_all(path, &size, err);
+    if (!bytes)
+        return err ? err->code : NGT_EIO;
+    genc_model *m = calloc(1, sizeof *m);
+    genc_buf c = {0};
+    int blas = 0;
+    if (!m)
+        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    else
+        rc = compile_text(bytes, size, o.target, "genc_model", &m->g, &c, NULL, &blas, err);
+    if (!rc) {
+        char so[1024];
+        uint64_t key = genc_cache_key(bytes, size, o.target, c.s);
+        rc = genc_build_so(c.s, c.len, o.target, blas, key, so, sizeof so, err);
+        if (!rc)
+            rc = genc_dlopen(so, &m->lib, err);
+    }
+    free(bytes);
+    free(c.s);
+    if (rc) {
+        ngt_preferr(err, rc, "genc: %s", path);
+        model_free(m);
+        return rc;
+    }
+    openblas_set_num_threads(1); /* one BLAS thread inside each ngt worker */
+    m->target = o.target;
+    m->ws = m->lib.workspace_size();
+    m->desc.n_inputs = m->g->n_inputs;
+    m->desc.n_outputs = m->g->n_outputs;
+    for (int i = 0; i < m->g->n_inputs; i++)
+        describe_one(&m->g->tensors[m->g->inputs[i]], &m->desc.inputs[i]);
+    for (int i = 0; i < m->g->n_outputs; i++)
+        describe_one(&m->g->tensors[m->g->outputs[i]], &m->desc.outputs[i]);
+    m->desc.max_batch = o.max_batch;
+    m->desc.batch_invariant = 1;
+    *model = m;
+    return NGT_OK;
+}
+
+static int genc_describe(const void *model, ngt_model_desc *desc)
+{
+    *desc = ((const genc_model *)model)->desc;
+    return NGT_OK;
+}
+
+/* The workspace holds one tile whatever max_batch is: infer walks any n in tiles. */
+static size_t genc_workspace_size(const void *model, int max_batch)
+{
+    (void)max_batch;
+    return ((const genc_model *)model)->ws;
+}
+
+static int genc_infer(const void *model, void *workspace, const void *const *inputs,
+                      void *const *outputs, int n, ngt_error *err)
+{
+    const genc_model *m = model;
+    if (n < 0 || n > m->desc.max_batch)
+        return ngt_seterr(err, NGT_EINVAL, "genc: %d events (the model takes 0 to %d)", n,
+                          m->desc.max_batch);
+    int bad = m->lib.infer(workspace, inputs, outputs, n);
+    if (bad) {
+        const onnx_node *nd = &m->g->nodes[bad - 1];
+        return ngt_seterr(err, NGT_EINVAL, "node '%s' (%s): index out of range", nd->name,
+                          nd->op_type);
+    }
+    return NGT_OK;
+}
+
+static void genc_unload(void *model)
+{
+    model_free(model);
+}
+
+static const ngt_backend genc_backend = {
+    .name = "genc",
+    .load = genc_load,
+    .describe = genc_describe,
+    .workspace_size = genc_workspace_size,
+    .infer = genc_infer,
+    .unload = genc_unload,
+};
+
+const ngt_backend *ngt_backend_genc(void)
+{
+    return &genc_backend;
+}
+
+static int write_text(const char *path, const genc_buf *b, ngt_error *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+    size_t w = fwrite(b->s, 1, b->len, f);
+    if (fclose(f) || w != b->len)
+        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+    return NGT_OK;
+}
+
+int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
+                          const char *c_path, const char *h_path, ngt_error *err)
+{
+    genc_target t = genc_target_host();
+    if (target && *target && genc_target_parse(target, &t))
+        return ngt_seterr(err, NGT_EINVAL, "unknown target '%s' (avx512, avx2, generic, native)",
+                          target);
+    size_t size = 0;
+    void *bytes = read_all(path, &size, err);
+    if (!bytes)
+        return err ? err->code : NGT_EIO;
+    genc_buf c = {0}, h = {0};
+    int blas = 0;
+    int rc = compile_text(bytes, size, t, prefix, NULL, &c, h_path ? &h : NULL, &blas, err);
+    if (!rc)
+        rc = write_text(c_path, &c, err);
+    if (!rc && h_path)
+        rc = write_text(h_path, &h, err);
+    free(bytes);
+    free(c.s);
+    free(h.s);
+    if (rc)
+        ngt_preferr(err, rc, "%s", path);
+    return rc;
+}
