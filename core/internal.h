@@ -34,6 +34,10 @@ static inline uint64_t ngt_fnv1a_basis(void)
 /* FNV-1a 64 of a whole file; 0 on error (err filled). */
 uint64_t ngt_file_hash(const char *path, ngt_error *err);
 
+/* OpenBLAS runs one thread inside each ngt worker (its idle helper threads would spin and take
+ * the workers' cores), unless the user set OPENBLAS_NUM_THREADS, which is then left alone. */
+void ngt_blas_one_thread(void);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t ngt_now_ns(void);
 

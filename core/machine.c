@@ -1,7 +1,9 @@
 /* machine.c: what ran: ngt's version, the CPU model and widest ISA, and OpenBLAS's kernel. */
 #include "internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int ngt_abi_version(void)
@@ -13,29 +15,31 @@ const char *ngt_version(void)
     return NGT_VERSION_STRING;
 }
 
+static char cpu_model[128];
+
+static void read_cpu_model(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    ngt_strlcpy(cpu_model, "unknown", sizeof cpu_model);
+    while (f && fgets(line, sizeof line, f)) {
+        char *v = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !v)
+            continue;
+        v += 1 + (v[1] == ' ');
+        v[strcspn(v, "\n")] = 0;
+        ngt_strlcpy(cpu_model, v, sizeof cpu_model);
+        break;
+    }
+    if (f)
+        fclose(f);
+}
+
 const char *ngt_cpu_model(void)
 {
-    static char model[128];
-    static int done;
-    if (!done) {
-        FILE *f = fopen("/proc/cpuinfo", "r");
-        char line[512];
-        ngt_strlcpy(model, "unknown", sizeof model);
-        while (f && fgets(line, sizeof line, f))
-            if (strncmp(line, "model name", 10) == 0) {
-                char *v = strchr(line, ':');
-                if (v) {
-                    v += 1 + (v[1] == ' ');
-                    v[strcspn(v, "\n")] = 0;
-                    ngt_strlcpy(model, v, sizeof model);
-                }
-                break;
-            }
-        if (f)
-            fclose(f);
-        done = 1;
-    }
-    return model;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_cpu_model);
+    return cpu_model;
 }
 
 const char *ngt_cpu_isa(void)
@@ -53,6 +57,14 @@ const char *ngt_cpu_isa(void)
 }
 
 extern char *openblas_get_corename(void);
+extern void openblas_set_num_threads(int n);
+
+void ngt_blas_one_thread(void)
+{
+    const char *v = getenv("OPENBLAS_NUM_THREADS");
+    if (!v || !*v)
+        openblas_set_num_threads(1);
+}
 
 const char *ngt_blas_kernel(void)
 {

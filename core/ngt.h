@@ -172,7 +172,7 @@ typedef struct ngt_backend {
     void (*unload)(void *model);
 } ngt_backend;
 
-const ngt_backend *ngt_backend_ref(void); /* modules/ref: the built-in reference interpreter */
+const ngt_backend *ngt_backend_ref(void);  /* modules/ref: the built-in reference interpreter */
 const ngt_backend *ngt_backend_genc(void); /* modules/genc: ONNX compiled to C (when built) */
 const ngt_backend *ngt_backend_hls(void);  /* modules/hls: fixed point as hls4ml (when built) */
 

@@ -262,7 +262,7 @@ static void bind_tile(const ref_model *m, char *ws, const void *const *inputs, i
     const onnx_graph *g = m->g;
     float **ptr = (float **)ws;
     for (int t = 0; t < g->n_tensors; t++)
-        ptr[t] = m->cdata[t] ? m->cdata[t] : (float *)(ws + m->offset[t]);
+        ptr[t] = m->cdata[t] ? m->cdata[t] : (float *)(void *)(ws + m->offset[t]);
     for (int i = 0; i < g->n_inputs; i++) {
         const onnx_tensor *x = &g->tensors[g->inputs[i]];
         size_t e = (size_t)onnx_tensor_elems(x), base = (size_t)t0 * e;
