@@ -1,0 +1,118 @@
+/* hls_backend.c: the "hls" backend: an ONNX model plus a precision configuration (options: JSON
+ * text, or a .json/.lua file) computed event by event bit-exact with hls4ml's C simulation. */
+#include "hls/hls_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int layout(hls_model *m, ngt_error *err)
+{
+    m->offset = malloc(sizeof *m->offset * (size_t)m->n_layers);
+    if (!m->offset)
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    size_t off = 0, maxops = 1, maxout = 1;
+    for (int k = 0; k < m->n_layers; k++) {
+        const hls_layer *l = &m->layers[k];
+        m->offset[k] = off;
+        off += (size_t)l->size;
+        if ((size_t)l->n_ops > maxops)
+            maxops = (size_t)l->n_ops;
+        if ((size_t)l->n_out > maxout)
+            maxout = (size_t)l->n_out;
+    }
+    m->ev_words = off;
+    m->ws_scratch = maxops + maxout; /* im2col words; the int16 and int32 areas follow */
+    return NGT_OK;
+}
+
+size_t hls_ws_words(const hls_model *m)
+{
+    /* event values + im2col + int16 copy (+8 pad) + int32 sums, in int64 words */
+    return m->ev_words + m->ws_scratch + (m->ws_scratch * 2 + 16) / 8 + (m->ws_scratch * 4) / 8 + 2;
+}
+
+static int hls_load(const char *path, const char *options, void **out, ngt_error *err)
+{
+    hls_cfg *cfg = options && *options ? hls_cfg_load(options, err) : hls_cfg_parse("{}", err);
+    if (!cfg)
+        return err ? (err->code ? err->code : NGT_EFORMAT) : NGT_EFORMAT;
+    hls_model *m = calloc(1, sizeof *m);
+    int rc = NGT_ENOMEM;
+    if (!m) {
+        hls_cfg_free(cfg);
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    }
+    m->g = onnx_read_file(path, err);
+    if (!m->g)
+        rc = err && err->code ? err->code : NGT_EFORMAT;
+    else if ((rc = hls_build(m, cfg, err)) >= 0)
+        rc = layout(m, err);
+    hls_cfg_free(cfg);
+    if (rc < 0) {
+        hls_model_free(m);
+        return rc;
+    }
+    ngt_model_desc *d = &m->desc;
+    d->n_inputs = d->n_outputs = 1;
+    const onnx_tensor *it = &m->g->tensors[m->g->inputs[0]];
+    const onnx_tensor *ot = &m->g->tensors[m->g->outputs[0]];
+    ngt_strlcpy(d->inputs[0].name, it->name, NGT_NAME_MAX);
+    ngt_strlcpy(d->outputs[0].name, ot->name, NGT_NAME_MAX);
+    d->inputs[0].dtype = d->outputs[0].dtype = NGT_F32;
+    d->inputs[0].rank = m->in_rank;
+    d->outputs[0].rank = m->out_rank;
+    for (int k = 0; k < m->in_rank; k++)
+        d->inputs[0].shape[k] = m->in_shape[k];
+    for (int k = 0; k < m->out_rank; k++)
+        d->outputs[0].shape[k] = m->out_shape[k];
+    d->batch_invariant = 1;
+    *out = m;
+    return NGT_OK;
+}
+
+static int hls_describe(const void *model, ngt_model_desc *desc)
+{
+    *desc = ((const hls_model *)model)->desc;
+    return NGT_OK;
+}
+
+static size_t hls_workspace_size(const void *model, int max_batch)
+{
+    (void)max_batch; /* events are computed one at a time */
+    return hls_ws_words(model) * sizeof(int64_t);
+}
+
+static int hls_infer(const void *model, void *workspace, const void *const *inputs,
+                     void *const *outputs, int n, ngt_error *err)
+{
+    const hls_model *m = model;
+    const float *in = inputs[0];
+    float *out = outputs[0];
+    size_t ni = (size_t)m->layers[0].size, no = (size_t)m->layers[m->out_layer].size;
+    for (int e = 0; e < n; e++) {
+        int rc = hls_event(m, workspace, in + (size_t)e * ni, out + (size_t)e * no, NULL);
+        if (rc < 0)
+            return ngt_seterr(err, rc, "hls: event %d failed", e);
+    }
+    return NGT_OK;
+}
+
+static void hls_unload(void *model)
+{
+    hls_model_free(model);
+}
+
+static const ngt_backend HLS_BACKEND = {"hls", hls_load, hls_describe, hls_workspace_size,
+                                        hls_infer, hls_unload};
+
+const ngt_backend *ngt_backend_hls(void)
+{
+    return &HLS_BACKEND;
+}
+
+/* For tests and tools: the model behind a loaded handle and its per-event output raw values. */
+const int64_t *hls_output_raw(const void *model, const void *workspace)
+{
+    const hls_model *m = model;
+    return (const int64_t *)workspace + m->offset[m->out_layer];
+}

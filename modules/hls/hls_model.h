@@ -1,0 +1,69 @@
+/* hls_model.h: the hls backend's model: hls4ml layers in order over channels-last tensors of raw
+ * fixed-point integers (int64 per value), each with its resolved ap_fixed types. */
+#ifndef NGT_HLS_MODEL_H
+#define NGT_HLS_MODEL_H
+
+#include "hls/hls_cfg.h"
+#include "hls/hls_fixed.h"
+#include "internal.h"
+#include "onnx/onnx_ir.h"
+
+typedef enum hls_kind {
+    HLS_L_INPUT = 0,
+    HLS_L_DENSE,
+    HLS_L_CONV, /* 1D or 2D */
+    HLS_L_RELU,
+    HLS_L_SIGMOID,
+    HLS_L_TANH,
+    HLS_L_SOFTMAX,
+    HLS_L_BATCHNORM,
+    HLS_L_ADD,
+    HLS_L_CONCAT
+} hls_kind;
+
+enum { HLS_SOFTMAX_LATENCY = 0, HLS_SOFTMAX_STABLE = 2 };
+
+typedef struct hls_layer {
+    char name[NGT_NAME_MAX];
+    hls_kind kind;
+    int in[2], n_in_t; /* input tensor (layer) indices */
+    int64_t size;      /* output elements per event */
+    int c, h, w;       /* output channels and spatial size (h = 1 for 1D; 0,0 for flat) */
+    hls_type res, acc, wt, bt, tab, exp_t, inv_t, inv_inp, norm;
+    /* Dense/Conv: n_ops products per output value; weights [size_out_ch][n_ops] quantized raw */
+    int n_ops, n_out;
+    int64_t *wq, *bq; /* raw weights (w type) and biases (b type) */
+    int16_t *w16;     /* fast path weights, [n_out][n_ops] */
+    int fast;         /* 1: accumulation provably exact in int64 (see hls_run.c) */
+    int fast32;       /* 1: ... and in int32 */
+    int kh, kw, pt, pl, pb, pr, ic, ih, iw; /* conv geometry (input c, h, w; pads) */
+    int *taps;        /* conv: per output pixel x n_ops: input offset or -1 (padding) */
+    int table_size, impl;
+    int64_t *table, *table2; /* sigmoid/tanh table; softmax exp and inverse tables */
+    int64_t counts[2];       /* unused at run time (profile counts live in the workspace) */
+} hls_layer;
+
+typedef struct hls_model {
+    onnx_graph *g;
+    int n_layers;
+    hls_layer *layers;
+    int in_rank, out_rank;
+    int64_t in_shape[3], out_shape[3]; /* ONNX per-event shapes (channels first) */
+    int out_layer;
+    size_t *offset; /* per layer: int64 offset of its output in an event's workspace */
+    size_t ev_words, ws_scratch;
+    ngt_model_desc desc;
+} hls_model;
+
+int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err);
+void hls_model_free(hls_model *m);
+/* One event: float input (ONNX layout) -> float output (ONNX layout); ws holds ev_words int64.
+ * stats (may be NULL): per layer [overflow count, rounded count, min raw, max raw]. */
+int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int64_t *stats);
+/* Resolved types of a layer, as text for reports ("result ap_fixed<...>, accum ..."). */
+size_t hls_ws_words(const hls_model *m); /* workspace size in int64 words */
+/* The output layer's raw values after hls_event (channels last). */
+const int64_t *hls_output_raw(const void *model, const void *workspace);
+void hls_layer_types(const hls_layer *l, char *buf, int size);
+
+#endif

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+# hls_oracle.py: converts ONNX models with hls4ml (pinned, from PyPI) as its PyTorch front end
+# would, records predict() outputs and the resolved per-layer types as goldens for tests/hls.
+"""Record hls4ml's bit-exact outputs for the hls backend's tests.
+
+  ~/.cache/ngt/venv/bin/python tools/hls_oracle.py [--out tests/hls/data] [--only NAME] [--wide]
+
+For each model (the canonical fad and mdt, and the random models of hls_models.py) writes
+OUT/NAME/: config.json (the precision configuration, hls4ml's shape), input.npy, output.npy
+(predict(), float64, in the ONNX model's layout), types.json (the types hls4ml resolved per layer,
+'auto' included) and pinned.json (hls4ml version, backend, io type, strategy). Random models also
+get model.onnx. --wide converts at ap_fixed<60,30> everywhere and compares with the float ref
+(ONNX Runtime) to show that each conversion is faithful (max |diff| <= 1e-6).
+
+hls4ml's PyTorch front end needs torch, whose PyPI wheel loads CUDA libraries at import; this
+script builds the same layer dictionaries that front end's handlers build (Dense from
+nn.Linear with torch-layout weights, Conv1D/Conv2D channels_first, Activation, Softmax,
+BatchNormalization, Merge 'add', Concatenate) and hands them to ModelGraph.from_layer_list,
+as pytorch_to_hls() does, with the configuration config_from_pytorch_model() writes.
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import hls_models  # noqa: E402
+
+PINNED = {"hls4ml": "1.3.0", "backend": "Vivado", "io_type": "io_parallel", "strategy": "Latency",
+          "front_end": "PyTorch layer dictionaries (pytorch_to_hls)", "channels_last": "full"}
+
+
+def attr(node, name, default=None):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def layer_list(model):
+    """hls4ml layer dictionaries for an ONNX graph of the supported subset."""
+    g = model.graph
+    inits = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    shapes = {}
+    inp = g.input[0]
+    dims = [d.dim_value for d in inp.type.tensor_type.shape.dim[1:]]
+    # the input layer is 'x', as torch.fx names forward(self, x)'s placeholder ('input' is
+    # reserved in hls4ml); the configuration's entry for the ONNX input name is moved to it
+    layers = [{"name": "x", "class_name": "InputLayer", "input_shape": dims}]
+    shapes[inp.name] = dims
+    producer = {inp.name: "x"}
+    for nd in g.node:
+        ins = [producer[x] for x in nd.input if x in producer]
+        s = shapes[nd.input[0]]
+        L = {"name": nd.name, "inputs": ins}
+        if nd.op_type == "Gemm":
+            w, b = inits[nd.input[1]], inits[nd.input[2]]
+            L.update(class_name="Dense", weight_data=w, bias_data=b, n_in=w.shape[1],
+                     n_out=w.shape[0], use_bias=True)
+            out = [w.shape[0]]
+        elif nd.op_type == "Conv":
+            w, b = inits[nd.input[1]], inits[nd.input[2]]
+            pads = list(attr(nd, "pads"))
+            if w.ndim == 3:
+                L.update(class_name="Conv1D", data_format="channels_first", weight_data=w,
+                         bias_data=b, in_width=s[1], n_chan=s[0], n_filt=w.shape[0],
+                         filt_width=w.shape[2], stride_width=1, dilation=1, pad_left=pads[0],
+                         pad_right=pads[1])
+                L["out_width"] = s[1] + pads[0] + pads[1] - w.shape[2] + 1
+                out = [w.shape[0], L["out_width"]]
+            else:
+                L.update(class_name="Conv2D", data_format="channels_first", weight_data=w,
+                         bias_data=b, in_height=s[1], in_width=s[2], n_chan=s[0],
+                         n_filt=w.shape[0], filt_height=w.shape[2], filt_width=w.shape[3],
+                         stride_height=1, stride_width=1, dilation=1, pad_top=pads[0],
+                         pad_bottom=pads[2], pad_left=pads[1], pad_right=pads[3])
+                L["out_height"] = s[1] + pads[0] + pads[2] - w.shape[2] + 1
+                L["out_width"] = s[2] + pads[1] + pads[3] - w.shape[3] + 1
+                out = [w.shape[0], L["out_height"], L["out_width"]]
+        elif nd.op_type in ("Relu", "Sigmoid", "Tanh"):
+            L.update(class_name="Activation", activation=nd.op_type.lower())
+            out = s
+        elif nd.op_type == "Softmax":
+            L.update(class_name="Softmax", activation="softmax", axis=-1)
+            out = s
+        elif nd.op_type == "BatchNormalization":
+            gam, bet, mu, var = (inits[x] for x in nd.input[1:5])
+            n = int(np.prod(s))
+            L.update(class_name="BatchNormalization", data_format="channels_first",
+                     epsilon=float(attr(nd, "epsilon", 1e-5)), use_gamma=True, use_beta=True,
+                     gamma_data=gam, beta_data=bet, mean_data=mu, variance_data=var, n_in=n,
+                     n_out=n, n_filt=-1 if len(s) == 1 else s[0])
+            out = s
+        elif nd.op_type == "Add":
+            L.update(class_name="Merge", op="add")
+            out = s
+        elif nd.op_type == "Concat":
+            ax = attr(nd, "axis") - 1
+            L.update(class_name="Concatenate", op=f"concatenate{len(s)}d", axis=ax)
+            out = list(s)
+            out[ax] += shapes[nd.input[1]][ax]
+        else:
+            raise SystemExit(f"hls_oracle: {nd.name}: {nd.op_type} is not supported")
+        layers.append(L)
+        shapes[nd.output[0]] = out
+        producer[nd.output[0]] = nd.name
+    return layers, producer[g.output[0].name], shapes[g.output[0].name]
+
+
+def hls_config(cfg, out_dir, input_name):
+    from hls4ml.utils.config import create_config
+    c = create_config(output_dir=out_dir, project_name="myproject", backend="Vivado",
+                      io_type="io_parallel")
+    model = dict(cfg.get("Model", {}))
+    prec = model.get("Precision", "fixed<16,6>")
+    model["Precision"] = prec if isinstance(prec, dict) else {"default": prec}
+    model.setdefault("ReuseFactor", 1)
+    model.setdefault("Strategy", "Latency")
+    model.setdefault("ChannelsLastConversion", "full")
+    model.setdefault("TransposeOutputs", False)
+    model.setdefault("BramFactor", 1_000_000_000)
+    model.setdefault("TraceOutput", False)
+    names = json.loads(json.dumps(cfg.get("LayerName", {})))
+    if input_name in names:
+        names["x"] = names.pop(input_name)
+    c["HLSConfig"] = {"Model": model, "LayerName": names}
+    return c
+
+
+def convert(onnx_model, cfg, work):
+    from hls4ml.model import ModelGraph
+    layers, out_name, out_shape = layer_list(onnx_model)
+    c = hls_config(cfg, work, onnx_model.graph.input[0].name)
+    c["InputShape"] = tuple(layers[0]["input_shape"])
+    hm = ModelGraph.from_layer_list(c, layers, inputs=[layers[0]["name"]], outputs=[out_name])
+    hm.compile()
+    return hm, out_shape
+
+
+def resolved_types(hm):
+    t = {}
+    for layer in hm.get_layers():
+        t[layer.name] = {k: str(v.precision) for k, v in layer.types.items()}
+        t[layer.name]["class"] = layer.class_name
+    return t
+
+
+def to_onnx_layout(y, shape):
+    """hls4ml keeps channels last: [W][C] or [H][W][C] -> the ONNX model's [C][W] / [C][H][W]."""
+    n = y.shape[0]
+    if len(shape) == 2:
+        return y.reshape(n, shape[1], shape[0]).transpose(0, 2, 1)
+    if len(shape) == 3:
+        return y.reshape(n, shape[1], shape[2], shape[0]).transpose(0, 3, 1, 2)
+    return y.reshape(n, *shape)
+
+
+def to_hls_layout(x):
+    if x.ndim == 3:
+        return np.ascontiguousarray(x.transpose(0, 2, 1))
+    if x.ndim == 4:
+        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    return x
+
+
+def run_ort(model, x):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return sess.run(None, {model.graph.input[0].name: x})[0]
+
+
+def predict(hm, x, out_shape):
+    y = hm.predict(to_hls_layout(x.astype(np.float64)))
+    return to_onnx_layout(np.asarray(y, dtype=np.float64).reshape(x.shape[0], -1), out_shape)
+
+
+def do_model(name, model, cfg, x, out, wide, keep_onnx):
+    import hls4ml
+    work = tempfile.mkdtemp(prefix=f"hls_oracle_{name}_")
+    try:
+        if wide:
+            wcfg = {"Model": {"Precision": {"default": "fixed<60,30>"}},
+                    "LayerName": {n: {"Precision": {"result": "fixed<60,30>",
+                                                    "accum": "fixed<60,30>"}}
+                                  for n in [nd.name for nd in model.graph.node]}}
+            hm, shape = convert(model, wcfg, work)
+            y = predict(hm, x, shape)
+            ref = run_ort(model, x)
+            d = float(np.max(np.abs(y - ref)))
+            smooth = all(nd.op_type not in ("Sigmoid", "Tanh", "Softmax")
+                         for nd in model.graph.node)
+            print(f"{name}: wide types vs ONNX Runtime: max |diff| {d:.3g}"
+                  f"{'' if smooth else ' (tables: not comparable at 1e-6)'}")
+            return d
+        hm, shape = convert(model, cfg, work)
+        y = predict(hm, x, shape)
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        if keep_onnx:
+            onnx.save(model, os.path.join(d, "model.onnx"))
+        np.save(os.path.join(d, "input.npy"), x)
+        np.save(os.path.join(d, "output.npy"), y)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1, sort_keys=True)
+        with open(os.path.join(d, "types.json"), "w") as f:
+            json.dump(resolved_types(hm), f, indent=1, sort_keys=True)
+        pin = dict(PINNED, hls4ml=hls4ml.__version__, numpy=np.__version__)
+        with open(os.path.join(d, "pinned.json"), "w") as f:
+            json.dump(pin, f, indent=1, sort_keys=True)
+        print(f"{name}: {x.shape[0]} events, output {list(y.shape)}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests/hls/data"))
+    ap.add_argument("--only", help="one model by name")
+    ap.add_argument("--wide", action="store_true", help="faithfulness check at wide types")
+    args = ap.parse_args()
+    worst = 0.0
+    for name, model, cfg, x, keep in hls_models.all_models(ROOT):
+        if args.only and name != args.only:
+            continue
+        d = do_model(name, model, cfg, x, args.out, args.wide, keep)
+        if args.wide and d is not None:
+            worst = max(worst, d)
+    if args.wide:
+        print(f"worst max |diff| {worst:.3g}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
