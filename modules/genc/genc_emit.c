@@ -388,8 +388,8 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
                 prefix);
     genc_printf(c, "    char *A = (char *)ws;\n    float *S = (float *)(A + %zu);\n    (void)S;\n",
                 p->arena);
-    genc_printf(c, "    for (int t0 = 0; t0 < n; t0 += %d) {\n", T);
-    genc_printf(c, "        int ne = n - t0 < %d ? n - t0 : %d;\n        (void)ne;\n", T, T);
+    genc_printf(c, "    for (int ev0 = 0; ev0 < n; ev0 += %d) {\n", T);
+    genc_printf(c, "        int ne = n - ev0 < %d ? n - ev0 : %d;\n        (void)ne;\n", T, T);
     for (int i = 0; i < g->n_inputs; i++) {
         int t = g->inputs[i];
         const onnx_tensor *x = &g->tensors[t];
@@ -397,9 +397,9 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
         genc_printf(c, "        float *t%d = (float *)(A + %zu);\n", t, p->offset[t]);
         if (x->dtype == NGT_F32)
             genc_printf(c, "        if (ne == %d)\n            t%d = (float *)in[%d] + "
-                           "(size_t)t0 * %lld;\n        else\n    ",
+                           "(size_t)ev0 * %lld;\n        else\n    ",
                         T, t, i, e);
-        genc_printf(c, "        gstage(in[%d], %d, (size_t)t0 * %lld, %lld, ne, %d, t%d);\n", i,
+        genc_printf(c, "        gstage(in[%d], %d, (size_t)ev0 * %lld, %lld, ne, %d, t%d);\n", i,
                     (int)x->dtype, e, e, T, t);
     }
     for (int t = 0; t < g->n_tensors; t++) {
@@ -423,7 +423,7 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
     for (int i = 0; i < g->n_outputs; i++) {
         const onnx_tensor *y = &g->tensors[g->outputs[i]];
         long long e = (long long)onnx_tensor_elems(y);
-        genc_printf(c, "        gunstage(t%d, %d, out[%d], (size_t)t0 * %lld, (long long)ne * %lld);\n",
+        genc_printf(c, "        gunstage(t%d, %d, out[%d], (size_t)ev0 * %lld, (long long)ne * %lld);\n",
                     p->alias[g->outputs[i]], (int)y->dtype, i, e, e);
     }
     genc_puts(c, "    }\n    return 0;\n}\n");

@@ -1,0 +1,54 @@
+-- ngt/cmd_compile.lua: `ngt compile MODEL.onnx -o model.c [--target avx512|avx2|generic]`: the
+-- genc compiler's C (and model.h beside it), for a host to build without ngt (docs/genc.md).
+local core = require "ngt.core"
+local ffi = core.ffi
+
+ffi.cdef [[
+int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
+                          const char *c_path, const char *h_path, ngt_error *err);
+]]
+
+local HELP = [[
+usage: ngt compile MODEL.onnx -o OUT.c [--target avx512|avx2|generic|native] [--prefix NAME]
+  Compiles an ONNX model to one plain C file and its header (OUT.h). The functions are
+  NAME_infer, NAME_workspace_size, NAME_tile and NAME_target; NAME defaults to OUT's base name.
+  --target   instruction set of the emitted kernels (default: this CPU's widest, "native");
+             build avx512 with -mavx512f -mavx512vl -mavx512dq -mavx2 -mfma, avx2 with -mavx2 -mfma.
+]]
+
+local function eprint(...)
+   io.stderr:write(...)
+   io.stderr:write("\n")
+end
+
+-- API: run(list) -> exit status. Example: run{ "models/fad.onnx", "-o", "fad.c" }
+return function(list)
+   local pos, opt = {}, {}
+   local i = 1
+   while i <= #list do
+      local a = list[i]
+      if a == "--help" or a == "-h" then io.write(HELP) return 0 end
+      if a == "-o" or a == "--output" or a == "--target" or a == "--prefix" then
+         if not list[i + 1] then eprint("ngt compile: ", a, " needs a value") return 2 end
+         opt[a == "-o" and "output" or a:sub(3)] = list[i + 1]
+         i = i + 2
+      elseif a:sub(1, 1) == "-" then
+         eprint("ngt compile: unknown option ", a, " (ngt compile --help)") return 2
+      else
+         pos[#pos + 1] = a
+         i = i + 1
+      end
+   end
+   if #pos ~= 1 or not opt.output then
+      eprint("ngt compile: expected MODEL.onnx -o OUT.c (ngt compile --help)") return 2
+   end
+   local out = opt.output
+   local base = out:gsub("%.c$", "")
+   local prefix = opt.prefix or base:match("([^/]+)$"):gsub("[^%w_]", "_")
+   if prefix:match("^%d") then prefix = "m_" .. prefix end
+   local e = core.err()
+   if core.C.ngt_genc_compile_file(pos[1], opt.target or "native", prefix, out, base .. ".h", e) < 0 then
+      eprint("ngt compile: ", core.msg(e)) return 1
+   end
+   return 0
+end
