@@ -3,7 +3,7 @@
 # would, records predict() outputs and the resolved per-layer types as goldens for tests/hls.
 """Record hls4ml's bit-exact outputs for the hls backend's tests.
 
-  ~/.cache/ngt/venv/bin/python tools/hls_oracle.py [--out tests/hls/data] [--only NAME] [--wide]
+  ~/.cache/ngt/venv/bin/python tools/hls_oracle.py [--out tests/hls/data/models] [--only NAME] [--wide]
 
 For each model (the canonical fad and mdt, and the random models of hls_models.py) writes
 OUT/NAME/: config.json (the precision configuration, hls4ml's shape), input.npy, output.npy
@@ -162,14 +162,6 @@ def to_onnx_layout(y, shape):
     return y.reshape(n, *shape)
 
 
-def to_hls_layout(x):
-    if x.ndim == 3:
-        return np.ascontiguousarray(x.transpose(0, 2, 1))
-    if x.ndim == 4:
-        return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-    return x
-
-
 def run_ort(model, x):
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -179,7 +171,9 @@ def run_ort(model, x):
 
 
 def predict(hm, x, out_shape):
-    y = hm.predict(to_hls_layout(x.astype(np.float64)))
+    # ChannelsLastConversion 'full' puts a Transpose after the input: predict() takes the ONNX
+    # (channels first) layout; the output stays channels last (TransposeOutputs False)
+    y = hm.predict(np.ascontiguousarray(x.astype(np.float64)))
     return to_onnx_layout(np.asarray(y, dtype=np.float64).reshape(x.shape[0], -1), out_shape)
 
 
@@ -223,7 +217,7 @@ def do_model(name, model, cfg, x, out, wide, keep_onnx):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "tests/hls/data"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests/hls/data/models"))
     ap.add_argument("--only", help="one model by name")
     ap.add_argument("--wide", action="store_true", help="faithfulness check at wide types")
     args = ap.parse_args()

@@ -19,6 +19,8 @@ static int layout(hls_model *m, ngt_error *err)
             maxops = (size_t)l->n_ops;
         if ((size_t)l->n_out > maxout)
             maxout = (size_t)l->n_out;
+        if (l->kind == HLS_L_SOFTMAX && (size_t)l->size > maxops)
+            maxops = (size_t)l->size; /* exp values */
     }
     m->ev_words = off;
     m->ws_scratch = maxops + maxout; /* im2col words; the int16 and int32 areas follow */
@@ -102,7 +104,7 @@ static void hls_unload(void *model)
     hls_model_free(model);
 }
 
-static const ngt_backend HLS_BACKEND = {"hls", hls_load, hls_describe, hls_workspace_size,
+static const ngt_backend HLS_BACKEND = {"hls",     hls_load,  hls_describe, hls_workspace_size,
                                         hls_infer, hls_unload};
 
 const ngt_backend *ngt_backend_hls(void)

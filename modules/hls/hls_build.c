@@ -9,6 +9,7 @@
 
 static const hls_type T16_6 = {16, 6, 1, HLS_TRN, HLS_WRAP};
 static const hls_type T18_8 = {18, 8, 1, HLS_TRN, HLS_WRAP};
+static const hls_type T18_8_RS = {18, 8, 1, HLS_RND, HLS_SAT};
 
 typedef struct bctx {
     const hls_cfg *cfg;
@@ -16,7 +17,8 @@ typedef struct bctx {
     ngt_error *err;
 } bctx;
 
-/* The layer's Precision.<key> (or the layer-level key for tables): 1 set, 0 absent/'auto', <0 error. */
+/* The layer's Precision.<key> (or the layer-level key for tables): 1 set, 0 absent/'auto', <0
+ * error. */
 static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level, hls_type *t,
                     int wmax)
 {
@@ -159,13 +161,13 @@ static int build_dense(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     if (onnx_attr_int(nd, "transA", 0) || onnx_attr_float(nd, "alpha", 1) != 1.0f ||
         onnx_attr_float(nd, "beta", 1) != 1.0f || nd->n_in < 3 || nd->in[2] < 0)
         return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': Gemm needs alpha = beta = 1, no transA and a bias",
-                          l->name);
+                          "layer '%s': Gemm needs alpha = beta = 1, no transA and a bias", l->name);
     int tb = (int)onnx_attr_int(nd, "transB", 0);
     const onnx_tensor *wt = &g->tensors[nd->in[1]];
     if (wt->rank != 2)
         return ngt_seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': weights must be 2D", l->name);
-    int n_in = (int)(tb ? wt->shape[1] : wt->shape[0]), n_out = (int)(tb ? wt->shape[0] : wt->shape[1]);
+    int n_in = (int)(tb ? wt->shape[1] : wt->shape[0]),
+        n_out = (int)(tb ? wt->shape[0] : wt->shape[1]);
     if (n_in != src->size)
         return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': %d inputs, its input has %lld", l->name,
                           n_in, (long long)src->size);
@@ -284,6 +286,67 @@ static int build_table(bctx *b, hls_layer *l)
     return NGT_OK;
 }
 
+static int cfg_str_is(bctx *b, const char *layer, const char *key, const char *def,
+                      const char **out)
+{
+    const char *s =
+        hls_cfg_str(hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer), key));
+    *out = s ? s : def;
+    return s != NULL;
+}
+
+/* Softmax as the Vivado backend configures it (SoftmaxConfigTemplate, fix_softmax_table_size):
+ * table types from the layer-level *_t keys (Precision's are ignored, as in hls4ml), accum_t
+ * from Precision.accum or the model default, inp_norm_t = ap_ufixed<W-1, I-1> of the input. */
+static int build_softmax(bctx *b, hls_layer *l, const hls_layer *src)
+{
+    int rc;
+    const char *impl;
+    cfg_str_is(b, l->name, "implementation", "stable", &impl);
+    if (strcmp(impl, "stable") != 0 && strcmp(impl, "latency") != 0)
+        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
+                          "layer '%s': softmax implementation '%s' (stable or latency)", l->name,
+                          impl);
+    if (src->w)
+        return ngt_seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': softmax of flat tensors only",
+                          l->name);
+    l->kind = HLS_L_SOFTMAX;
+    l->impl = strcmp(impl, "stable") == 0 ? HLS_SOFTMAX_STABLE : HLS_SOFTMAX_LATENCY;
+    l->exp_t = l->inv_t = l->inv_inp = T18_8_RS;
+    if ((rc = type_or_default(b, l->name, "result", &l->res)) < 0 ||
+        (rc = type_or_default(b, l->name, "accum", &l->acc)) < 0 ||
+        (rc = cfg_type(b, l->name, "exp_table_t", 1, &l->exp_t, HLS_DATA_WMAX)) < 0 ||
+        (rc = cfg_type(b, l->name, "inv_table_t", 1, &l->inv_t, HLS_DATA_WMAX)) < 0 ||
+        (rc = cfg_type(b, l->name, "inv_inp_t", 1, &l->inv_inp, HLS_DATA_WMAX)) < 0 ||
+        (rc = cfg_type(b, l->name, "accum_t", 1, &l->acc, 64)) < 0)
+        return rc;
+    int ts = cfg_int(b, l->name, "table_size", 1024);
+    int have_inv = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), l->name),
+                               "inv_table_size") != NULL;
+    if (!have_inv) { /* fix_softmax_table_size */
+        int bw = src->res.w < l->inv_t.w ? src->res.w : l->inv_t.w;
+        if (bw < 30 && (1 << bw) < ts)
+            ts = 1 << bw;
+    }
+    l->table_size = cfg_int(b, l->name, "exp_table_size", ts);
+    l->inv_size = cfg_int(b, l->name, "inv_table_size", ts);
+    if (l->table_size < 1 || l->table_size > (1 << 20) || l->inv_size < 1 ||
+        l->inv_size > (1 << 20))
+        return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': table sizes %d, %d out of range",
+                          l->name, l->table_size, l->inv_size);
+    l->norm = src->res;
+    if (l->impl == HLS_SOFTMAX_STABLE) {
+        int s = src->res.sign;
+        hls_type nt = {src->res.w - s, src->res.i - s, 0, HLS_TRN, HLS_WRAP};
+        l->norm = nt;
+        if (s && nt.w < 30 && l->inv_size > (1 << nt.w))
+            l->table_size = 1 << nt.w;
+        else if (s)
+            l->table_size = l->inv_size;
+    }
+    return hls_softmax_tables(l, b->err);
+}
+
 static int build_bn(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd, const hls_layer *src)
 {
     int c = src->w ? src->c : (int)src->size;
@@ -356,7 +419,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
         if ((rc = type_or_default(b, l->name, "weight", &l->wt)) < 0 ||
             (rc = type_or_default(b, l->name, "bias", &l->bt)) < 0)
             return rc;
-        rc = nd->op == ONNX_OP_GEMM ? build_dense(b, m, l, nd, &src) : build_conv(b, m, l, nd, &src);
+        rc =
+            nd->op == ONNX_OP_GEMM ? build_dense(b, m, l, nd, &src) : build_conv(b, m, l, nd, &src);
         if (rc < 0)
             return rc;
         {
@@ -392,6 +456,10 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                 return rc;
         }
         break;
+    case ONNX_OP_SOFTMAX:
+        if ((rc = build_softmax(b, l, &src)) < 0)
+            return rc;
+        break;
     case ONNX_OP_BATCHNORM:
         if ((rc = type_or_default(b, l->name, "scale", &l->wt)) < 0 ||
             (rc = type_or_default(b, l->name, "bias", &l->bt)) < 0 ||
@@ -400,8 +468,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
         if ((have = cfg_type(b, l->name, "result", 0, &l->res, 64)) < 0)
             return have;
         if (!have) { /* _infer_bn_precision */
-            hls_type prod = {src.res.w + l->wt.w, src.res.i + l->wt.i,
-                             src.res.sign || l->wt.sign, HLS_TRN, HLS_WRAP};
+            hls_type prod = {src.res.w + l->wt.w, src.res.i + l->wt.i, src.res.sign || l->wt.sign,
+                             HLS_TRN, HLS_WRAP};
             l->res = merge_type(&prod, &l->bt, 1);
         }
         break;
@@ -432,9 +500,9 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
         if ((have = cfg_type(b, l->name, "result", 0, &l->res, 64)) < 0)
             return have;
         if (!have)
-            l->res = hls_type_eq(&src.res, &o->res) ? src.res
-                                                    : merge_type(&src.res, &o->res,
-                                                                 nd->op == ONNX_OP_ADD);
+            l->res = hls_type_eq(&src.res, &o->res)
+                         ? src.res
+                         : merge_type(&src.res, &o->res, nd->op == ONNX_OP_ADD);
         break;
     }
     case ONNX_OP_RESHAPE:
@@ -455,8 +523,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
     l = &m->layers[m->n_layers - 1];
     if (l->res.w > 63)
         return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': result type of %d bits (at most 63 are supported)",
-                          l->name, l->res.w);
+                          "layer '%s': result type of %d bits (at most 63 are supported)", l->name,
+                          l->res.w);
     layer_of[nd->out[0]] = m->n_layers - 1;
     return NGT_OK;
 }
@@ -465,7 +533,8 @@ int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
 {
     bctx b = {cfg, T16_6, err};
     const hls_cfg *mp = hls_cfg_get(hls_cfg_get(cfg, "Model"), "Precision");
-    const char *ds = mp && mp->kind == HLS_C_STR ? mp->str : hls_cfg_str(hls_cfg_get(mp, "default"));
+    const char *ds =
+        mp && mp->kind == HLS_C_STR ? mp->str : hls_cfg_str(hls_cfg_get(mp, "default"));
     if (ds && hls_type_parse(ds, &b.def, HLS_DATA_WMAX, err) < 0)
         return ngt_preferr(err, NGT_EINVAL, "Model Precision default");
     const onnx_graph *g = m->g;
@@ -521,7 +590,7 @@ int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
 
 void hls_layer_types(const hls_layer *l, char *buf, int size)
 {
-    char a[64], c[64], d[64], e[64];
+    char a[64], c[64], d[64], e[64], f[64];
     hls_type_str(&l->res, a, sizeof a);
     if (l->kind == HLS_L_DENSE || l->kind == HLS_L_CONV)
         snprintf(buf, (size_t)size, "result %s, accum %s, weight %s, bias %s", a,
@@ -530,6 +599,11 @@ void hls_layer_types(const hls_layer *l, char *buf, int size)
     else if (l->kind == HLS_L_SIGMOID || l->kind == HLS_L_TANH)
         snprintf(buf, (size_t)size, "result %s, table %s x %d", a,
                  hls_type_str(&l->tab, c, sizeof c), l->table_size);
+    else if (l->kind == HLS_L_SOFTMAX)
+        snprintf(buf, (size_t)size, "result %s, accum %s, exp %s x %d, inv %s x %d, inv_inp %s", a,
+                 hls_type_str(&l->acc, c, sizeof c), hls_type_str(&l->exp_t, d, sizeof d),
+                 l->table_size, hls_type_str(&l->inv_t, e, sizeof e), l->inv_size,
+                 hls_type_str(&l->inv_inp, f, sizeof f));
     else if (l->kind == HLS_L_BATCHNORM)
         snprintf(buf, (size_t)size, "result %s, scale %s, bias %s", a,
                  hls_type_str(&l->wt, c, sizeof c), hls_type_str(&l->bt, d, sizeof d));

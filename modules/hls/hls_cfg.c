@@ -109,7 +109,8 @@ static int add_item(rd *r, hls_cfg *v, char *key, int *cap)
     return 0;
 }
 
-/* { "k": v, ... } (JSON) or { k = v, ["k"] = v, v, ... } (Lua); Lua's positional values make a list. */
+/* { "k": v, ... } (JSON) or { k = v, ["k"] = v, v, ... } (Lua); Lua's positional values make a
+ * list. */
 static int parse_table(rd *r, hls_cfg *v, int depth, char close)
 {
     int cap = 0, positional = 0, keyed = 0;

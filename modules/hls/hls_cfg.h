@@ -1,11 +1,19 @@
 /* hls_cfg.h: the precision configuration as a small tree, read from JSON text (what hls4ml's
- * config helpers write) or from a Lua table literal ("return { Model = {...}, LayerName = {...} }"). */
+ * config helpers write) or from a Lua table literal ("return { Model = {...}, LayerName = {...}
+ * }"). */
 #ifndef NGT_HLS_CFG_H
 #define NGT_HLS_CFG_H
 
 #include "ngt.h"
 
-typedef enum hls_cfg_kind { HLS_C_NULL = 0, HLS_C_BOOL, HLS_C_NUM, HLS_C_STR, HLS_C_LIST, HLS_C_MAP } hls_cfg_kind;
+typedef enum hls_cfg_kind {
+    HLS_C_NULL = 0,
+    HLS_C_BOOL,
+    HLS_C_NUM,
+    HLS_C_STR,
+    HLS_C_LIST,
+    HLS_C_MAP
+} hls_cfg_kind;
 
 typedef struct hls_cfg {
     hls_cfg_kind kind;

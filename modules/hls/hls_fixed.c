@@ -158,7 +158,7 @@ hls_i128 hls_from_double(double x, const hls_type *t, int *flags)
     if (isinf(x))
         return overflow(0, 1, x < 0, 0, t, flags);
     int e;
-    double f = frexp(x, &e);             /* x = f * 2^e, 0.5 <= |f| < 1 */
+    double f = frexp(x, &e);           /* x = f * 2^e, 0.5 <= |f| < 1 */
     int64_t m = (int64_t)ldexp(f, 53); /* exact: 53 significant bits */
     /* x = m * 2^(e-53): fsrc = 53 - e; exponents far beyond 128-bit range saturate early. */
     int fsrc = 53 - e;
@@ -171,8 +171,8 @@ hls_i128 hls_from_double(double x, const hls_type *t, int *flags)
 
 /* ---- type names ------------------------------------------------------------------------------ */
 
-static const char *const QNAMES[] = {"TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF",
-                                     "RND_INF", "RND_CONV"};
+static const char *const QNAMES[] = {"TRN",         "TRN_ZERO", "RND",     "RND_ZERO",
+                                     "RND_MIN_INF", "RND_INF",  "RND_CONV"};
 static const char *const ONAMES[] = {"WRAP", "SAT", "SAT_ZERO", "SAT_SYM"};
 
 static int mode_index(const char *s, const char *const *names, int n)
@@ -249,8 +249,7 @@ int hls_type_parse(const char *s, hls_type *t, int wmax, ngt_error *err)
             return ngt_seterr(err, NGT_EINVAL, "precision '%s': needs <W,I>", s);
         i = strtol(args[1], &end, 10);
         if (!args[1][0] || *end)
-            return ngt_seterr(err, NGT_EINVAL, "precision '%s': bad integer bits '%s'", s,
-                              args[1]);
+            return ngt_seterr(err, NGT_EINVAL, "precision '%s': bad integer bits '%s'", s, args[1]);
         next = 2;
     }
     if (na > next) {

@@ -1,5 +1,6 @@
 /* hls_fixed.h: ap_fixed<W,I,Q,O> / ap_ufixed emulated on raw integers: a value is raw * 2^-(W-I).
- * Quantization (7 modes) and overflow (4 modes) happen only on assignment, as in Xilinx ap_types. */
+ * Quantization (7 modes) and overflow (4 modes) happen only on assignment, as in Xilinx ap_types.
+ */
 #ifndef NGT_HLS_FIXED_H
 #define NGT_HLS_FIXED_H
 
@@ -31,9 +32,9 @@ typedef enum hls_omode {
 enum { HLS_DATA_WMAX = 32, HLS_ACC_WMAX = 128 };
 
 typedef struct hls_type {
-    int w, i;   /* total and integer bits (i may be < 0 or > w) */
-    int sign;   /* 1: ap_fixed, 0: ap_ufixed */
-    int q, o;   /* hls_qmode, hls_omode */
+    int w, i; /* total and integer bits (i may be < 0 or > w) */
+    int sign; /* 1: ap_fixed, 0: ap_ufixed */
+    int q, o; /* hls_qmode, hls_omode */
 } hls_type;
 
 static inline int hls_frac(const hls_type *t)

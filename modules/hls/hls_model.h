@@ -37,8 +37,10 @@ typedef struct hls_layer {
     int fast;         /* 1: accumulation provably exact in int64 (see hls_run.c) */
     int fast32;       /* 1: ... and in int32 */
     int kh, kw, pt, pl, pb, pr, ic, ih, iw; /* conv geometry (input c, h, w; pads) */
-    int *taps;        /* conv: per output pixel x n_ops: input offset or -1 (padding) */
-    int table_size, impl;
+    int *taps;               /* conv: per output pixel x n_ops: input offset or -1 (padding) */
+    int table_size, impl;    /* table entries (softmax: exp table), softmax implementation */
+    int inv_size;            /* softmax: 1/x table entries */
+    int exp_bits, inv_bits;  /* softmax: index bits of the two tables */
     int64_t *table, *table2; /* sigmoid/tanh table; softmax exp and inverse tables */
     int64_t counts[2];       /* unused at run time (profile counts live in the workspace) */
 } hls_layer;
@@ -64,6 +66,11 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
 size_t hls_ws_words(const hls_model *m); /* workspace size in int64 words */
 /* The output layer's raw values after hls_event (channels last). */
 const int64_t *hls_output_raw(const void *model, const void *workspace);
+/* Softmax: builds the exp and 1/x tables (types and sizes set); one event's values (e: n scratch).
+ */
+int hls_softmax_tables(hls_layer *l, ngt_error *err);
+void hls_softmax_event(const hls_layer *l, const hls_type *xt, const int64_t *x, int64_t *e,
+                       int64_t *y, int64_t *st);
 void hls_layer_types(const hls_layer *l, char *buf, int size);
 
 #endif

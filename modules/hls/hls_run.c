@@ -154,12 +154,16 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
                            hls_frac(&l->tab), st);
             break;
         }
+        case HLS_L_SOFTMAX:
+            hls_softmax_event(l, &a->res, x, scratch, y, st);
+            break;
         case HLS_L_BATCHNORM: {
             int c = l->n_out, fx = hls_frac(&a->res), fs = hls_frac(&l->wt), fb = hls_frac(&l->bt);
             int fp = fx + fs, f = fp > fb ? fp : fb;
             for (int64_t i = 0; i < l->size; i++) {
                 int ch = (int)(i % c);
-                hls_i128 v = ((hls_i128)x[i] * l->wq[ch] << (f - fp)) + ((hls_i128)l->bq[ch] << (f - fb));
+                hls_i128 v =
+                    ((hls_i128)x[i] * l->wq[ch] << (f - fp)) + ((hls_i128)l->bq[ch] << (f - fb));
                 y[i] = put(l, v, f, st);
             }
             break;

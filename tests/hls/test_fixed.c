@@ -73,8 +73,8 @@ static void test_against_aptypes(void **state)
         int s, w, i, q, o;
         long count;
         unsigned long long want;
-        if (sscanf(line, "%15s %d %d %d %d %d %ld %llx", kind, &s, &w, &i, &q, &o, &count,
-                   &want) != 8)
+        if (sscanf(line, "%15s %d %d %d %d %d %ld %llx", kind, &s, &w, &i, &q, &o, &count, &want) !=
+            8)
             fail_msg("bad line: %s", line);
         hls_type t = {w, i, s, QMAP[q], OMAP[o]};
         uint64_t got = run_case(kind, &t);
