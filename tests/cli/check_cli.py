@@ -152,6 +152,21 @@ def sigint():
         check_totals(r)
 
 
-{"help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+def genc_menu():
+    """The demo menu with its model on the genc backend decides exactly as with ref."""
+    with tempfile.TemporaryDirectory() as d:
+        menu = os.path.join(d, "genc_demo.lua")
+        text = open(DEMO).read()
+        assert 'backend = "ref"' in text
+        open(menu, "w").write(text.replace('backend = "ref"', 'backend = "genc"'))
+        a = report(d, DEMO, "--events", "20000")
+        b = report(d, menu, "--events", "20000")
+    check_totals(b)
+    keys = ("seen", "passed", "prescaled", "errored", "unique")
+    assert [[c[k] for k in keys] for c in a["chains"]] == [[c[k] for k in keys] for c in b["chains"]]
+    assert a["events"] == b["events"]
+
+
+{"genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)
