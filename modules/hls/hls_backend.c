@@ -21,6 +21,8 @@ static int layout(hls_model *m, ngt_error *err)
             maxout = (size_t)l->n_out;
         if (l->kind == HLS_L_SOFTMAX && (size_t)l->size > maxops)
             maxops = (size_t)l->size; /* exp values */
+        if (hls_fast_scratch(l) > maxops)
+            maxops = hls_fast_scratch(l); /* the fast path's doubles */
     }
     m->ev_words = off;
     m->ws_scratch = maxops + maxout; /* im2col words; the int16 and int32 areas follow */

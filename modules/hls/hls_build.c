@@ -124,12 +124,12 @@ static double maxabs(const hls_type *t)
 
 /* Fast path: the accumulator never rounds (F_acc >= F_x + F_w, >= F_b) and never overflows for
  * any input of x's type (bound from the actual weights), so its value is the exact integer sum. */
-static void decide_fast(hls_layer *l, const hls_type *x)
+static int decide_fast(hls_layer *l, const hls_type *x)
 {
     int fp = hls_frac(x) + hls_frac(&l->wt), fa = hls_frac(&l->acc), fb = hls_frac(&l->bt);
     l->fast = l->fast32 = 0;
     if (fa < fp || fa < fb || !l->acc.sign || fp - fb > 40 || fb - fp > 40)
-        return;
+        return NGT_OK;
     double xm = maxabs(x), worst = 0;
     for (int j = 0; j < l->n_out; j++) {
         double s = fabs(hls_to_double(l->bq[j], &l->bt));
@@ -141,17 +141,20 @@ static void decide_fast(hls_layer *l, const hls_type *x)
     double lim = ldexp(1.0, l->acc.i - 1) - ldexp(1.0, -fa);
     int fs = fp > fb ? fp : fb;
     if (worst >= lim || ldexp(worst, fs) >= ldexp(1.0, 62))
-        return;
+        return NGT_OK;
     l->fast = 1;
+    if (hls_fast_prepare(l, x, worst) < 0)
+        return NGT_ENOMEM;
     int x16 = x->w <= 16 && (x->sign || x->w <= 15), w16 = l->wt.w <= 16;
     if (x16 && w16 && fb <= fp && ldexp(worst, fp) < ldexp(1.0, 30)) {
         l->w16 = malloc(sizeof *l->w16 * (size_t)l->n_out * (size_t)l->n_ops);
         if (!l->w16)
-            return;
+            return NGT_ENOMEM;
         for (size_t k = 0; k < (size_t)l->n_out * (size_t)l->n_ops; k++)
             l->w16[k] = (int16_t)l->wq[k];
         l->fast32 = 1;
     }
+    return NGT_OK;
 }
 
 static int build_dense(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
@@ -434,7 +437,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
             if (!have)
                 l->res = auto_t;
         }
-        decide_fast(l, &src.res);
+        if (decide_fast(l, &src.res) < 0)
+            return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
         break;
     case ONNX_OP_RELU:
     case ONNX_OP_SIGMOID:
@@ -444,6 +448,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                                               : HLS_L_TANH;
         if ((rc = type_or_default(b, l->name, "result", &l->res)) < 0)
             return rc;
+        if (l->kind == HLS_L_RELU)
+            hls_cast_prepare(&l->rq, hls_frac(&src.res), src.res.w, &l->res);
         if (l->kind != HLS_L_RELU) {
             l->tab = T18_8;
             if ((rc = cfg_type(b, l->name, "table_t", 1, &l->tab, HLS_DATA_WMAX)) < 0)
@@ -454,6 +460,11 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                                   l->name, l->table_size);
             if ((rc = build_table(b, l)) < 0)
                 return rc;
+            hls_cast_prepare(&l->rq, hls_frac(&l->tab), l->tab.w, &l->res);
+            /* index = trunc(x * N / span) + N / 2: a shift when N and span are powers of two */
+            int lg_n = ceil_log2(l->table_size), lg_s = l->kind == HLS_L_SIGMOID ? 4 : 3;
+            l->idx_shift = hls_frac(&src.res) + lg_s - lg_n;
+            l->idx_fast = (1 << lg_n) == l->table_size && l->idx_shift >= 0 && src.res.w <= 63;
         }
         break;
     case ONNX_OP_SOFTMAX:
@@ -570,6 +581,7 @@ int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
         free(layer_of);
         return rc;
     }
+    hls_cast_prepare(&in->rq, hls_frac(&in->res), 62, &in->res); /* overflow handling only */
     layer_of[g->inputs[0]] = 0;
     for (int k = 0; k < g->n_nodes && rc >= 0; k++)
         rc = build_node(&b, m, &g->nodes[k], layer_of, &cap);
@@ -623,6 +635,8 @@ void hls_model_free(hls_model *m)
         free(l->taps);
         free(l->table);
         free(l->table2);
+        free(l->wd);
+        free(l->bd);
     }
     free(m->layers);
     free(m->offset);

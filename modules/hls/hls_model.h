@@ -23,6 +23,13 @@ typedef enum hls_kind {
 
 enum { HLS_SOFTMAX_LATENCY = 0, HLS_SOFTMAX_STABLE = 2 };
 
+/* A cast to t from raw values at a fixed fraction, by int64 shifts when fast (see hls_fast.c). */
+typedef struct hls_cast {
+    hls_type t;
+    int d, fast; /* right shift (fsrc - frac(t)); 1: TRN/RND and no 128-bit intermediates */
+    int64_t mx, mn;
+} hls_cast;
+
 typedef struct hls_layer {
     char name[NGT_NAME_MAX];
     hls_kind kind;
@@ -42,7 +49,11 @@ typedef struct hls_layer {
     int inv_size;            /* softmax: 1/x table entries */
     int exp_bits, inv_bits;  /* softmax: index bits of the two tables */
     int64_t *table, *table2; /* sigmoid/tanh table; softmax exp and inverse tables */
-    int64_t counts[2];       /* unused at run time (profile counts live in the workspace) */
+    double *wd, *bd; /* exact fast path: weights [n_ops][np] and biases, scaled to fraction fs */
+    int np, fs;
+    hls_cast rq;   /* the result cast from the fast path's sum, the ReLU input or the table */
+    int idx_shift; /* sigmoid/tanh: index = x >> idx_shift (toward zero) when idx_fast */
+    int idx_fast;
 } hls_layer;
 
 typedef struct hls_model {
@@ -71,6 +82,47 @@ const int64_t *hls_output_raw(const void *model, const void *workspace);
 int hls_softmax_tables(hls_layer *l, ngt_error *err);
 void hls_softmax_event(const hls_layer *l, const hls_type *xt, const int64_t *x, int64_t *e,
                        int64_t *y, int64_t *st);
+/* The exact fast path (hls_fast.c). */
+void hls_cast_prepare(hls_cast *c, int fsrc, int bits, const hls_type *t);
+int hls_fast_prepare(hls_layer *l, const hls_type *x, double worst);
+void hls_gemm_d(const double *a, int m, int k, const double *w, const double *bias, int np,
+                double *c);
+void hls_fast_dense(const hls_layer *l, const int64_t *x, int64_t *y, double *sd);
+void hls_fast_conv(const hls_layer *l, const int64_t *x, int64_t *y, double *sd);
+size_t hls_fast_scratch(const hls_layer *l);
+
+/* Assigns raw v (at the cast's source fraction) to its type; c->fast must be set. */
+static inline int64_t hls_castv(const hls_cast *c, int64_t v)
+{
+    int64_t r;
+    if (c->d > 0) {
+        if (c->t.q == HLS_RND)
+            v += (int64_t)1 << (c->d - 1);
+        r = v >> c->d;
+    } else {
+        r = v * ((int64_t)1 << -c->d);
+    }
+    int symmin = c->t.o == HLS_SAT_SYM && c->t.sign && r == c->mn;
+    if (__builtin_expect(r <= c->mx && r >= c->mn && !symmin, 1))
+        return r;
+    switch (c->t.o) {
+    case HLS_SAT:
+        return r > c->mx ? c->mx : c->mn;
+    case HLS_SAT_ZERO:
+        return 0;
+    case HLS_SAT_SYM:
+        if (r > c->mx)
+            return c->mx;
+        return c->t.sign ? (c->t.w == 1 ? c->mn : -c->mx) : 0;
+    default: {
+        uint64_t m = ((uint64_t)1 << c->t.w) - 1, u = (uint64_t)r & m;
+        if (c->t.sign && (u >> (c->t.w - 1)) & 1)
+            u |= ~m;
+        return (int64_t)u;
+    }
+    }
+}
+
 void hls_layer_types(const hls_layer *l, char *buf, int size);
 
 #endif

@@ -2,6 +2,7 @@
  * exact products, the accumulator type on every assignment, results cast at the end. */
 #include "hls/hls_model.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Assigns v * 2^-f to the layer's result type, recording overflows and the range in stats. */
@@ -22,7 +23,7 @@ static inline int64_t put(const hls_layer *l, hls_i128 v, int f, int64_t *st)
 
 /* int16 x int16 dot products summed in int32 (exact: the bound was checked at load); written so
  * that the compiler vectorises them (pmaddwd) for the widest ISA found at run time. */
-__attribute__((target_clones("arch=skylake-avx512", "avx2", "default"))) static void
+__attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
 dot16(const int16_t *x, const int16_t *w, int n_ops, int n_out, int32_t *out)
 {
     for (int j = 0; j < n_out; j++) {
@@ -102,6 +103,16 @@ static int table_index(const hls_type *xt, int64_t x, int n, int span)
     return idx < 0 ? 0 : idx > n - 1 ? n - 1 : (int)idx;
 }
 
+/* float input -> the input type without 128-bit steps: x * 2^f is exact in double, floor or
+ * nearest-ties-up in double, then the overflow by int64 compares (other modes: the exact path). */
+static inline int64_t quant_in(const hls_layer *l, float xf, double scale)
+{
+    double v = (double)xf * scale;
+    if (l->rq.fast && (l->res.q == HLS_TRN || l->res.q == HLS_RND) && v > -0x1p61 && v < 0x1p61)
+        return hls_castv(&l->rq, (int64_t)floor(l->res.q == HLS_RND ? v + 0.5 : v));
+    return (int64_t)hls_from_double(xf, &l->res, NULL);
+}
+
 int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int64_t *stats)
 {
     int64_t *scratch = ws + m->ev_words;
@@ -115,6 +126,13 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
         switch (l->kind) {
         case HLS_L_INPUT: {
             int hw = l->w ? l->h * l->w : 1, c = l->w ? l->c : (int)l->size;
+            if (!st) {
+                double scale = ldexp(1.0, hls_frac(&l->res));
+                for (int ch = 0; ch < c; ch++)
+                    for (int p = 0; p < hw; p++)
+                        y[(size_t)p * c + ch] = quant_in(l, in[(size_t)ch * hw + p], scale);
+                break;
+            }
             for (int ch = 0; ch < c; ch++) /* channels first -> channels last */
                 for (int p = 0; p < hw; p++) {
                     int fl = 0;
@@ -130,9 +148,16 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
             break;
         }
         case HLS_L_DENSE:
-            dense(l, &a->res, x, x16, s32, y, 1, st);
+            if (l->wd && !st && l->rq.fast)
+                hls_fast_dense(l, x, y, (double *)scratch);
+            else
+                dense(l, &a->res, x, x16, s32, y, 1, st);
             break;
         case HLS_L_CONV: {
+            if (l->wd && !st && l->rq.fast) {
+                hls_fast_conv(l, x, y, (double *)scratch);
+                break;
+            }
             int npix = l->h * l->w;
             for (int p = 0; p < npix; p++) {
                 const int *tp = l->taps + (size_t)p * l->n_ops;
@@ -143,12 +168,27 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
             break;
         }
         case HLS_L_RELU:
+            if (!st && l->rq.fast) {
+                for (int64_t i = 0; i < l->size; i++)
+                    y[i] = x[i] > 0 ? hls_castv(&l->rq, x[i]) : 0;
+                break;
+            }
             for (int64_t i = 0; i < l->size; i++)
                 y[i] = x[i] > 0 ? put(l, x[i], hls_frac(&a->res), st) : 0;
             break;
         case HLS_L_SIGMOID:
         case HLS_L_TANH: {
             int span = l->kind == HLS_L_SIGMOID ? 16 : 8;
+            if (!st && l->idx_fast && l->rq.fast) {
+                int n = l->table_size, sh = l->idx_shift;
+                for (int64_t i = 0; i < l->size; i++) {
+                    int64_t q = x[i] >= 0 ? x[i] >> sh : -((-x[i]) >> sh); /* toward zero */
+                    int64_t idx = q + n / 2;
+                    idx = idx < 0 ? 0 : idx > n - 1 ? n - 1 : idx;
+                    y[i] = hls_castv(&l->rq, l->table[idx]);
+                }
+                break;
+            }
             for (int64_t i = 0; i < l->size; i++)
                 y[i] = put(l, l->table[table_index(&a->res, x[i], l->table_size, span)],
                            hls_frac(&l->tab), st);
