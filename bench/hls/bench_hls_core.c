@@ -92,10 +92,8 @@ int main(int argc, char **argv)
     }
     long bad = -1;
     if (argc > 5) {
-        if (ngt_npy_read(argv[5], &want, &err) < 0 || want.dtype != NGT_F64 ||
-            want.shape[0] != n) {
-            fprintf(stderr, "bench_hls: %s: expected %d float64 events %s\n", argv[5], n,
-                    err.msg);
+        if (ngt_npy_read(argv[5], &want, &err) < 0 || want.dtype != NGT_F64 || want.shape[0] != n) {
+            fprintf(stderr, "bench_hls: %s: expected %d float64 events %s\n", argv[5], n, err.msg);
             return 1;
         }
         bad = mismatches(be, m, ws, xf, n, &want);
