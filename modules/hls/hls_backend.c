@@ -29,10 +29,17 @@ static int layout(hls_model *m, ngt_error *err)
     return NGT_OK;
 }
 
+/* int64 words of the int16 copy of the inputs (+8 pad), so that the int32 sums after it start
+ * 8-byte aligned. */
+size_t hls_ws_x16_words(const hls_model *m)
+{
+    return (m->ws_scratch + 8 + 3) / 4;
+}
+
 size_t hls_ws_words(const hls_model *m)
 {
-    /* event values + im2col + int16 copy (+8 pad) + int32 sums, in int64 words */
-    return m->ev_words + m->ws_scratch + (m->ws_scratch * 2 + 16) / 8 + (m->ws_scratch * 4) / 8 + 2;
+    /* event values + im2col + int16 copy + int32 sums, in int64 words */
+    return m->ev_words + m->ws_scratch + hls_ws_x16_words(m) + (m->ws_scratch + 1) / 2;
 }
 
 static int hls_load(const char *path, const char *options, void **out, ngt_error *err)

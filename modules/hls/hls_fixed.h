@@ -51,6 +51,15 @@ hls_i128 hls_quant(hls_i128 v, int fsrc, const hls_type *t, int *flags);
 /* A double assigned to t (as ap_fixed's constructor from double: exact, then quantized). */
 hls_i128 hls_from_double(double x, const hls_type *t, int *flags);
 static inline double hls_to_double(hls_i128 raw, const hls_type *t);
+/* v * 2^s (0 <= s < 128 or 64) as a shift defined for negative v (two's complement). */
+static inline hls_i128 hls_shl(hls_i128 v, int s)
+{
+    return (hls_i128)((hls_u128)v << s);
+}
+static inline int64_t hls_shl64(int64_t v, int s)
+{
+    return (int64_t)((uint64_t)v << s);
+}
 /* Largest and smallest raw values of t. */
 hls_i128 hls_raw_max(const hls_type *t);
 hls_i128 hls_raw_min(const hls_type *t);

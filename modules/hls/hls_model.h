@@ -74,7 +74,8 @@ void hls_model_free(hls_model *m);
  * stats (may be NULL): per layer [overflow count, rounded count, min raw, max raw]. */
 int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int64_t *stats);
 /* Resolved types of a layer, as text for reports ("result ap_fixed<...>, accum ..."). */
-size_t hls_ws_words(const hls_model *m); /* workspace size in int64 words */
+size_t hls_ws_words(const hls_model *m);     /* workspace size in int64 words */
+size_t hls_ws_x16_words(const hls_model *m); /* the int16 area's int64 words */
 /* The output layer's raw values after hls_event (channels last). */
 const int64_t *hls_output_raw(const void *model, const void *workspace);
 /* Softmax: builds the exp and 1/x tables (types and sizes set); one event's values (e: n scratch).

@@ -69,7 +69,7 @@ static void dense(const hls_layer *l, const hls_type *xt, const int64_t *x, int1
         dot16(x16, l->w16, l->n_ops, l->n_out, s32);
         int fp = hls_frac(xt) + hls_frac(&l->wt), sh = fp - hls_frac(&l->bt);
         for (int j = 0; j < l->n_out; j++)
-            y[(size_t)j * stride] = put(l, (int64_t)s32[j] + (l->bq[j] << sh), fp, st);
+            y[(size_t)j * stride] = put(l, (int64_t)s32[j] + hls_shl64(l->bq[j], sh), fp, st);
         return;
     }
     if (l->fast) {
@@ -80,7 +80,7 @@ static void dense(const hls_layer *l, const hls_type *xt, const int64_t *x, int1
             int64_t s = 0;
             for (int i = 0; i < l->n_ops; i++)
                 s += x[i] * w[i];
-            s = (s << (fs - fp)) + (l->bq[j] << (fs - fb));
+            s = hls_shl64(s, fs - fp) + hls_shl64(l->bq[j], fs - fb);
             y[(size_t)j * stride] = put(l, s, fs, st);
         }
         return;
@@ -97,7 +97,7 @@ static int table_index(const hls_type *xt, int64_t x, int n, int span)
     if (f >= 0)
         den <<= f;
     else
-        num <<= -f;
+        num = hls_shl(num, -f);
     hls_i128 q = num / den; /* C division truncates toward zero */
     hls_i128 idx = q + n / 2;
     return idx < 0 ? 0 : idx > n - 1 ? n - 1 : (int)idx;
@@ -117,7 +117,7 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
 {
     int64_t *scratch = ws + m->ev_words;
     int16_t *x16 = (int16_t *)(scratch + m->ws_scratch);
-    int32_t *s32 = (int32_t *)(x16 + m->ws_scratch + 8);
+    int32_t *s32 = (int32_t *)(void *)(scratch + m->ws_scratch + hls_ws_x16_words(m));
     for (int k = 0; k < m->n_layers; k++) {
         const hls_layer *l = &m->layers[k];
         int64_t *y = ws + m->offset[k], *st = stats ? stats + 8 * k : NULL;
@@ -203,7 +203,7 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
             for (int64_t i = 0; i < l->size; i++) {
                 int ch = (int)(i % c);
                 hls_i128 v =
-                    ((hls_i128)x[i] * l->wq[ch] << (f - fp)) + ((hls_i128)l->bq[ch] << (f - fb));
+                    hls_shl((hls_i128)x[i] * l->wq[ch], f - fp) + hls_shl(l->bq[ch], f - fb);
                 y[i] = put(l, v, f, st);
             }
             break;
@@ -213,7 +213,7 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
             const int64_t *x2 = ws + m->offset[l->in[1]];
             int fa = hls_frac(&a->res), fb = hls_frac(&b->res), f = fa > fb ? fa : fb;
             for (int64_t i = 0; i < l->size; i++)
-                y[i] = put(l, ((hls_i128)x[i] << (f - fa)) + ((hls_i128)x2[i] << (f - fb)), f, st);
+                y[i] = put(l, hls_shl(x[i], f - fa) + hls_shl(x2[i], f - fb), f, st);
             break;
         }
         case HLS_L_CONCAT: {
