@@ -119,7 +119,9 @@ int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error 
         return ngt_seterr(err, NGT_EINVAL, "wrap '%s': a derived column is written by the menu",
                           c->name);
     if (((uintptr_t)data % NGT_ALIGN) == 0) {
-        b->cols[column] = (void *)(uintptr_t)data; /* read by steps; written only if derived */
+        /* Wrapped host arrays are only read: a derived column (the only kind steps write) cannot be
+         * wrapped, so dropping const here is safe. */
+        b->cols[column] = (void *)data;
         return NGT_OK;
     }
     memcpy(b->own[column], data, c->row_bytes * (size_t)n);

@@ -129,7 +129,7 @@ static int same_layout(const ngt_schema *a, const ngt_schema *b)
         return 0;
     for (int i = 0; i < ngt_schema_ncolumns(a); i++) {
         const ngt_column_info *x = ngt_schema_column(a, i), *y = ngt_schema_column(b, i);
-        if (strcmp(x->name, y->name) || x->dtype != y->dtype || x->elems != y->elems ||
+        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->elems != y->elems ||
             x->kind != y->kind)
             return 0;
     }

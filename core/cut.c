@@ -19,6 +19,7 @@ static int collect_columns(ngt_cut *c)
     c->cols = malloc(((size_t)c->prog.n + 1) * sizeof *c->cols);
     if (!c->cols)
         return NGT_ENOMEM;
+    c->ncols = 0;
     for (int i = 0; i < c->prog.n; i++) {
         const cut_ins *in = &c->prog.ins[i];
         if (in->op != OP_LOAD && in->op != OP_LOADS && in->op != OP_LOADN)

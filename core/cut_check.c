@@ -236,7 +236,7 @@ int cutc_const_int(checker *c, int i, const char *what, int *v)
 static int check_index(checker *c, int i)
 {
     cut_node *n = cutc_node(c, i);
-    int base = n->args[0], k, rc;
+    int base = n->args[0], k = 0, rc;
     char d[96];
     if ((rc = cutc_check(c, base)) < 0 || (rc = cutc_const_int(c, n->args[1], "an index", &k)) < 0)
         return rc;

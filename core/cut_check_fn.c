@@ -65,10 +65,8 @@ static int check_reduction(checker *c, int i, cut_fn fn)
     if ((rc = logical ? cutc_need_bool(c, a, what) : cutc_need_numeric(c, a, what)) < 0)
         return rc;
     n->fn = fn;
-    if (fn == F_COUNT)
-        n->type = TY_INT;
-    else if (logical)
-        n->type = TY_BOOL;
+    if (logical) /* count, any, all: over booleans */
+        n->type = fn == F_COUNT ? TY_INT : TY_BOOL;
     else if (fn == F_MEAN || x->type == TY_FLOAT || (x->coll >= 0 && fn != F_SUM))
         n->type = TY_FLOAT; /* max/min over no objects is NaN */
     else

@@ -424,6 +424,10 @@ static void op_pair(const block *k, const cut_ins *in)
     const double *n = reg(k, in->n), *mask = in->m >= 0 ? reg(k, in->m) : NULL;
     double *d = reg(k, in->dst);
     size_t w = (size_t)in->wa;
+    if ((in->op == OP_MASS || in->op == OP_MAXMASS) && in->r[0] < 0) {
+        fill(d, k->n, NAN); /* masses need pt, which emit_pair always loads for them */
+        return;
+    }
     for (int e = 0; e < k->n; e++) {
         size_t o = (size_t)e * w;
         pair_in p = {in->r[0] >= 0 ? reg(k, in->r[0]) + o : NULL, reg(k, in->r[1]) + o,

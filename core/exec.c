@@ -62,7 +62,7 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
             size_t k = ngt_cut_scratch_size(m->steps[i].cut, cap);
             scratch = k > scratch ? k : scratch;
         }
-    j->pins = calloc((size_t)m->n_models + 1, sizeof *j->pins);
+    j->pins = calloc((size_t)m->n_models + 1, sizeof(model_version *)); /* array of pointers */
     j->live = ngt_aalloc(nch * c);
     j->errc = ngt_aalloc(nch * c);
     j->perr = ngt_aalloc(nst * c);

@@ -12,6 +12,13 @@
 /* Fills err (if not NULL) with code and a printf-style message; returns code. */
 int ngt_seterr(ngt_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+#ifdef __clang_analyzer__
+/* The static analyzer does not look into variadic functions, so it would take
+ * `rc = ngt_seterr(err, NGT_ENOMEM, ...)` for a possible NGT_OK and follow error paths on as if
+ * they had succeeded. Tell it the result is code (code arguments are constants or plain
+ * variables: evaluating them twice here is harmless). Compiled code is unaffected. */
+#define ngt_seterr(err, code, ...) (ngt_seterr((err), (code), __VA_ARGS__), (code))
+#endif
 /* Prefixes err's message with "prefix: " (keeps the code); returns err->code (or code if err NULL).
  */
 int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)

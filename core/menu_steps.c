@@ -169,8 +169,8 @@ static int same_function(const ngt_menu *m, const ngt_step_def *d, int *found, n
 static int declare_writes(ngt_menu *m, int si, const ngt_step_def *d, ngt_error *err)
 {
     for (int k = 0; k < d->n_writes; k++) {
-        ngt_dtype dt;
-        int rank;
+        ngt_dtype dt = NGT_F32;
+        int rank = 0;
         int64_t shape[NGT_MAX_RANK];
         const char *type = d->write_types ? d->write_types[k] : NULL;
         int rc = schema_parse_type(type, &dt, &rank, shape, err);

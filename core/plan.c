@@ -55,6 +55,7 @@ static int resolve_deps(ngt_menu *m, ngt_error *err)
         s->deps = malloc(sizeof *s->deps * (size_t)(n + 1));
         if (!s->deps)
             return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        s->n_deps = 0;
         for (int k = 0; k < n; k++) {
             int p = producer_of(m, k < s->n_reads ? s->reads[k] : s->in[k - s->n_reads]);
             if (p < 0 || p == i)
@@ -217,8 +218,8 @@ static int order(planner *p, ngt_error *err)
 {
     ngt_menu *m = p->m;
     int n = p->n_nodes;
-    unsigned char *done = calloc((size_t)n, 1);
-    node *out = malloc(sizeof *out * (size_t)n);
+    unsigned char *done = calloc((size_t)n + 1, 1);
+    node *out = malloc(sizeof *out * ((size_t)n + 1));
     if (!done || !out) {
         free(done);
         free(out);
@@ -332,7 +333,7 @@ int plan_build(ngt_menu *m, ngt_error *err)
     rc = layout(&p, err);
     if (rc == NGT_OK) {
         propagate_users(&p);
-        p.dep = calloc((size_t)p.n_nodes * (size_t)p.n_nodes, 1);
+        p.dep = calloc((size_t)p.n_nodes * (size_t)p.n_nodes + 1, 1);
         rc = p.dep ? NGT_OK : ngt_seterr(err, NGT_ENOMEM, "out of memory");
     }
     if (rc == NGT_OK) {

@@ -81,7 +81,7 @@ static int sched_alloc(ngt_runner *r, ngt_error *err)
     int n = r->nbatches;
     r->slots = ngt_aalloc((size_t)n * sizeof *r->slots);
     r->by_addr = calloc((size_t)n, sizeof *r->by_addr);
-    r->rob = calloc((size_t)n, sizeof *r->rob);
+    r->rob = calloc((size_t)n, sizeof(sched_slot *)); /* array of pointers */
     r->workers = calloc((size_t)r->threads, sizeof *r->workers);
     r->worker_tids = calloc((size_t)r->threads, sizeof *r->worker_tids);
     r->offload_tids = calloc((size_t)r->noffload, sizeof *r->offload_tids);

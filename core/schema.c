@@ -165,8 +165,8 @@ int schema_append(ngt_schema *s, const char *name, ngt_dtype dt, ngt_column_kind
 
 int ngt_schema_add(ngt_schema *s, const char *name, const char *type, ngt_error *err)
 {
-    ngt_dtype dt;
-    int rank;
+    ngt_dtype dt = NGT_F32;
+    int rank = 0;
     int64_t shape[NGT_MAX_RANK];
     if (!schema_valid_name(name))
         return ngt_seterr(err, NGT_EINVAL,

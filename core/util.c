@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-int ngt_seterr(ngt_error *err, int code, const char *fmt, ...)
+/* The name in parentheses: not the analyzer-only macro of internal.h. */
+int(ngt_seterr)(ngt_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

@@ -113,7 +113,8 @@ void onnx_graph_free(onnx_graph *g)
     free(g);
 }
 
-int onnx_node_err(ngt_error *err, int code, const onnx_node *n, const char *fmt, ...)
+/* The name in parentheses: not the analyzer-only macro of onnx_priv.h. */
+int(onnx_node_err)(ngt_error *err, int code, const onnx_node *n, const char *fmt, ...)
 {
     if (!err)
         return code;

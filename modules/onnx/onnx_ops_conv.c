@@ -34,7 +34,7 @@ static int window(onnx_node *n, const onnx_tensor *x, const int64_t *kdef, int c
     if (kdef && !ka)
         memcpy(w->k, kdef, sizeof(int64_t) * (size_t)w->sp); /* Conv: from the weights */
     else if (!ka || ints_or(n, "kernel_shape", w->sp, 1, w->k) ||
-             (kdef && memcmp(w->k, kdef, sizeof(int64_t) * (size_t)w->sp)))
+             (kdef && memcmp(w->k, kdef, sizeof(int64_t) * (size_t)w->sp) != 0))
         return onnx_node_err(err, NGT_EFORMAT, n, "bad or missing kernel_shape");
     if (ints_or(n, "strides", w->sp, 1, w->s) || ints_or(n, "dilations", w->sp, 1, w->d) ||
         ints_or(n, "pads", 2 * w->sp, 0, w->pads))

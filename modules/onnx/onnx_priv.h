@@ -16,6 +16,9 @@ void onnx_node_clear(onnx_node *n);
 /* Fills err with "node 'NAME' (OP): <message>"; returns code. */
 int onnx_node_err(ngt_error *err, int code, const onnx_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+#ifdef __clang_analyzer__ /* returns code: see ngt_seterr in internal.h */
+#define onnx_node_err(err, code, ...) (onnx_node_err((err), (code), __VA_ARGS__), (code))
+#endif
 
 /* Attribute setters (replace an attribute of the same name); return NGT_OK or NGT_ENOMEM. */
 int onnx_attr_set_int(onnx_node *n, const char *name, int64_t v);

@@ -235,7 +235,7 @@ static int read_inputs(onnx_graph *g, const Onnx__GraphProto *gp, ngt_error *err
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *nm = gp->input[i]->name;
         int k = nm ? onnx_find_tensor(g, nm) : -1;
-        if (k >= 0 && g->tensors[k].kind == ONNX_T_CONST)
+        if (k >= 0 && k < g->n_tensors && g->tensors[k].kind == ONNX_T_CONST)
             continue; /* an initializer listed as an input: a constant here */
         if (k >= 0)
             return ngt_seterr(err, NGT_EFORMAT, "input '%s' is listed twice", nm);
@@ -358,6 +358,7 @@ static int node_outputs(onnx_graph *g, onnx_node *n, int index, const Onnx__Node
     n->out = malloc(sizeof(int) * (p->n_output + 1));
     if (!n->out)
         return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    n->n_out = 0;
     for (size_t i = 0; i < p->n_output; i++) {
         const char *nm = p->output[i] ? p->output[i] : "";
         n->out[i] = -1;

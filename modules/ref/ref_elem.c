@@ -197,7 +197,7 @@ int ref_softmax(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
 int ref_batchnorm(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
 {
     (void)err;
-    int64_t s[ONNX_MAX_RANK], inner = 1;
+    int64_t s[ONNX_MAX_RANK] = {0}, inner = 1; /* rank >= 2: N, C, then any spatial dims */
     int r = ref_dims(c, nd->in[0], s);
     for (int d = 2; d < r; d++)
         inner *= s[d];
