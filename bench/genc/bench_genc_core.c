@@ -21,18 +21,32 @@ static double now(void)
 __attribute__((target("avx512f"))) static double peak512(long iters)
 {
     __m512 m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
-    __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2), a3 = _mm512_set1_ps(3);
-    __m512 a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5), a6 = _mm512_set1_ps(6), a7 = _mm512_set1_ps(7);
-    __m512 a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10), a11 = _mm512_set1_ps(11);
+    __m512 a0 = _mm512_set1_ps(0), a1 = _mm512_set1_ps(1), a2 = _mm512_set1_ps(2),
+           a3 = _mm512_set1_ps(3);
+    __m512 a4 = _mm512_set1_ps(4), a5 = _mm512_set1_ps(5), a6 = _mm512_set1_ps(6),
+           a7 = _mm512_set1_ps(7);
+    __m512 a8 = _mm512_set1_ps(8), a9 = _mm512_set1_ps(9), a10 = _mm512_set1_ps(10),
+           a11 = _mm512_set1_ps(11);
     double t = now();
     for (long k = 0; k < iters; k++) {
 #define F(a) a = _mm512_fmadd_ps(a, m, c)
-        F(a0); F(a1); F(a2); F(a3); F(a4); F(a5); F(a6); F(a7); F(a8); F(a9); F(a10); F(a11);
+        F(a0);
+        F(a1);
+        F(a2);
+        F(a3);
+        F(a4);
+        F(a5);
+        F(a6);
+        F(a7);
+        F(a8);
+        F(a9);
+        F(a10);
+        F(a11);
 #undef F
     }
     t = now() - t;
     __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                          _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
     s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
     float out[16];
     _mm512_storeu_ps(out, s);
@@ -42,18 +56,32 @@ __attribute__((target("avx512f"))) static double peak512(long iters)
 __attribute__((target("avx2,fma"))) static double peak256(long iters)
 {
     __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2), a3 = _mm256_set1_ps(3);
-    __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6), a7 = _mm256_set1_ps(7);
-    __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10), a11 = _mm256_set1_ps(11);
+    __m256 a0 = _mm256_set1_ps(0), a1 = _mm256_set1_ps(1), a2 = _mm256_set1_ps(2),
+           a3 = _mm256_set1_ps(3);
+    __m256 a4 = _mm256_set1_ps(4), a5 = _mm256_set1_ps(5), a6 = _mm256_set1_ps(6),
+           a7 = _mm256_set1_ps(7);
+    __m256 a8 = _mm256_set1_ps(8), a9 = _mm256_set1_ps(9), a10 = _mm256_set1_ps(10),
+           a11 = _mm256_set1_ps(11);
     double t = now();
     for (long k = 0; k < iters; k++) {
 #define F(a) a = _mm256_fmadd_ps(a, m, c)
-        F(a0); F(a1); F(a2); F(a3); F(a4); F(a5); F(a6); F(a7); F(a8); F(a9); F(a10); F(a11);
+        F(a0);
+        F(a1);
+        F(a2);
+        F(a3);
+        F(a4);
+        F(a5);
+        F(a6);
+        F(a7);
+        F(a8);
+        F(a9);
+        F(a10);
+        F(a11);
 #undef F
     }
     t = now() - t;
     __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                          _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
     s = _mm256_add_ps(s, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
     float out[16];
     _mm256_storeu_ps(out, s);
@@ -72,7 +100,6 @@ static double time_backend(run *r, const float *x, float *y, int n, double budge
     const void *in[1] = {x};
     void *out[1] = {y};
     ngt_error err = {0};
-    long calls = 0;
     double best = 1e30;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = now(), t;
@@ -84,7 +111,6 @@ static double time_backend(run *r, const float *x, float *y, int n, double budge
             }
             c++;
         } while ((t = now() - t0) < budget / 5);
-        calls += c;
         best = t / (double)c < best ? t / (double)c : best;
     }
     return best; /* seconds per call */
@@ -114,7 +140,7 @@ static void fad_init(void)
         fw[l] = malloc(sizeof(float) * fdims[l] * fdims[l + 1]);
         fb[l] = malloc(sizeof(float) * fdims[l + 1]);
         for (int i = 0; i < fdims[l] * fdims[l + 1]; i++)
-            fw[l][i] = (float)rand() / RAND_MAX - 0.5f;
+            fw[l][i] = (float)((double)rand() / RAND_MAX) - 0.5f;
         for (int i = 0; i < fdims[l + 1]; i++)
             fb[l][i] = 0.01f * (float)i;
     }

@@ -1,5 +1,6 @@
 /* genc.h: the genc compiler's internal interface: a plan of steps built from the ONNX reader's IR
- * (folded, fused, with one arena), the C text it emits, and the loader that builds and dlopens it. */
+ * (folded, fused, with one arena), the C text it emits, and the loader that builds and dlopens it.
+ */
 #ifndef NGT_GENC_H
 #define NGT_GENC_H
 
@@ -38,16 +39,16 @@ typedef struct genc_step {
 } genc_step;
 
 typedef struct genc_plan {
-    onnx_graph *g;   /* borrowed */
+    onnx_graph *g; /* borrowed */
     genc_target target;
-    float **cdata;   /* per tensor: constant (or folded) values as float, owned */
+    float **cdata; /* per tensor: constant (or folded) values as float, owned */
     genc_step *steps;
     int n_steps;
-    int *alias;      /* per tensor: the tensor whose storage it uses (itself when none) */
-    size_t *offset;  /* per tensor: byte offset in the arena of its tile, or (size_t)-1 */
-    int tile;        /* events per tile */
-    size_t arena;    /* bytes of the arena tensors */
-    size_t scratch;  /* bytes of conv scratch (after the arena tensors) */
+    int *alias;     /* per tensor: the tensor whose storage it uses (itself when none) */
+    size_t *offset; /* per tensor: byte offset in the arena of its tile, or (size_t)-1 */
+    int tile;       /* events per tile */
+    size_t arena;   /* bytes of the arena tensors */
+    size_t scratch; /* bytes of conv scratch (after the arena tensors) */
     int uses_blas;
 } genc_plan;
 

@@ -1,5 +1,6 @@
 /* genc_backend.c: the "genc" backend: an ONNX file compiled to C (genc_plan, genc_emit), built
- * and cached as a shared object (genc_build) and run through its prefix_infer; ngt compile's entry. */
+ * and cached as a shared object (genc_build) and run through its prefix_infer; ngt compile's entry.
+ */
 #include "genc/genc_build.h"
 
 #include <dlfcn.h>

@@ -1,5 +1,6 @@
 /* genc_build.c: turns emitted C into a loaded model: compiled with the system C compiler into a
- * shared object cached by a hash of (model bytes, ngt version, compiler, flags, target), dlopened. */
+ * shared object cached by a hash of (model bytes, ngt version, compiler, flags, target), dlopened.
+ */
 #include "genc/genc_build.h"
 
 #include <dlfcn.h>
@@ -82,8 +83,8 @@ int genc_cache_dir(char *out, size_t n, ngt_error *err)
 uint64_t genc_cache_key(const void *model, size_t size, genc_target t, const char *ctext)
 {
     uint64_t h = ngt_fnv1a(model, size, ngt_fnv1a_basis());
-    const char *parts[] = {NGT_VERSION_STRING, genc_cc_id(), NGT_GENC_CC, genc_cflags(t),
-                           genc_target_name(t), ctext};
+    const char *parts[] = {NGT_VERSION_STRING, genc_cc_id(),        NGT_GENC_CC,
+                           genc_cflags(t),     genc_target_name(t), ctext};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         h = ngt_fnv1a(parts[i], strlen(parts[i]) + 1, h);
     return h;
@@ -113,8 +114,8 @@ static void read_log(const char *path, char *out, size_t n)
             *p = ' ';
 }
 
-int genc_build_so(const char *ctext, size_t len, genc_target t, int blas, uint64_t key,
-                  char *so, size_t n, ngt_error *err)
+int genc_build_so(const char *ctext, size_t len, genc_target t, int blas, uint64_t key, char *so,
+                  size_t n, ngt_error *err)
 {
     static atomic_int seq;
     char dir[900], tmp_c[1024], tmp_so[1024], log[1024], final_c[1024], cmd[4096];

@@ -106,10 +106,23 @@ static void emit_geo(const genc_plan *p, const onnx_node *nd, int idx, genc_buf 
     onnx_attr_ints(nd, "dilations", &d);
     onnx_attr_ints(nd, "pads", &pd);
     int two = x->rank == 4, r = x->rank;
-    int64_t g[17] = {x->shape[1], two ? x->shape[2] : 1, x->shape[r - 1], y->shape[1],
-                     two ? y->shape[2] : 1, y->shape[r - 1], two ? k[0] : 1, k[two],
-                     two ? s[0] : 1, s[two], two ? d[0] : 1, d[two], two ? pd[0] : 0, pd[two],
-                     two ? pd[2] : 0, pd[two ? 3 : 1], onnx_attr_int(nd, "group", 1)};
+    int64_t g[17] = {x->shape[1],
+                     two ? x->shape[2] : 1,
+                     x->shape[r - 1],
+                     y->shape[1],
+                     two ? y->shape[2] : 1,
+                     y->shape[r - 1],
+                     two ? k[0] : 1,
+                     k[two],
+                     two ? s[0] : 1,
+                     s[two],
+                     two ? d[0] : 1,
+                     d[two],
+                     two ? pd[0] : 0,
+                     pd[two],
+                     two ? pd[2] : 0,
+                     pd[two ? 3 : 1],
+                     onnx_attr_int(nd, "group", 1)};
     char name[32];
     snprintf(name, sizeof name, "g%d", idx);
     emit_ints(c, name, g, 17);
@@ -144,15 +157,14 @@ static int check_node(const genc_plan *p, const onnx_node *nd, ngt_error *err)
         return NGT_OK;
     case ONNX_OP_GEMM:
         if (g->tensors[nd->in[0]].rank != 2 || g->tensors[nd->in[1]].rank != 2)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): A and B must be 2D",
-                              nd->name, nd->op_type);
+            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): A and B must be 2D", nd->name,
+                              nd->op_type);
         return NGT_OK;
     case ONNX_OP_GATHER:
         if (onnx_tensor_batched(&g->tensors[nd->in[0]]) &&
             (onnx_tensor_batched(&g->tensors[nd->in[1]]) || onnx_attr_int(nd, "axis", 0) < 1))
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "node '%s' (%s): gathering across the events", nd->name,
-                              nd->op_type);
+            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): gathering across the events",
+                              nd->name, nd->op_type);
         return NGT_OK;
     case ONNX_OP_CONCAT:
         if (onnx_attr_int(nd, "axis", 0) < 1)
@@ -173,22 +185,38 @@ static int check_node(const genc_plan *p, const onnx_node *nd, ngt_error *err)
 static const char *unary_code(onnx_op op)
 {
     switch (op) {
-    case ONNX_OP_RELU: return "GO_RELU";
-    case ONNX_OP_LEAKYRELU: return "GO_LEAKY";
-    case ONNX_OP_ELU: return "GO_ELU";
-    case ONNX_OP_SIGMOID: return "GO_SIGMOID";
-    case ONNX_OP_TANH: return "GO_TANH";
-    case ONNX_OP_EXP: return "GO_EXP";
-    case ONNX_OP_LOG: return "GO_LOG";
-    case ONNX_OP_SQRT: return "GO_SQRT";
-    case ONNX_OP_ROUND: return "GO_ROUND";
-    case ONNX_OP_CLIP: return "GO_CLIP";
-    case ONNX_OP_CAST: return "GO_CAST";
-    case ONNX_OP_ADD: return "GO_ADD";
-    case ONNX_OP_SUB: return "GO_SUB";
-    case ONNX_OP_MUL: return "GO_MUL";
-    case ONNX_OP_DIV: return "GO_DIV";
-    default: return NULL;
+    case ONNX_OP_RELU:
+        return "GO_RELU";
+    case ONNX_OP_LEAKYRELU:
+        return "GO_LEAKY";
+    case ONNX_OP_ELU:
+        return "GO_ELU";
+    case ONNX_OP_SIGMOID:
+        return "GO_SIGMOID";
+    case ONNX_OP_TANH:
+        return "GO_TANH";
+    case ONNX_OP_EXP:
+        return "GO_EXP";
+    case ONNX_OP_LOG:
+        return "GO_LOG";
+    case ONNX_OP_SQRT:
+        return "GO_SQRT";
+    case ONNX_OP_ROUND:
+        return "GO_ROUND";
+    case ONNX_OP_CLIP:
+        return "GO_CLIP";
+    case ONNX_OP_CAST:
+        return "GO_CAST";
+    case ONNX_OP_ADD:
+        return "GO_ADD";
+    case ONNX_OP_SUB:
+        return "GO_SUB";
+    case ONNX_OP_MUL:
+        return "GO_MUL";
+    case ONNX_OP_DIV:
+        return "GO_DIV";
+    default:
+        return NULL;
     }
 }
 
@@ -259,14 +287,13 @@ static void node_call(const genc_plan *p, const onnx_node *nd, int idx, genc_buf
     case ONNX_OP_DIV: {
         const onnx_tensor *B = &g->tensors[nd->in[1]];
         genc_printf(c, "        gbinary(%s, %d, %s, s%d, %d, %s, s%d, %d, %s, s%d, %d, ne);\n", u,
-                    yt != NGT_F32 && yt != NGT_F64, a, nd->in[0], X->rank, b, nd->in[1], B->rank,
-                    y, nd->out[0], Y->rank);
+                    yt != NGT_F32 && yt != NGT_F64, a, nd->in[0], X->rank, b, nd->in[1], B->rank, y,
+                    nd->out[0], Y->rank);
         return;
     }
     case ONNX_OP_SOFTMAX:
-        genc_printf(c, "        gsoftmax(%s, %s, s%d, %d, %d, %d, ne);\n", a, y, nd->in[0],
-                    X->rank, (int)onnx_attr_int(nd, "axis", X->rank - 1),
-                    (int)onnx_attr_int(nd, "span", 1));
+        genc_printf(c, "        gsoftmax(%s, %s, s%d, %d, %d, %d, ne);\n", a, y, nd->in[0], X->rank,
+                    (int)onnx_attr_int(nd, "axis", X->rank - 1), (int)onnx_attr_int(nd, "span", 1));
         return;
     case ONNX_OP_BATCHNORM:
         genc_printf(c, "        gaffine(%s, %s, bk%d, bs%d, %lld, %lld, ne);\n", a, y, idx, idx,
@@ -279,13 +306,12 @@ static void node_call(const genc_plan *p, const onnx_node *nd, int idx, genc_buf
         if (cc >= 0)
             snprintf(cs, sizeof cs, "s%d", cc);
         char al[48], be[48];
-        genc_printf(c,
-                    "        ggemm(%s, s%d, %s, s%d, %s, %s, %d, %s, s%d, %d, %d, %s, %s, ne);\n",
-                    a, nd->in[0], b, nd->in[1], w, cs, cc >= 0 ? g->tensors[cc].rank : 0, y,
-                    nd->out[0], (int)onnx_attr_int(nd, "transA", 0),
-                    (int)onnx_attr_int(nd, "transB", 0),
-                    genc_flit(al, onnx_attr_float(nd, "alpha", 1)),
-                    genc_flit(be, onnx_attr_float(nd, "beta", 1)));
+        genc_printf(
+            c, "        ggemm(%s, s%d, %s, s%d, %s, %s, %d, %s, s%d, %d, %d, %s, %s, ne);\n", a,
+            nd->in[0], b, nd->in[1], w, cs, cc >= 0 ? g->tensors[cc].rank : 0, y, nd->out[0],
+            (int)onnx_attr_int(nd, "transA", 0), (int)onnx_attr_int(nd, "transB", 0),
+            genc_flit(al, onnx_attr_float(nd, "alpha", 1)),
+            genc_flit(be, onnx_attr_float(nd, "beta", 1)));
         return;
     }
     case ONNX_OP_MATMUL:
@@ -316,9 +342,10 @@ static void node_call(const genc_plan *p, const onnx_node *nd, int idx, genc_buf
         for (int k = 0; k < nd->n_in; k++) {
             const onnx_tensor *x = &g->tensors[nd->in[k]];
             ref(p, nd->in[k], a, sizeof a);
-            genc_printf(c, "        gconcat1(%s, %s, (long long)ne * %lld, %lld, %lld, %lld);\n",
-                        a, y, (long long)prod(x, 1, axis), (long long)(x->shape[axis] * inner),
-                        (long long)(Y->shape[axis] * inner), (long long)at);
+            genc_printf(c, "        gconcat1(%s, %s, (long long)ne * %lld, %lld, %lld, %lld);\n", a,
+                        y, (long long)prod(x, 1, axis),
+                        (long long)x->shape[axis] * (long long)inner,
+                        (long long)Y->shape[axis] * (long long)inner, (long long)at);
             at += x->shape[axis] * inner;
         }
         return;
@@ -338,12 +365,11 @@ static void node_call(const genc_plan *p, const onnx_node *nd, int idx, genc_buf
     }
     default: {
         char al[48], lo[48], hi[48];
-        genc_printf(c, "        gunary(%s, %s, %s, (long long)ne * %lld, %s, %s, %s, %d);\n",
-                    u ? u : "GO_COPY", a, y, (long long)ye,
-                    genc_flit(al, onnx_attr_float(nd, "alpha", 0)),
-                    genc_flit(lo, onnx_attr_float(nd, "min", -INFINITY)),
-                    genc_flit(hi, onnx_attr_float(nd, "max", INFINITY)),
-                    (int)onnx_attr_int(nd, "to", 0));
+        genc_printf(
+            c, "        gunary(%s, %s, %s, (long long)ne * %lld, %s, %s, %s, %d);\n",
+            u ? u : "GO_COPY", a, y, (long long)ye, genc_flit(al, onnx_attr_float(nd, "alpha", 0)),
+            genc_flit(lo, onnx_attr_float(nd, "min", -INFINITY)),
+            genc_flit(hi, onnx_attr_float(nd, "max", INFINITY)), (int)onnx_attr_int(nd, "to", 0));
         return;
     }
     }
@@ -396,8 +422,9 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
         long long e = (long long)onnx_tensor_elems(x);
         genc_printf(c, "        float *t%d = (float *)(A + %zu);\n", t, p->offset[t]);
         if (x->dtype == NGT_F32)
-            genc_printf(c, "        if (ne == %d)\n            t%d = (float *)in[%d] + "
-                           "(size_t)ev0 * %lld;\n        else\n    ",
+            genc_printf(c,
+                        "        if (ne == %d)\n            t%d = (float *)in[%d] + "
+                        "(size_t)ev0 * %lld;\n        else\n    ",
                         T, t, i, e);
         genc_printf(c, "        gstage(in[%d], %d, (size_t)ev0 * %lld, %lld, ne, %d, t%d);\n", i,
                     (int)x->dtype, e, e, T, t);
@@ -412,8 +439,7 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
         const onnx_node *nd = &g->nodes[st->node];
         genc_printf(c, "        /* %s (%s) */\n", nd->name, nd->op_type);
         if (st->kind == GENC_S_DENSE)
-            genc_printf(c, "        L%d(t%d, t%d, ne);\n", s, p->alias[st->in],
-                        p->alias[st->out]);
+            genc_printf(c, "        L%d(t%d, t%d, ne);\n", s, p->alias[st->in], p->alias[st->out]);
         else if (st->kind == GENC_S_CONV)
             genc_printf(c, "        L%d(t%d, t%d, ne, S);\n", s, p->alias[st->in],
                         p->alias[st->out]);
@@ -423,8 +449,9 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
     for (int i = 0; i < g->n_outputs; i++) {
         const onnx_tensor *y = &g->tensors[g->outputs[i]];
         long long e = (long long)onnx_tensor_elems(y);
-        genc_printf(c, "        gunstage(t%d, %d, out[%d], (size_t)ev0 * %lld, (long long)ne * %lld);\n",
-                    p->alias[g->outputs[i]], (int)y->dtype, i, e, e);
+        genc_printf(
+            c, "        gunstage(t%d, %d, out[%d], (size_t)ev0 * %lld, (long long)ne * %lld);\n",
+            p->alias[g->outputs[i]], (int)y->dtype, i, e, e);
     }
     genc_puts(c, "    }\n    return 0;\n}\n");
 }
@@ -443,10 +470,11 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
             return ngt_seterr(err, NGT_EUNSUPPORTED,
                               "output '%s' does not depend on the events (a constant)",
                               g->tensors[g->outputs[i]].name);
-    genc_printf(c,
-                "/* Generated by ngt %s (genc) for target %s: do not edit.\n"
-                " * Events run in tiles of %d; every event is computed alone, in the same order. */\n",
-                NGT_VERSION_STRING, genc_target_name(p->target), p->tile);
+    genc_printf(
+        c,
+        "/* Generated by ngt %s (genc) for target %s: do not edit.\n"
+        " * Events run in tiles of %d; every event is computed alone, in the same order. */\n",
+        NGT_VERSION_STRING, genc_target_name(p->target), p->tile);
     genc_printf(c, "#define GENC_TARGET %d\n", (int)p->target);
     genc_puts(c, genc_prelude);
     if (p->uses_blas)
@@ -467,9 +495,10 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
             node_data(p, &g->nodes[st->node], s, c, sdone);
     }
     free(sdone);
-    genc_printf(c, "\nsize_t %s_workspace_size(void);\nint %s_tile(void);\n"
-                   "const char *%s_target(void);\n"
-                   "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n",
+    genc_printf(c,
+                "\nsize_t %s_workspace_size(void);\nint %s_tile(void);\n"
+                "const char *%s_target(void);\n"
+                "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n",
                 prefix, prefix, prefix, prefix);
     emit_infer(p, prefix, c);
     return c->oom ? ngt_seterr(err, NGT_ENOMEM, "out of memory writing the C") : NGT_OK;
@@ -478,8 +507,9 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
 int genc_emit_header(const genc_plan *p, const char *prefix, genc_buf *h, ngt_error *err)
 {
     const onnx_graph *g = p->g;
-    genc_printf(h, "/* %s.h: generated by ngt %s (genc, target %s): the model's C interface.\n"
-                   " * Inputs and outputs are dense [events][...] arrays of the dtypes below. */\n",
+    genc_printf(h,
+                "/* %s.h: generated by ngt %s (genc, target %s): the model's C interface.\n"
+                " * Inputs and outputs are dense [events][...] arrays of the dtypes below. */\n",
                 prefix, NGT_VERSION_STRING, genc_target_name(p->target));
     genc_printf(h, "#ifndef GENC_%s_H\n#define GENC_%s_H\n#include <stddef.h>\n\n", prefix, prefix);
     for (int i = 0; i < g->n_inputs; i++)
@@ -488,17 +518,17 @@ int genc_emit_header(const genc_plan *p, const char *prefix, genc_buf *h, ngt_er
                     (long long)onnx_tensor_elems(&g->tensors[g->inputs[i]]));
     for (int i = 0; i < g->n_outputs; i++)
         genc_printf(h, "/* output %d '%s': %s, %lld values per event */\n", i,
-                    g->tensors[g->outputs[i]].name,
-                    ngt_dtype_name(g->tensors[g->outputs[i]].dtype),
+                    g->tensors[g->outputs[i]].name, ngt_dtype_name(g->tensors[g->outputs[i]].dtype),
                     (long long)onnx_tensor_elems(&g->tensors[g->outputs[i]]));
     genc_printf(h, "enum { %s_N_INPUTS = %d, %s_N_OUTPUTS = %d };\n", prefix, g->n_inputs, prefix,
                 g->n_outputs);
-    genc_printf(h,
-                "/* Bytes of the workspace each thread passes to infer (any n uses the same). */\n"
-                "size_t %s_workspace_size(void);\nint %s_tile(void);\n"
-                "const char *%s_target(void);\n"
-                "/* 0, or the number (from 1) of the node that failed (a Gather index out of range). */\n"
-                "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n#endif\n",
-                prefix, prefix, prefix, prefix);
+    genc_printf(
+        h,
+        "/* Bytes of the workspace each thread passes to infer (any n uses the same). */\n"
+        "size_t %s_workspace_size(void);\nint %s_tile(void);\n"
+        "const char *%s_target(void);\n"
+        "/* 0, or the number (from 1) of the node that failed (a Gather index out of range). */\n"
+        "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n#endif\n",
+        prefix, prefix, prefix, prefix);
     return h->oom ? ngt_seterr(err, NGT_ENOMEM, "out of memory") : NGT_OK;
 }

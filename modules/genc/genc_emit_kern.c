@@ -27,8 +27,7 @@ const char *genc_flit(char *buf, float v)
 
 void genc_emit_floats(genc_buf *c, const char *name, const float *v, size_t n)
 {
-    genc_printf(c, "static const float %s[%zu] __attribute__((aligned(64))) = {", name,
-                n ? n : 1);
+    genc_printf(c, "static const float %s[%zu] __attribute__((aligned(64))) = {", name, n ? n : 1);
     for (size_t i = 0; i < n; i++) {
         if (i % 6 == 0)
             genc_puts(c, "\n    ");
@@ -179,11 +178,21 @@ static cgeo conv_geo(const genc_plan *p, const genc_step *s)
     onnx_attr_ints(nd, "dilations", &d);
     onnx_attr_ints(nd, "pads", &pd);
     int two = x->rank == 4, r = x->rank;
-    cgeo q = {.C = (int)x->shape[1], .H = two ? (int)x->shape[2] : 1, .W = (int)x->shape[r - 1],
-              .M = (int)y->shape[1], .OH = two ? (int)y->shape[2] : 1, .OW = (int)y->shape[r - 1],
-              .KH = two ? (int)k[0] : 1, .KW = (int)k[two], .sh = two ? (int)st[0] : 1,
-              .dh = two ? (int)d[0] : 1, .dw = (int)d[two], .ph = two ? (int)pd[0] : 0,
-              .pw = (int)pd[two], .peh = two ? (int)pd[2] : 0, .pew = (int)pd[two ? 3 : 1],
+    cgeo q = {.C = (int)x->shape[1],
+              .H = two ? (int)x->shape[2] : 1,
+              .W = (int)x->shape[r - 1],
+              .M = (int)y->shape[1],
+              .OH = two ? (int)y->shape[2] : 1,
+              .OW = (int)y->shape[r - 1],
+              .KH = two ? (int)k[0] : 1,
+              .KW = (int)k[two],
+              .sh = two ? (int)st[0] : 1,
+              .dh = two ? (int)d[0] : 1,
+              .dw = (int)d[two],
+              .ph = two ? (int)pd[0] : 0,
+              .pw = (int)pd[two],
+              .peh = two ? (int)pd[2] : 0,
+              .pew = (int)pd[two ? 3 : 1],
               .grp = (int)onnx_attr_int(nd, "group", 1)};
     q.HP = q.H + q.ph + q.peh;
     q.WP = q.W + q.pw + q.pew + 64;
@@ -226,8 +235,9 @@ static void conv_block(genc_buf *c, const genc_step *s, int idx, const cgeo *q, 
             genc_printf(c, "{ float *yp = y + ((m + %d) * %d + oh) * %d + ow + %d; ", a, q->OH,
                         q->OW, o * gw);
             genc_printf(c, "int left = %d - (ow + %d); ", q->OW, o * gw);
-            genc_printf(c, "if (left >= %d) GSTORE(yp, %s); else if (left > 0) GSTOREN(yp, %s, "
-                           "left); }\n",
+            genc_printf(c,
+                        "if (left >= %d) GSTORE(yp, %s); else if (left > 0) GSTOREN(yp, %s, "
+                        "left); }\n",
                         gw, var, var);
         }
     genc_puts(c, "            }\n");
@@ -243,8 +253,9 @@ void genc_emit_conv(const genc_plan *p, const genc_step *s, int idx, genc_buf *c
     genc_emit_floats(c, name, s->w, (size_t)q.M * cg * q.KH * q.KW);
     snprintf(name, sizeof name, "b%d", idx);
     genc_emit_floats(c, name, s->b, (size_t)q.M);
-    genc_printf(c, "static void L%d(const float *restrict x, float *restrict y, int ne, float *S)\n{\n",
-                idx);
+    genc_printf(
+        c, "static void L%d(const float *restrict x, float *restrict y, int ne, float *S)\n{\n",
+        idx);
     genc_printf(c, "    for (int e = 0; e < ne; e++, x += %d, y += %d) {\n", q.C * q.H * q.W,
                 q.M * q.OH * q.OW);
     /* the event's input, padded: zero borders (and the slack whole vectors read), copy rows */
@@ -263,7 +274,10 @@ void genc_emit_conv(const genc_plan *p, const genc_step *s, int idx, genc_buf *c
     genc_printf(c, "        for (int gi = 0; gi < %d; gi++) {\n", q.grp);
     genc_printf(c, "        int g0 = gi * %d;\n        (void)g0;\n", cg);
     genc_printf(c, "        for (int oh = 0; oh < %d; oh++) {\n", q.OH);
-    int mb = mg < mbmax ? mg : mbmax, tail = mg % mb;
+    int mb = mg < mbmax ? mg : mbmax;
+    if (mb < 1) /* a group has at least one output channel (checked at load) */
+        mb = 1;
+    int tail = mg % mb;
     genc_printf(c, "        int m = gi * %d;\n", mg);
     genc_printf(c, "        for (; m + %d <= gi * %d + %d; m += %d)\n", mb, mg, mg - tail, mb);
     genc_printf(c, "        for (int ow = 0; ow < %d; ow += %d)\n", q.OW, obv * gw);

@@ -245,8 +245,13 @@ static int dense_step(genc_plan *p, const uses *u, int i, char *done, ngt_error 
     float alpha = gemm ? onnx_attr_float(nd, "alpha", 1.0f) : 1.0f;
     float beta = gemm ? onnx_attr_float(nd, "beta", 1.0f) : 1.0f;
     int K = (int)(tb ? w->shape[1] : w->shape[0]), N = (int)(tb ? w->shape[0] : w->shape[1]);
-    genc_step s = {.kind = GENC_S_DENSE, .node = i, .in = nd->in[0], .out = nd->out[0], .K = K,
-                   .N = N, .rows = 1};
+    genc_step s = {.kind = GENC_S_DENSE,
+                   .node = i,
+                   .in = nd->in[0],
+                   .out = nd->out[0],
+                   .K = K,
+                   .N = N,
+                   .rows = 1};
     for (int r = 1; r < a->rank - 1; r++)
         s.rows *= (int)a->shape[r];
     s.w = malloc(sizeof(float) * (size_t)K * N + 4);
@@ -365,8 +370,8 @@ int genc_plan_build(onnx_graph *g, genc_target target, genc_plan *p, ngt_error *
         if ((nd->op == ONNX_OP_RESHAPE || nd->op == ONNX_OP_IDENTITY) &&
             onnx_tensor_batched(&g->tensors[nd->in[0]])) {
             p->alias[nd->out[0]] = p->alias[nd->in[0]];
-            push(p, (genc_step){.kind = GENC_S_ALIAS, .node = i, .in = nd->in[0],
-                                .out = nd->out[0]});
+            push(p,
+                 (genc_step){.kind = GENC_S_ALIAS, .node = i, .in = nd->in[0], .out = nd->out[0]});
             continue;
         }
         push(p, (genc_step){.kind = GENC_S_NODE, .node = i, .in = nd->in[0], .out = nd->out[0]});

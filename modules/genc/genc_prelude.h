@@ -30,10 +30,8 @@ typedef __m256 gv;
 #define GFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define GSTORE(p, v) _mm256_storeu_ps(p, v)
 #define GSTOREN(p, v, n)                                                                           \
-    _mm256_maskstore_ps(p,                                                                         \
-                        _mm256_cmpgt_epi32(_mm256_set1_epi32(n),                                   \
-                                           _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),             \
-                        v)
+    _mm256_maskstore_ps(                                                                           \
+        p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v)
 #define GMAX(a, b) _mm256_max_ps(a, b)
 #define GMIN(a, b) _mm256_min_ps(a, b)
 #define GLEAKY(v, al)                                                                              \
@@ -54,8 +52,22 @@ typedef float gv;
 
 /* Operator codes of the generic kernels (the emitter uses the same numbers). */
 enum {
-    GO_RELU = 0, GO_LEAKY, GO_ELU, GO_SIGMOID, GO_TANH, GO_EXP, GO_LOG, GO_SQRT, GO_ROUND,
-    GO_CLIP, GO_CAST, GO_COPY, GO_ADD, GO_SUB, GO_MUL, GO_DIV
+    GO_RELU = 0,
+    GO_LEAKY,
+    GO_ELU,
+    GO_SIGMOID,
+    GO_TANH,
+    GO_EXP,
+    GO_LOG,
+    GO_SQRT,
+    GO_ROUND,
+    GO_CLIP,
+    GO_CAST,
+    GO_COPY,
+    GO_ADD,
+    GO_SUB,
+    GO_MUL,
+    GO_DIV
 };
 /* Element types (ngt_dtype's numbering). */
 enum { GT_F32 = 0, GT_F64, GT_I8, GT_I16, GT_I32, GT_I64, GT_U8, GT_U16, GT_U32, GT_U64, GT_BOOL };
@@ -94,10 +106,19 @@ GENC_FN void gstrides(const long long *s, int r, long long *st)
 
 GENC_FN float gcast_int(float v, int to)
 {
-    static const double lo[] = {0, 0, -128.0, -32768.0, -2147483648.0, -9.2233720368547758e18,
-                                0, 0, 0, 0, 0};
-    static const double hi[] = {0, 0, 127.0, 32767.0, 2147483647.0, 9.2233720368547758e18,
-                                255.0, 65535.0, 4294967295.0, 1.8446744073709552e19, 1};
+    static const double lo[] = {0, 0, -128.0, -32768.0, -2147483648.0, -9.2233720368547758e18, 0,
+                                0, 0, 0,      0};
+    static const double hi[] = {0,
+                                0,
+                                127.0,
+                                32767.0,
+                                2147483647.0,
+                                9.2233720368547758e18,
+                                255.0,
+                                65535.0,
+                                4294967295.0,
+                                1.8446744073709552e19,
+                                1};
     if (to == GT_BOOL)
         return v != 0.0f ? 1.0f : 0.0f;
     if (to == GT_F32 || to == GT_F64)
@@ -114,18 +135,41 @@ GENC_FN void gunary(int op, const float *x, float *y, long long n, float alpha, 
     for (long long i = 0; i < n; i++) {
         float v = x[i];
         switch (op) {
-        case GO_RELU: v = v > 0 ? v : 0; break;
-        case GO_LEAKY: v = v >= 0 ? v : alpha * v; break;
-        case GO_ELU: v = v >= 0 ? v : alpha * (expf(v) - 1.0f); break;
-        case GO_SIGMOID: v = 1.0f / (1.0f + expf(-v)); break;
-        case GO_TANH: v = tanhf(v); break;
-        case GO_EXP: v = expf(v); break;
-        case GO_LOG: v = logf(v); break;
-        case GO_SQRT: v = sqrtf(v); break;
-        case GO_ROUND: v = nearbyintf(v); break;
-        case GO_CLIP: v = v < lo ? lo : v > hi ? hi : v; break;
-        case GO_CAST: v = gcast_int(v, to); break;
-        default: break;
+        case GO_RELU:
+            v = v > 0 ? v : 0;
+            break;
+        case GO_LEAKY:
+            v = v >= 0 ? v : alpha * v;
+            break;
+        case GO_ELU:
+            v = v >= 0 ? v : alpha * (expf(v) - 1.0f);
+            break;
+        case GO_SIGMOID:
+            v = 1.0f / (1.0f + expf(-v));
+            break;
+        case GO_TANH:
+            v = tanhf(v);
+            break;
+        case GO_EXP:
+            v = expf(v);
+            break;
+        case GO_LOG:
+            v = logf(v);
+            break;
+        case GO_SQRT:
+            v = sqrtf(v);
+            break;
+        case GO_ROUND:
+            v = nearbyintf(v);
+            break;
+        case GO_CLIP:
+            v = v < lo ? lo : v > hi ? hi : v;
+            break;
+        case GO_CAST:
+            v = gcast_int(v, to);
+            break;
+        default:
+            break;
         }
         y[i] = v;
     }
@@ -134,10 +178,14 @@ GENC_FN void gunary(int op, const float *x, float *y, long long n, float alpha, 
 GENC_FN float gbinop(int op, float a, float b, int integer)
 {
     switch (op) {
-    case GO_ADD: return a + b;
-    case GO_SUB: return a - b;
-    case GO_MUL: return a * b;
-    default: return integer ? (b != 0.0f ? truncf(a / b) : 0.0f) : a / b;
+    case GO_ADD:
+        return a + b;
+    case GO_SUB:
+        return a - b;
+    case GO_MUL:
+        return a * b;
+    default:
+        return integer ? (b != 0.0f ? truncf(a / b) : 0.0f) : a / b;
     }
 }
 
@@ -227,7 +275,8 @@ GENC_FN void ggemm(const float *a, const long long *as, const float *b, const lo
     }
     for (long long i = 0; i < yd[0]; i++)
         for (long long j = 0; j < yd[1]; j++)
-            y[i * yd[1] + j] = alpha * y[i * yd[1] + j] + (c ? beta * c[i * st[0] + j * st[1]] : 0.0f);
+            y[i * yd[1] + j] =
+                alpha * y[i * yd[1] + j] + (c ? beta * c[i * st[0] + j * st[1]] : 0.0f);
 }
 
 GENC_FN void gmatmul(const float *a, const long long *as, int ar, const float *b,
@@ -277,7 +326,8 @@ GENC_FN void gconv(const float *x, const float *w, const float *b, float *y, con
                             for (long long kw = 0; kw < KW; kw++) {
                                 long long iw = ow * g[9] - g[13] + kw * g[11];
                                 if (iw >= 0 && iw < W)
-                                    acc += xg[(ci * H + ih) * W + iw] * wm[(ci * KH + kh) * KW + kw];
+                                    acc +=
+                                        xg[(ci * H + ih) * W + iw] * wm[(ci * KH + kh) * KW + kw];
                             }
                         }
                     y[((n * M + m) * OH + oh) * OW + ow] = acc;
@@ -372,7 +422,8 @@ GENC_FN int ggather(const float *x, const float *ind, float *y, long long outer,
             k = k < 0 ? k + dim : k;
             if (k < 0 || k >= dim)
                 return 1;
-            memcpy(y + (o * ni + i) * inner, x + (o * dim + k) * inner, (size_t)inner * sizeof(float));
+            memcpy(y + (o * ni + i) * inner, x + (o * dim + k) * inner,
+                   (size_t)inner * sizeof(float));
         }
     return 0;
 }
@@ -380,32 +431,64 @@ GENC_FN int ggather(const float *x, const float *ind, float *y, long long outer,
 GENC_FN float gget(const void *p, int t, size_t i)
 {
     switch (t) {
-    case GT_F32: return ((const float *)p)[i];
-    case GT_F64: return (float)((const double *)p)[i];
-    case GT_I8: return ((const int8_t *)p)[i];
-    case GT_I16: return ((const int16_t *)p)[i];
-    case GT_I32: return (float)((const int32_t *)p)[i];
-    case GT_I64: return (float)((const int64_t *)p)[i];
-    case GT_U8: case GT_BOOL: return ((const uint8_t *)p)[i];
-    case GT_U16: return ((const uint16_t *)p)[i];
-    case GT_U32: return (float)((const uint32_t *)p)[i];
-    default: return (float)((const uint64_t *)p)[i];
+    case GT_F32:
+        return ((const float *)p)[i];
+    case GT_F64:
+        return (float)((const double *)p)[i];
+    case GT_I8:
+        return ((const int8_t *)p)[i];
+    case GT_I16:
+        return ((const int16_t *)p)[i];
+    case GT_I32:
+        return (float)((const int32_t *)p)[i];
+    case GT_I64:
+        return (float)((const int64_t *)p)[i];
+    case GT_U8:
+    case GT_BOOL:
+        return ((const uint8_t *)p)[i];
+    case GT_U16:
+        return ((const uint16_t *)p)[i];
+    case GT_U32:
+        return (float)((const uint32_t *)p)[i];
+    default:
+        return (float)((const uint64_t *)p)[i];
     }
 }
 
 GENC_FN void gput(void *p, int t, size_t i, float v)
 {
     switch (t) {
-    case GT_F32: ((float *)p)[i] = v; break;
-    case GT_F64: ((double *)p)[i] = v; break;
-    case GT_I8: ((int8_t *)p)[i] = (int8_t)v; break;
-    case GT_I16: ((int16_t *)p)[i] = (int16_t)v; break;
-    case GT_I32: ((int32_t *)p)[i] = (int32_t)v; break;
-    case GT_I64: ((int64_t *)p)[i] = (int64_t)v; break;
-    case GT_U8: case GT_BOOL: ((uint8_t *)p)[i] = (uint8_t)v; break;
-    case GT_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
-    case GT_U32: ((uint32_t *)p)[i] = (uint32_t)v; break;
-    default: ((uint64_t *)p)[i] = (uint64_t)v; break;
+    case GT_F32:
+        ((float *)p)[i] = v;
+        break;
+    case GT_F64:
+        ((double *)p)[i] = v;
+        break;
+    case GT_I8:
+        ((int8_t *)p)[i] = (int8_t)v;
+        break;
+    case GT_I16:
+        ((int16_t *)p)[i] = (int16_t)v;
+        break;
+    case GT_I32:
+        ((int32_t *)p)[i] = (int32_t)v;
+        break;
+    case GT_I64:
+        ((int64_t *)p)[i] = (int64_t)v;
+        break;
+    case GT_U8:
+    case GT_BOOL:
+        ((uint8_t *)p)[i] = (uint8_t)v;
+        break;
+    case GT_U16:
+        ((uint16_t *)p)[i] = (uint16_t)v;
+        break;
+    case GT_U32:
+        ((uint32_t *)p)[i] = (uint32_t)v;
+        break;
+    default:
+        ((uint64_t *)p)[i] = (uint64_t)v;
+        break;
     }
 }
 

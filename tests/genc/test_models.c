@@ -1,6 +1,7 @@
 /* test_models.c: genc on the canonical models (fad, mdt) against ONNX Runtime's committed outputs
  * at batch 1, 7, 256 and 1024, the same bits at every batch size and for an event at any place in
- * the batch (batch invariance), and for every target (generic, avx2, avx512 where the CPU has it). */
+ * the batch (batch invariance), and for every target (generic, avx2, avx512 where the CPU has it).
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,8 +63,7 @@ static void check_model(const char *name, const char *options)
             first = y;
         else {
             if (memcmp(first, y, (size_t)n * ob))
-                fail_msg("%s: batch %d gives other bits than batch %d", name, chunks[b],
-                         chunks[0]);
+                fail_msg("%s: batch %d gives other bits than batch %d", name, chunks[b], chunks[0]);
             free(y);
         }
     }
@@ -78,8 +78,8 @@ static void check_model(const char *name, const char *options)
             fail_msg("%s: %s", name, err.msg);
         for (int i = 0; i < n; i++)
             if (memcmp(ry + (size_t)i * ob, first + (size_t)(n - 1 - i) * ob, ob))
-                fail_msg("%s: event %d gives other bits at place %d (calls of %d)", name,
-                         n - 1 - i, i, chunk);
+                fail_msg("%s: event %d gives other bits at place %d (calls of %d)", name, n - 1 - i,
+                         i, chunk);
     }
     free(rx);
     free(ry);

@@ -1,7 +1,7 @@
 /* test_nodetests.c: genc on the ONNX backend node tests of the pinned onnx package (converted to
  * .npy by tools/genc_nodetests.py): each test passes (ONNX's expected outputs within the tolerance
- * GC_NODE_ABS/REL of gconform.h, the same bits event by event) or is refused at load with a reason; none is wrong.
- * Writes DIR/results.txt (case, status, reason) for tools/genc_conformance.py. */
+ * GC_NODE_ABS/REL of gconform.h, the same bits event by event) or is refused at load with a reason;
+ * none is wrong. Writes DIR/results.txt (case, status, reason) for tools/genc_conformance.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
