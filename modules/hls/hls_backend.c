@@ -56,8 +56,9 @@ static int hls_load(const char *path, const char *options, void **out, ngt_error
     m->g = onnx_read_file(path, err);
     if (!m->g)
         rc = err && err->code ? err->code : NGT_EFORMAT;
-    else if ((rc = hls_build(m, cfg, err)) >= 0)
-        rc = layout(m, err);
+    else if ((rc = hls_build(m, cfg, err)) >= 0 && (rc = layout(m, err)) >= 0 &&
+             (rc = hls_tile_prepare(m)) < 0)
+        ngt_seterr(err, rc, "out of memory");
     hls_cfg_free(cfg);
     if (rc < 0) {
         hls_model_free(m);
@@ -89,8 +90,8 @@ static int hls_describe(const void *model, ngt_model_desc *desc)
 
 static size_t hls_workspace_size(const void *model, int max_batch)
 {
-    (void)max_batch; /* events are computed one at a time */
-    return hls_ws_words(model) * sizeof(int64_t);
+    (void)max_batch; /* the tiled path goes through any batch a chunk at a time */
+    return hls_ws_words(model) * sizeof(int64_t) + hls_tile_bytes(model);
 }
 
 static int hls_infer(const void *model, void *workspace, const void *const *inputs,
@@ -99,6 +100,8 @@ static int hls_infer(const void *model, void *workspace, const void *const *inpu
     const hls_model *m = model;
     const float *in = inputs[0];
     float *out = outputs[0];
+    if (m->tiled)
+        return hls_tile_infer(m, workspace, in, out, n);
     size_t ni = (size_t)m->layers[0].size, no = (size_t)m->layers[m->out_layer].size;
     for (int e = 0; e < n; e++) {
         int rc = hls_event(m, workspace, in + (size_t)e * ni, out + (size_t)e * no, NULL);

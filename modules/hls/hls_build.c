@@ -637,7 +637,9 @@ void hls_model_free(hls_model *m)
         free(l->table2);
         free(l->wd);
         free(l->bd);
+        free(l->tcast);
     }
+    free(m->toff);
     free(m->layers);
     free(m->offset);
     onnx_graph_free(m->g);

@@ -8,6 +8,8 @@
 #include "internal.h"
 #include "onnx/onnx_ir.h"
 
+#include <math.h>
+
 typedef enum hls_kind {
     HLS_L_INPUT = 0,
     HLS_L_DENSE,
@@ -22,6 +24,7 @@ typedef enum hls_kind {
 } hls_kind;
 
 enum { HLS_SOFTMAX_LATENCY = 0, HLS_SOFTMAX_STABLE = 2 };
+enum { HLS_TILE_EVENTS = 8 }; /* events computed side by side on the tiled path */
 
 /* A cast to t from raw values at a fixed fraction, by int64 shifts when fast (see hls_fast.c). */
 typedef struct hls_cast {
@@ -54,6 +57,7 @@ typedef struct hls_layer {
     hls_cast rq;   /* the result cast from the fast path's sum, the ReLU input or the table */
     int idx_shift; /* sigmoid/tanh: index = x >> idx_shift (toward zero) when idx_fast */
     int idx_fast;
+    double *tcast; /* tiled path: sigmoid/tanh table already cast to the result type */
 } hls_layer;
 
 typedef struct hls_model {
@@ -65,6 +69,8 @@ typedef struct hls_model {
     int out_layer;
     size_t *offset; /* per layer: int64 offset of its output in an event's workspace */
     size_t ev_words, ws_scratch;
+    int tiled, tile_n; /* 1: every layer runs on the tiled path (hls_tile.c), tile_n tiles a pass */
+    size_t *toff, tpad, tile_doubles; /* tiled: per layer offsets, conv padding, total */
     ngt_model_desc desc;
 } hls_model;
 
@@ -122,6 +128,21 @@ static inline int64_t hls_castv(const hls_cast *c, int64_t v)
         return (int64_t)u;
     }
     }
+}
+
+/* The tiled path (hls_tile.c): n events, any n, the same bits as hls_event. */
+int hls_tile_prepare(hls_model *m);
+size_t hls_tile_bytes(const hls_model *m);
+int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, int n);
+
+/* float input -> the input type without 128-bit steps: x * 2^f is exact in double, floor or
+ * nearest-ties-up in double, then the overflow by int64 compares (other modes: the exact path). */
+static inline int64_t hls_quant_in(const hls_layer *l, float xf, double scale)
+{
+    double v = (double)xf * scale;
+    if (l->rq.fast && (l->res.q == HLS_TRN || l->res.q == HLS_RND) && v > -0x1p61 && v < 0x1p61)
+        return hls_castv(&l->rq, (int64_t)floor(l->res.q == HLS_RND ? v + 0.5 : v));
+    return (int64_t)hls_from_double(xf, &l->res, NULL);
 }
 
 void hls_layer_types(const hls_layer *l, char *buf, int size);

@@ -103,16 +103,6 @@ static int table_index(const hls_type *xt, int64_t x, int n, int span)
     return idx < 0 ? 0 : idx > n - 1 ? n - 1 : (int)idx;
 }
 
-/* float input -> the input type without 128-bit steps: x * 2^f is exact in double, floor or
- * nearest-ties-up in double, then the overflow by int64 compares (other modes: the exact path). */
-static inline int64_t quant_in(const hls_layer *l, float xf, double scale)
-{
-    double v = (double)xf * scale;
-    if (l->rq.fast && (l->res.q == HLS_TRN || l->res.q == HLS_RND) && v > -0x1p61 && v < 0x1p61)
-        return hls_castv(&l->rq, (int64_t)floor(l->res.q == HLS_RND ? v + 0.5 : v));
-    return (int64_t)hls_from_double(xf, &l->res, NULL);
-}
-
 int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int64_t *stats)
 {
     int64_t *scratch = ws + m->ev_words;
@@ -130,7 +120,7 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
                 double scale = ldexp(1.0, hls_frac(&l->res));
                 for (int ch = 0; ch < c; ch++)
                     for (int p = 0; p < hw; p++)
-                        y[(size_t)p * c + ch] = quant_in(l, in[(size_t)ch * hw + p], scale);
+                        y[(size_t)p * c + ch] = hls_quant_in(l, in[(size_t)ch * hw + p], scale);
                 break;
             }
             for (int ch = 0; ch < c; ch++) /* channels first -> channels last */

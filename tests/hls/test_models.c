@@ -141,8 +141,10 @@ static int check_one(const char *name)
             assert_memory_equal(ref, all, (size_t)n * no * sizeof(float));
     }
     int tbad = check_types(name, dir, hm);
-    print_message("%-16s %4d events x %4zu values: %ld mismatches, %d type differences\n", name, n,
-                  no, bad, tbad);
+    print_message("%-16s %4d events x %4zu values: %ld mismatches, %d type differences (%s)\n",
+                  name, n, no, bad, tbad, hm->tiled ? "tiled" : "event by event");
+    if (strcmp(name, "fad") == 0 || strcmp(name, "mdt") == 0)
+        assert_true(hm->tiled); /* the canonical models take the tiled fast path */
     bad += tbad;
     free(ref);
     free(ws);
@@ -184,6 +186,68 @@ static void test_random(void **state)
     assert_true(ok >= 22);
 }
 
+/* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
+ * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. */
+static void tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain)
+{
+    const ngt_backend *be = ngt_backend_hls();
+    ngt_error err = {0};
+    void *m = NULL;
+    assert_int_equal(be->load(onnx, cfg, &m, &err), NGT_OK);
+    const hls_model *hm = m;
+    assert_true(hm->tiled);
+    ngt_npy x;
+    assert_int_equal(ngt_npy_read(input, &x, &err), NGT_OK);
+    int n = (int)x.shape[0];
+    size_t ni = (size_t)hm->layers[0].size, no = (size_t)hm->layers[hm->out_layer].size;
+    float *xs = malloc((size_t)n * ni * sizeof(float));
+    float *a = malloc((size_t)n * no * sizeof(float)), *b = malloc(no * sizeof(float));
+    int64_t *st = malloc(sizeof *st * 8 * (size_t)hm->n_layers);
+    void *ws = malloc(be->workspace_size(m, 256));
+    for (size_t i = 0; i < (size_t)n * ni; i++)
+        xs[i] = ((const float *)x.data)[i] * (i % 3 ? gain : 1.0f);
+    for (int e = 0; e < n; e += 13) {
+        int k = n - e < 13 ? n - e : 13;
+        const void *in[1] = {xs + (size_t)e * ni};
+        void *out[1] = {a + (size_t)e * no};
+        assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
+    }
+    long bad = 0, changed = 0;
+    for (int e = 0; e < n; e++) {
+        for (int k = 0; k < 8 * hm->n_layers; k++)
+            st[k] = k % 8 == 2 ? INT64_MAX : k % 8 == 3 ? INT64_MIN : 0;
+        assert_int_equal(hls_event(hm, ws, xs + (size_t)e * ni, b, st), NGT_OK);
+        bad += memcmp(b, a + (size_t)e * no, no * sizeof(float)) != 0;
+        for (int k = 0; k < hm->n_layers; k++)
+            changed += st[8 * k];
+    }
+    print_message("%s tiled vs exact, %s: %ld of %d events differ (%ld overflows)\n", onnx, cfg,
+                  bad, n, changed);
+    assert_int_equal(bad, 0);
+    assert_true(changed > 0); /* the wrap and saturation fallbacks were exercised */
+    free(xs);
+    free(a);
+    free(b);
+    free(st);
+    free(ws);
+    ngt_npy_free(&x);
+    be->unload(m);
+}
+
+static void test_tiled(void **state)
+{
+    (void)state;
+    tiled_vs_exact("models/fad.onnx",
+                   "{\"Model\": {\"Precision\": \"fixed<10,3>\"}, \"LayerName\": {"
+                   "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
+                   "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
+                   "tests/hls/data/models/fad/input.npy", 40.0f);
+    tiled_vs_exact("models/mdt.onnx", "{\"Model\": {\"Precision\": \"fixed<12,3,RND,SAT>\"}}",
+                   "tests/hls/data/models/mdt/input.npy", 30.0f);
+    tiled_vs_exact("models/mdt.onnx", "{\"Model\": {\"Precision\": \"fixed<14,2,RND,SAT_SYM>\"}}",
+                   "tests/hls/data/models/mdt/input.npy", 30.0f);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -214,6 +278,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical),
         cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
