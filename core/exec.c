@@ -51,8 +51,12 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
         return NULL;
     }
     ngt_job *j = calloc(1, sizeof *j);
-    if (!j)
-        goto oom;
+    if (!j) {
+        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        return NULL;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    j->deadline = UINT64_MAX;
     j->m = m;
     j->cap = cap;
     size_t c = (size_t)cap, nch = (size_t)m->n_chains + 1, nst = (size_t)m->n_steps + 1;
@@ -73,28 +77,12 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->gather = ngt_aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = ngt_aalloc(scratch + 64);
     if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
-        !j->sel || !j->gather || !j->cut_scratch)
-        goto oom;
-    pthread_mutex_init(&j->mu, NULL);
-    j->deadline = UINT64_MAX;
-    return j;
-oom:
-    if (j) {
-        j->m = NULL; /* nothing pinned or initialised yet */
-        free(j->pins);
-        ngt_afree(j->live);
-        ngt_afree(j->errc);
-        ngt_afree(j->perr);
-        ngt_afree(j->need);
-        ngt_afree(j->pass);
-        ngt_afree(j->error);
-        ngt_afree(j->sel);
-        ngt_afree(j->gather);
-        ngt_afree(j->cut_scratch);
-        free(j);
+        !j->sel || !j->gather || !j->cut_scratch) {
+        exec_job_free(j);
+        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        return NULL;
     }
-    ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
-    return NULL;
+    return j;
 }
 
 void exec_job_free(ngt_job *j)
@@ -145,7 +133,7 @@ void exec_job_start(ngt_job *j, ngt_batch *b, uint64_t number)
 
 void exec_job_finish(ngt_job *j)
 {
-    if (!j->m)
+    if (!j->m || !j->pins)
         return;
     for (int k = 0; k < j->m->n_models; k++) {
         registry_release(j->m->reg, j->pins[k]);
@@ -179,28 +167,6 @@ static int select_from(const uint8_t *mask, int n, uint32_t *sel)
     return k;
 }
 
-static uint64_t read_u64(const void *p, ngt_dtype t)
-{
-    switch (t) {
-    case NGT_I8:
-        return (uint64_t)(int64_t) * (const int8_t *)p;
-    case NGT_I16:
-        return (uint64_t)(int64_t) * (const int16_t *)p;
-    case NGT_I32:
-        return (uint64_t)(int64_t) * (const int32_t *)p;
-    case NGT_I64:
-        return (uint64_t) * (const int64_t *)p;
-    case NGT_U8:
-        return *(const uint8_t *)p;
-    case NGT_U16:
-        return *(const uint16_t *)p;
-    case NGT_U32:
-        return *(const uint32_t *)p;
-    default:
-        return *(const uint64_t *)p;
-    }
-}
-
 /* The prescale key of event e: the physics identity when the schema declares one (run, lumi,
  * event number hashed as three little-endian u64 with FNV-1a 64; an absent run or lumi is 0, an
  * absent event number is replaced by the event id), else the event id itself. */
@@ -216,8 +182,8 @@ static uint64_t event_key(ngt_job *j, int e)
         if (id[k] >= 0) {
             const ngt_column_info *c = ngt_schema_column(s, id[k]);
             const char *base = ngt_batch_column(j->b, id[k]);
-            v[k] = read_u64(base + (c->kind == NGT_COL_SCALAR ? 0 : (size_t)e * c->row_bytes),
-                            c->dtype);
+            v[k] = (uint64_t)ngt_read_int(
+                base + (c->kind == NGT_COL_SCALAR ? 0 : (size_t)e * c->row_bytes), c->dtype);
         }
     uint8_t bytes[24];
     for (int k = 0; k < 24; k++)
@@ -227,12 +193,7 @@ static uint64_t event_key(ngt_job *j, int e)
 
 static void hist_add(_Atomic uint64_t *st, uint64_t ns)
 {
-    int bin = 0;
-    while (ns > 1 && bin < HIST_BINS - 1) {
-        ns >>= 1;
-        bin++;
-    }
-    stat_add(&st[ST_HIST + bin], 1);
+    stat_add(&st[ST_HIST + hist_bin(ns)], 1);
 }
 
 static _Atomic uint64_t *step_stats(ngt_ctx *ctx, int si)

@@ -45,6 +45,9 @@ uint64_t ngt_file_hash(const char *path, ngt_error *err);
  * the workers' cores), unless the user set OPENBLAS_NUM_THREADS, which is then left alone. */
 void ngt_blas_one_thread(void);
 
+/* The integer at p, of integer dtype t (identity columns, lumi sections), widened to 64 bits. */
+int64_t ngt_read_int(const void *p, ngt_dtype t);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t ngt_now_ns(void);
 

@@ -91,23 +91,7 @@ static int64_t batch_lumi(const ngt_menu *m, ngt_batch *b)
     if (m->lumi_col < 0)
         return INT64_MIN;
     const ngt_column_info *c = ngt_schema_column(m->schema, m->lumi_col);
-    const void *p = ngt_batch_column(b, m->lumi_col);
-    switch (c->dtype) {
-    case NGT_I8:
-        return *(const int8_t *)p;
-    case NGT_I16:
-        return *(const int16_t *)p;
-    case NGT_I32:
-        return *(const int32_t *)p;
-    case NGT_U8:
-        return *(const uint8_t *)p;
-    case NGT_U16:
-        return *(const uint16_t *)p;
-    case NGT_U32:
-        return *(const uint32_t *)p;
-    default:
-        return *(const int64_t *)p;
-    }
+    return ngt_read_int(ngt_batch_column(b, m->lumi_col), c->dtype);
 }
 
 int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint64_t number)

@@ -104,7 +104,7 @@ static uint64_t ld(_Atomic uint64_t *v)
     return atomic_load_explicit(v, memory_order_relaxed);
 }
 
-/* Latency quantile from the log2 histogram: the geometric middle of the bucket holding it. */
+/* Latency quantile from the histogram: the middle of the bucket holding it. */
 static double quantile_us(_Atomic uint64_t *hist, double q)
 {
     uint64_t total = 0, seen = 0;
@@ -116,9 +116,9 @@ static double quantile_us(_Atomic uint64_t *hist, double q)
     for (int b = 0; b < HIST_BINS; b++) {
         seen += ld(&hist[b]);
         if (seen > want)
-            return (double)(1ULL << b) * 1.4142135623730951 / 1000.0;
+            return hist_value(b) / 1000.0;
     }
-    return (double)(1ULL << (HIST_BINS - 1)) / 1000.0;
+    return hist_value(HIST_BINS - 1) / 1000.0;
 }
 
 static void zero(ctx_stats *s, const ngt_menu *m)

@@ -78,6 +78,28 @@ uint64_t ngt_file_hash(const char *path, ngt_error *err)
     return h;
 }
 
+int64_t ngt_read_int(const void *p, ngt_dtype t)
+{
+    switch (t) {
+    case NGT_I8:
+        return *(const int8_t *)p;
+    case NGT_I16:
+        return *(const int16_t *)p;
+    case NGT_I32:
+        return *(const int32_t *)p;
+    case NGT_U8:
+        return *(const uint8_t *)p;
+    case NGT_U16:
+        return *(const uint16_t *)p;
+    case NGT_U32:
+        return *(const uint32_t *)p;
+    case NGT_U64:
+        return (int64_t) * (const uint64_t *)p;
+    default:
+        return *(const int64_t *)p;
+    }
+}
+
 uint64_t ngt_now_ns(void)
 {
     struct timespec ts;
