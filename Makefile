@@ -23,7 +23,10 @@ demo: bootstrap all
 test: bootstrap
 	@scripts/ci-test
 
-bench: bootstrap all
+# Benchmarks run the peers side by side (ONNX Runtime, hls4ml): bootstrap installs them (--peers).
+bench:
+	@scripts/bootstrap --peers
+	@$(MAKE) --no-print-directory all
 	@scripts/bench
 
 fmt:
