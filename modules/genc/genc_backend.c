@@ -110,16 +110,6 @@ static int compile_text(const void *bytes, size_t size, genc_target t, const cha
     return rc;
 }
 
-static void describe_one(const onnx_tensor *t, ngt_tensor_desc *d)
-{
-    memset(d, 0, sizeof *d);
-    ngt_strlcpy(d->name, t->name, sizeof d->name);
-    d->dtype = t->dtype;
-    d->rank = t->rank - 1;
-    for (int k = 1; k < t->rank; k++)
-        d->shape[k - 1] = t->shape[k];
-}
-
 static void model_free(genc_model *m)
 {
     if (!m)
@@ -165,14 +155,7 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
     openblas_set_num_threads(1); /* one BLAS thread inside each ngt worker */
     m->target = o.target;
     m->ws = m->lib.workspace_size();
-    m->desc.n_inputs = m->g->n_inputs;
-    m->desc.n_outputs = m->g->n_outputs;
-    for (int i = 0; i < m->g->n_inputs; i++)
-        describe_one(&m->g->tensors[m->g->inputs[i]], &m->desc.inputs[i]);
-    for (int i = 0; i < m->g->n_outputs; i++)
-        describe_one(&m->g->tensors[m->g->outputs[i]], &m->desc.outputs[i]);
-    m->desc.max_batch = o.max_batch;
-    m->desc.batch_invariant = 1;
+    onnx_describe(m->g, o.max_batch, &m->desc);
     *model = m;
     return NGT_OK;
 }

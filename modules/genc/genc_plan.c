@@ -7,113 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-static float get_f(const void *p, ngt_dtype t, size_t i)
-{
-    switch (t) {
-    case NGT_F32:
-        return ((const float *)p)[i];
-    case NGT_F64:
-        return (float)((const double *)p)[i];
-    case NGT_I8:
-        return ((const int8_t *)p)[i];
-    case NGT_I16:
-        return ((const int16_t *)p)[i];
-    case NGT_I32:
-        return (float)((const int32_t *)p)[i];
-    case NGT_I64:
-        return (float)((const int64_t *)p)[i];
-    case NGT_U8:
-    case NGT_BOOL:
-        return ((const uint8_t *)p)[i];
-    case NGT_U16:
-        return ((const uint16_t *)p)[i];
-    case NGT_U32:
-        return (float)((const uint32_t *)p)[i];
-    default:
-        return (float)((const uint64_t *)p)[i];
-    }
-}
-
-static ref_kernel fold_kernel(onnx_op op)
-{
-    switch (op) {
-    case ONNX_OP_GEMM:
-        return ref_gemm;
-    case ONNX_OP_MATMUL:
-        return ref_matmul;
-    case ONNX_OP_ADD:
-    case ONNX_OP_SUB:
-    case ONNX_OP_MUL:
-    case ONNX_OP_DIV:
-        return ref_binary;
-    case ONNX_OP_SOFTMAX:
-        return ref_softmax;
-    case ONNX_OP_CONV:
-        return ref_conv;
-    case ONNX_OP_MAXPOOL:
-    case ONNX_OP_AVGPOOL:
-        return ref_pool;
-    case ONNX_OP_BATCHNORM:
-        return ref_batchnorm;
-    case ONNX_OP_RESHAPE:
-    case ONNX_OP_IDENTITY:
-        return ref_copy;
-    case ONNX_OP_TRANSPOSE:
-        return ref_transpose;
-    case ONNX_OP_CONCAT:
-        return ref_concat;
-    case ONNX_OP_SLICE:
-        return ref_slice;
-    case ONNX_OP_GATHER:
-        return ref_gather;
-    case ONNX_OP_COUNT:
-        return NULL;
-    default:
-        return ref_unary;
-    }
-}
-
-static int node_batched(const onnx_graph *g, const onnx_node *nd)
-{
-    for (int k = 0; k < nd->n_in; k++)
-        if (nd->in[k] >= 0 && onnx_tensor_batched(&g->tensors[nd->in[k]]))
-            return 1;
-    return 0;
-}
-
-/* Constants to float, and every node whose inputs are all constants computed now. */
-static int fold(genc_plan *p, ngt_error *err)
-{
-    onnx_graph *g = p->g;
-    for (int t = 0; t < g->n_tensors; t++) {
-        onnx_tensor *x = &g->tensors[t];
-        if (x->kind != ONNX_T_CONST)
-            continue;
-        size_t e = (size_t)onnx_tensor_elems(x);
-        if (!(p->cdata[t] = malloc(sizeof(float) * (e ? e : 1))))
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory for constant '%s'", x->name);
-        for (size_t i = 0; i < e; i++)
-            p->cdata[t][i] = get_f(x->data, x->dtype, i);
-    }
-    ref_model rm = {.g = g, .cdata = p->cdata};
-    for (int i = 0; i < g->n_nodes; i++) {
-        const onnx_node *nd = &g->nodes[i];
-        if (nd->op >= ONNX_OP_COUNT || !fold_kernel(nd->op))
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): not supported by genc",
-                              nd->name, nd->op_type);
-        if (node_batched(g, nd))
-            continue;
-        size_t e = (size_t)onnx_tensor_elems(&g->tensors[nd->out[0]]);
-        if (!(p->cdata[nd->out[0]] = malloc(sizeof(float) * (e ? e : 1))))
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory folding node '%s'", nd->name);
-        ref_ctx c = {.m = &rm, .ptr = p->cdata, .n = 1};
-        int rc = fold_kernel(nd->op)(&c, nd, err);
-        if (rc)
-            return rc;
-    }
-    return NGT_OK;
-}
-
 typedef struct uses {
     int *count, *last; /* per tensor: consumers, and the last consuming node */
     char *is_out;
@@ -340,7 +233,7 @@ int genc_plan_build(onnx_graph *g, genc_target target, genc_plan *p, ngt_error *
         rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = fold(p, err)))
+    if ((rc = ref_fold(g, p->cdata, NULL, NULL, "genc", err)))
         goto out;
     for (int t = 0; t < nt; t++)
         p->alias[t] = t;
@@ -354,7 +247,7 @@ int genc_plan_build(onnx_graph *g, genc_target target, genc_plan *p, ngt_error *
         u.is_out[g->outputs[i]] = 1;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         const onnx_node *nd = &g->nodes[i];
-        if (done[i] || !node_batched(g, nd))
+        if (done[i] || !onnx_node_batched(g, nd))
             continue;
         int r = 0;
         if (nd->op == ONNX_OP_GEMM || nd->op == ONNX_OP_MATMUL)

@@ -19,7 +19,7 @@ const char *onnx_op_name(onnx_op op)
     return (op >= 0 && op < ONNX_OP_COUNT) ? op_names[op] : "?";
 }
 
-static char *dupstr(const char *s)
+char *onnx_strdup(const char *s)
 {
     size_t n = strlen(s ? s : "") + 1;
     char *d = malloc(n);
@@ -50,7 +50,7 @@ int onnx_add_tensor(onnx_graph *g, const char *name, ngt_error *err)
         return ngt_seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
     onnx_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
-    t->name = dupstr(name);
+    t->name = onnx_strdup(name);
     if (!t->name)
         return ngt_seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
     t->kind = ONNX_T_VALUE;
@@ -178,7 +178,7 @@ static onnx_attr *attr_new(onnx_node *n, const char *name)
     n->attrs = a;
     a = &n->attrs[n->n_attrs];
     memset(a, 0, sizeof *a);
-    a->name = dupstr(name);
+    a->name = onnx_strdup(name);
     if (!a->name)
         return NULL;
     n->n_attrs++;

@@ -145,4 +145,12 @@ int64_t onnx_tensor_elems(const onnx_tensor *t);
 /* Index of the tensor called name, or -1. */
 int onnx_find_tensor(const onnx_graph *g, const char *name);
 
+/* Shared by the backends (onnx_backend.c). Element i of dense data of dtype t, as a float. */
+float onnx_elem_f(const void *data, ngt_dtype t, size_t i);
+/* 1 when node nd reads a batched tensor (it runs per event), 0 when it can be folded once. */
+int onnx_node_batched(const onnx_graph *g, const onnx_node *nd);
+/* Fills desc from g's inputs and outputs (per-event shapes), max_batch as given (0: no limit),
+ * batch_invariant 1. */
+void onnx_describe(const onnx_graph *g, int max_batch, ngt_model_desc *desc);
+
 #endif

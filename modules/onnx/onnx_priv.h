@@ -11,6 +11,8 @@ int onnx_add_tensor(onnx_graph *g, const char *name, ngt_error *err);
 /* Appends an empty node; returns its index or a negative code. */
 int onnx_add_node(onnx_graph *g, ngt_error *err);
 void onnx_tensor_clear(onnx_tensor *t);
+/* A malloc'd copy of s (NULL taken as ""), or NULL when out of memory. */
+char *onnx_strdup(const char *s);
 void onnx_node_clear(onnx_node *n);
 
 /* Fills err with "node 'NAME' (OP): <message>"; returns code. */

@@ -10,15 +10,6 @@
 
 enum { MAX_ELEMS = 1 << 28 }; /* largest constant the reader accepts, in elements */
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s ? s : "") + 1;
-    char *d = malloc(n);
-    if (d)
-        memcpy(d, s ? s : "", n);
-    return d;
-}
-
 static int dtype_from_proto(int32_t t, ngt_dtype *out)
 {
     switch (t) {
@@ -295,7 +286,7 @@ static int read_attr(onnx_attr *a, const Onnx__AttributeProto *p, const onnx_nod
     int ok;
     const char *an = p->name ? p->name : "";
     a->type = attr_type(p, &ok);
-    a->name = dupstr(an);
+    a->name = onnx_strdup(an);
     if (!a->name)
         return ngt_seterr(err, NGT_ENOMEM, "out of memory");
     if (!ok || (p->ref_attr_name && *p->ref_attr_name))
@@ -386,8 +377,8 @@ static int read_node(onnx_graph *g, const Onnx__NodeProto *p, int index, ngt_err
     onnx_node *n = &g->nodes[k];
     char num[32];
     snprintf(num, sizeof num, "#%d", index);
-    n->name = dupstr(p->name && *p->name ? p->name : num);
-    n->op_type = dupstr(p->op_type ? p->op_type : "");
+    n->name = onnx_strdup(p->name && *p->name ? p->name : num);
+    n->op_type = onnx_strdup(p->op_type ? p->op_type : "");
     if (!n->name || !n->op_type)
         return ngt_seterr(err, NGT_ENOMEM, "out of memory");
     if (p->domain && *p->domain && strcmp(p->domain, "ai.onnx") != 0)

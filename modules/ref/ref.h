@@ -53,6 +53,13 @@ int ref_concat(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_slice(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_gather(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 
+/* The kernel of op, or NULL when ref has none (ref_fold.c). */
+ref_kernel ref_kernel_for(onnx_op op);
+/* Constants of g to float into cdata (one slot per tensor, zeroed), then every node over
+ * constants computed once into cdata; the nodes left to run per event go to run[(*n_run)++] unless
+ * run is NULL. A node without a kernel is refused as "not supported by <who>". */
+int ref_fold(onnx_graph *g, float **cdata, int *run, int *n_run, const char *who, ngt_error *err);
+
 /* Strides of shape (rank r) aligned right against an output of rank orank; broadcast axes get
  * stride 0. */
 void ref_bstrides(const int64_t *shape, int r, const int64_t *oshape, int orank, int64_t *st);

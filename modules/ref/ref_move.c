@@ -13,11 +13,26 @@ static void strides_of(const int64_t *s, int r, int64_t *st)
     }
 }
 
+/* Walks the output (e elements of shape ys, rank r) in order: y[i] = x[base + sum idx[d] * st[d]]
+ * for output index idx. */
+static void walk(const float *x, float *y, int64_t e, int r, const int64_t *ys, int64_t base,
+                 const int64_t *st)
+{
+    int64_t idx[ONNX_MAX_RANK] = {0};
+    for (int64_t i = 0; i < e; i++) {
+        int64_t o = base;
+        for (int d = 0; d < r; d++)
+            o += idx[d] * st[d];
+        y[i] = x[o];
+        for (int d = r - 1; d >= 0 && ++idx[d] == ys[d]; d--)
+            idx[d] = 0;
+    }
+}
+
 int ref_transpose(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
 {
     (void)err;
     int64_t xs[ONNX_MAX_RANK], ys[ONNX_MAX_RANK], xst[ONNX_MAX_RANK], src[ONNX_MAX_RANK];
-    int64_t idx[ONNX_MAX_RANK] = {0};
     const int64_t *perm;
     int r = ref_dims(c, nd->in[0], xs);
     ref_dims(c, nd->out[0], ys);
@@ -25,17 +40,7 @@ int ref_transpose(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
     strides_of(xs, r, xst);
     for (int d = 0; d < r; d++)
         src[d] = xst[perm[d]];
-    const float *x = ref_ptr(c, nd->in[0]);
-    float *y = ref_ptr(c, nd->out[0]);
-    int64_t e = ref_count(c, nd->out[0]);
-    for (int64_t i = 0; i < e; i++) {
-        int64_t o = 0;
-        for (int d = 0; d < r; d++)
-            o += idx[d] * src[d];
-        y[i] = x[o];
-        for (int d = r - 1; d >= 0 && ++idx[d] == ys[d]; d--)
-            idx[d] = 0;
-    }
+    walk(ref_ptr(c, nd->in[0]), ref_ptr(c, nd->out[0]), ref_count(c, nd->out[0]), r, ys, 0, src);
     return NGT_OK;
 }
 
@@ -62,25 +67,19 @@ int ref_concat(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
 int ref_slice(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
 {
     (void)err;
-    int64_t xs[ONNX_MAX_RANK], ys[ONNX_MAX_RANK], xst[ONNX_MAX_RANK];
-    int64_t idx[ONNX_MAX_RANK] = {0};
+    int64_t xs[ONNX_MAX_RANK], ys[ONNX_MAX_RANK], xst[ONNX_MAX_RANK], src[ONNX_MAX_RANK];
     const int64_t *starts, *steps;
     int r = ref_dims(c, nd->in[0], xs);
     ref_dims(c, nd->out[0], ys);
     onnx_attr_ints(nd, "starts", &starts);
     onnx_attr_ints(nd, "steps", &steps);
     strides_of(xs, r, xst);
-    const float *x = ref_ptr(c, nd->in[0]);
-    float *y = ref_ptr(c, nd->out[0]);
-    int64_t e = ref_count(c, nd->out[0]);
-    for (int64_t i = 0; i < e; i++) {
-        int64_t o = 0;
-        for (int d = 0; d < r; d++)
-            o += (starts[d] + idx[d] * steps[d]) * xst[d];
-        y[i] = x[o];
-        for (int d = r - 1; d >= 0 && ++idx[d] == ys[d]; d--)
-            idx[d] = 0;
+    int64_t base = 0;
+    for (int d = 0; d < r; d++) {
+        base += starts[d] * xst[d];
+        src[d] = steps[d] * xst[d];
     }
+    walk(ref_ptr(c, nd->in[0]), ref_ptr(c, nd->out[0]), ref_count(c, nd->out[0]), r, ys, base, src);
     return NGT_OK;
 }
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gconform.h"
+#include "conform/conform.h"
 
 static int cpu_has(const char *flag)
 {
@@ -40,22 +40,22 @@ static void check_model(const char *name, const char *options)
     ngt_npy x, want;
     if (ngt_npy_read(in_path, &x, &err) || ngt_npy_read(out_path, &want, &err))
         fail_msg("%s", err.msg);
-    gc_model c;
-    if (gc_load(&c, ngt_backend_genc(), path, options, &err))
+    conform_model c;
+    if (conform_load(&c, ngt_backend_genc(), path, options, CONFORM_GENC_WS_SLACK, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.batch_invariant, 1);
     int n = (int)x.shape[0];
     assert_int_equal(n, 1024);
-    size_t ib = gc_row_bytes(&c.desc.inputs[0]), ob = gc_row_bytes(&c.desc.outputs[0]);
+    size_t ib = conform_row_bytes(&c.desc.inputs[0]), ob = conform_row_bytes(&c.desc.outputs[0]);
     static const int chunks[] = {1024, 256, 7, 1};
     char *first = NULL;
     for (size_t b = 0; b < sizeof chunks / sizeof chunks[0]; b++) {
         char *y = calloc((size_t)n, ob);
         const void *in[1] = {x.data};
         void *out[1] = {y};
-        if (gc_run(&c, in, out, n, chunks[b], &err))
+        if (conform_run(&c, in, out, 0, n, chunks[b], &err))
             fail_msg("%s: %s", name, err.msg);
-        double worst, excess = gc_compare(NGT_F32, y, want.data, (size_t)n * ob / 4, &worst);
+        double worst, excess = conform_compare(NGT_F32, y, want.data, (size_t)n * ob / 4, &worst);
         printf("%s [%s]: batch %d: worst |genc - ort| = %.3g\n", name, options, chunks[b], worst);
         if (excess > 0)
             fail_msg("%s at batch %d differs from ONNX Runtime by %g", name, chunks[b], worst);
@@ -74,7 +74,7 @@ static void check_model(const char *name, const char *options)
     for (int chunk = 256; chunk > 0; chunk = chunk == 256 ? 37 : 0) {
         const void *in[1] = {rx};
         void *out[1] = {ry};
-        if (gc_run(&c, in, out, n, chunk, &err))
+        if (conform_run(&c, in, out, 0, n, chunk, &err))
             fail_msg("%s: %s", name, err.msg);
         for (int i = 0; i < n; i++)
             if (memcmp(ry + (size_t)i * ob, first + (size_t)(n - 1 - i) * ob, ob))
@@ -84,7 +84,7 @@ static void check_model(const char *name, const char *options)
     free(rx);
     free(ry);
     free(first);
-    gc_unload(&c);
+    conform_unload(&c);
     ngt_npy_free(&x);
     ngt_npy_free(&want);
 }
@@ -115,19 +115,23 @@ static void test_errors(void **state)
 {
     (void)state;
     ngt_error err = {0};
-    gc_model c;
-    assert_true(gc_load(&c, ngt_backend_genc(), "models/fad.onnx", "target=sparc", &err) < 0);
+    conform_model c;
+    assert_true(conform_load(&c, ngt_backend_genc(), "models/fad.onnx", "target=sparc",
+                             CONFORM_GENC_WS_SLACK, &err) < 0);
     assert_non_null(strstr(err.msg, "sparc"));
-    assert_true(gc_load(&c, ngt_backend_genc(), "models/none.onnx", NULL, &err) < 0);
+    assert_true(conform_load(&c, ngt_backend_genc(), "models/none.onnx", NULL,
+                             CONFORM_GENC_WS_SLACK, &err) < 0);
     assert_non_null(strstr(err.msg, "none.onnx"));
-    assert_int_equal(gc_load(&c, ngt_backend_genc(), "models/fad.onnx", "max_batch=8", &err), 0);
+    assert_int_equal(conform_load(&c, ngt_backend_genc(), "models/fad.onnx", "max_batch=8",
+                                  CONFORM_GENC_WS_SLACK, &err),
+                     0);
     assert_int_equal(c.desc.max_batch, 8);
     float x[9 * 77] = {0}, y[9 * 76];
     const void *in[1] = {x};
     void *out[1] = {y};
     assert_true(c.be->infer(c.model, c.ws, in, out, 9, &err) < 0);
     assert_int_equal(c.be->infer(c.model, c.ws, in, out, 8, &err), 0);
-    gc_unload(&c);
+    conform_unload(&c);
 }
 
 int main(void)

@@ -1,7 +1,8 @@
 /* test_nodetests.c: genc on the ONNX backend node tests of the pinned onnx package (converted to
  * .npy by tools/genc_nodetests.py): each test passes (ONNX's expected outputs within the tolerance
- * GC_NODE_ABS/REL of gconform.h, the same bits event by event) or is refused at load with a reason;
- * none is wrong. Writes DIR/results.txt (case, status, reason) for tools/genc_conformance.py. */
+ * CONFORM_NODE_ABS/REL of conform.h, the same bits event by event) or is refused at load with a
+ * reason; none is wrong. Writes DIR/results.txt (case, status, reason) for
+ * tools/genc_conformance.py. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gconform.h"
+#include "conform/conform.h"
 
 enum { PASS = 0, REFUSED, WRONG };
 
@@ -26,8 +27,8 @@ static int run_case(const char *dir, char *why, size_t nwhy)
     char path[700];
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     ngt_error err = {0};
-    gc_model c;
-    if (gc_load(&c, ngt_backend_genc(), path, NULL, &err)) {
+    conform_model c;
+    if (conform_load(&c, ngt_backend_genc(), path, NULL, CONFORM_GENC_WS_SLACK, &err)) {
         snprintf(why, nwhy, "%s", err.msg);
         return REFUSED;
     }
@@ -54,7 +55,7 @@ static int run_case(const char *dir, char *why, size_t nwhy)
             status = WRONG;
             break;
         }
-        size_t rb = gc_row_bytes(&c.desc.outputs[k]);
+        size_t rb = conform_row_bytes(&c.desc.outputs[k]);
         got[k] = calloc((size_t)n + 1, rb);
         one[k] = calloc((size_t)n + 1, rb);
         if (want[k].bytes != (size_t)n * rb || want[k].dtype != c.desc.outputs[k].dtype) {
@@ -64,16 +65,17 @@ static int run_case(const char *dir, char *why, size_t nwhy)
             status = WRONG;
         }
     }
-    if (status == PASS && (gc_run(&c, in, got, n, n, &err) || gc_run(&c, in, one, n, 1, &err))) {
+    if (status == PASS &&
+        (conform_run(&c, in, got, 0, n, n, &err) || conform_run(&c, in, one, 0, n, 1, &err))) {
         snprintf(why, nwhy, "infer: %s", err.msg);
         status = WRONG;
     }
     for (int k = 0; k < c.desc.n_outputs && status == PASS; k++) {
-        size_t rb = gc_row_bytes(&c.desc.outputs[k]);
+        size_t rb = conform_row_bytes(&c.desc.outputs[k]);
         size_t count = (size_t)n * rb / ngt_dtype_size(c.desc.outputs[k].dtype);
         double d;
-        if (gc_compare_tol(c.desc.outputs[k].dtype, got[k], want[k].data, count, GC_NODE_ABS,
-                           GC_NODE_REL, &d) > 0) {
+        if (conform_compare_tol(c.desc.outputs[k].dtype, got[k], want[k].data, count,
+                                CONFORM_NODE_ABS, CONFORM_NODE_REL, &d) > 0) {
             snprintf(why, nwhy, "output %d differs from ONNX's expected output by %g", k, d);
             status = WRONG;
         } else if (memcmp(got[k], one[k], (size_t)n * rb)) {
@@ -89,7 +91,7 @@ static int run_case(const char *dir, char *why, size_t nwhy)
         free(got[k]);
         free(one[k]);
     }
-    gc_unload(&c);
+    conform_unload(&c);
     return status;
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conform.h"
+#include "conform/conform.h"
 #include "internal.h"
 
 typedef struct canon {
@@ -29,7 +29,7 @@ static void check_model(const canon *cm)
     if (ngt_npy_read(in_path, &x, &err) || ngt_npy_read(out_path, &want, &err))
         fail_msg("%s", err.msg);
     conform_model c;
-    if (conform_load(&c, path, &err))
+    if (conform_load(&c, ngt_backend_ref(), path, NULL, 0, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.n_inputs, 1);
     assert_int_equal(c.desc.inputs[0].rank, cm->in_rank);

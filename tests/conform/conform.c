@@ -1,22 +1,23 @@
-/* conform.c: running a model through the ref backend over dense event arrays, and comparing
- * results with a peer's under the tolerance in conform.h. */
-#include "conform.h"
+/* conform.c: running a model through a backend over dense event arrays, and comparing results
+ * with a peer's under the tolerance in conform.h. */
+#include "conform/conform.h"
 #include "internal.h"
 
 #include <math.h>
 #include <string.h>
 
-enum { CONFORM_MAX_BATCH = 256 };
+enum { CONFORM_MAX_BATCH = 1024 }; /* the workspace holds one tile whatever this is */
 
-int conform_load(conform_model *c, const char *path, ngt_error *err)
+int conform_load(conform_model *c, const ngt_backend *be, const char *path, const char *options,
+                 size_t ws_slack, ngt_error *err)
 {
     memset(c, 0, sizeof *c);
-    c->be = ngt_backend_ref();
-    int rc = c->be->load(path, NULL, &c->model, err);
+    c->be = be;
+    int rc = be->load(path, options, &c->model, err);
     if (rc)
         return rc;
-    c->be->describe(c->model, &c->desc);
-    c->ws = ngt_aalloc(c->be->workspace_size(c->model, CONFORM_MAX_BATCH));
+    be->describe(c->model, &c->desc);
+    c->ws = ngt_aalloc(be->workspace_size(c->model, CONFORM_MAX_BATCH) + ws_slack);
     return c->ws ? NGT_OK : ngt_seterr(err, NGT_ENOMEM, "workspace");
 }
 
@@ -84,6 +85,12 @@ static double value(ngt_dtype t, const void *p, size_t i)
 double conform_compare(ngt_dtype t, const void *got, const void *want, size_t count,
                        double *worst_abs)
 {
+    return conform_compare_tol(t, got, want, count, CONFORM_ABS, CONFORM_REL, worst_abs);
+}
+
+double conform_compare_tol(ngt_dtype t, const void *got, const void *want, size_t count,
+                           double abs_tol, double rel_tol, double *worst_abs)
+{
     double worst = -INFINITY;
     *worst_abs = 0;
     for (size_t i = 0; i < count; i++) {
@@ -91,7 +98,7 @@ double conform_compare(ngt_dtype t, const void *got, const void *want, size_t co
         double d = (isnan(g) && isnan(w)) || g == w ? 0.0 : fabs(g - w);
         if (isnan(d))
             d = INFINITY;
-        double excess = d - (CONFORM_ABS + CONFORM_REL * fabs(w));
+        double excess = d - (abs_tol + rel_tol * fabs(w));
         worst = excess > worst ? excess : worst;
         *worst_abs = d > *worst_abs ? d : *worst_abs;
     }
