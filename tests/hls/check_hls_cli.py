@@ -65,4 +65,62 @@ def menu():
     assert a["events"]["in"] == 20000 and all(x[4] == 0 for x in ca), ca
 
 
-{"infer": infer, "menu": menu}[CHECK]()
+def profile():
+    """ngt hls profile: a readable table and JSON per layer; 0 overflows at fad's <16,6>, overflows
+    counted for a config too narrow for fad's inputs (0..10) and fc1's sums, agreement with float."""
+    with tempfile.TemporaryDirectory() as d:
+        j = os.path.join(d, "p.json")
+        out = ngt("hls", "profile", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+                  "--events", "256", "--threshold", "0.5", "--json", j).stdout
+        assert "fc1" in out and "relu3" in out and "max |diff|" in out, out
+        p = json.load(open(j))
+        assert p["events"] == 256 and [x["name"] for x in p["layers"]][:3] == [
+            "input", "fc1", "relu1"], p
+        assert all(x["overflows"] == 0 for x in p["layers"]), p["layers"]
+        assert p["layers"][0]["seen_max"] <= p["layers"][0]["type_max"]
+        assert 0 < p["agreement"]["maxdiff"] < 0.05 and p["agreement"]["decision"] == 1, p
+        narrow = '{"Model": {"Precision": "fixed<6,3>"}}'
+        ngt("hls", "profile", "models/fad.onnx", "--precision", narrow, "--json", j)
+        q = json.load(open(j))
+        over = {x["name"]: x["overflows"] for x in q["layers"]}
+        assert over["input"] > 0, over  # inputs up to 10 do not fit fixed<6,3> ([-4, 4))
+        assert q["agreement"]["maxdiff"] > p["agreement"]["maxdiff"], q["agreement"]
+        err = ngt("hls", "profile", "models/fad.onnx", "--precision", narrow, "--input",
+                  "models/mdt.input.npy", status=1).stderr
+        assert "77" in err, err
+        ngt("hls", "profile", "models/fad.onnx", status=2)
+        assert "--target" in ngt("hls", "--help").stdout
+
+
+def tune():
+    """ngt hls tune fad to maxdiff<=0.05: narrower than the default <16,6> (total bits and every
+    width), and ngt infer with the tuned config meets the target against the ref backend."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg, s = os.path.join(d, "tuned.json"), os.path.join(d, "s.json")
+        out = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+                  "--target", "maxdiff<=0.05", "-o", cfg, "--json", s).stdout
+        assert "total bits" in out and "multipliers" in out, out
+        t = json.load(open(cfg))
+        summary = t["NgtTune"]
+        assert summary == json.load(open(s)) and summary["maxdiff"] <= 0.05, summary
+        assert summary["total_bits"] < summary["base_total_bits"], summary
+        assert [m["layer"] for m in summary["multipliers"]] == ["fc1", "fc2", "fc3", "fc4"]
+        widths = [int(v.split("<")[1].split(",")[0]) for l in t["LayerName"].values()
+                  for k, v in l["Precision"].items() if k in ("weight", "result")]
+        assert widths and max(widths) <= 32 and min(widths) < 16, widths
+        x = "models/fad.input.npy"
+        ngt("infer", "models/fad.onnx", "--backend", "hls", "--precision", cfg, "--input", x,
+            "--output", os.path.join(d, "h.npy"))
+        ngt("infer", "models/fad.onnx", "--input", x, "--output", os.path.join(d, "r.npy"))
+        _, _, h = npy.read(os.path.join(d, "h.npy"))
+        _, _, r = npy.read(os.path.join(d, "r.npy"))
+        diff = max(abs(a - b) for a, b in zip(h, r))
+        assert len(h) == summary["events"] * 76 and diff <= 0.05, diff
+        err = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+                  "--target", "maxdiff<=0", "--events", "64", "-o", cfg, status=1).stderr
+        assert "not met" in err, err
+        ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua", "--target",
+            "speed>=3", status=2)
+
+
+{"infer": infer, "menu": menu, "profile": profile, "tune": tune}[CHECK]()

@@ -248,6 +248,39 @@ static void test_tiled(void **state)
                    "tests/hls/data/models/mdt/input.npy", 30.0f);
 }
 
+/* The hls tools' C side: per-layer counts on the exact path, the same outputs as the fast path. */
+static void test_profile(void **state)
+{
+    (void)state;
+    ngt_error err = {0};
+    ngt_npy x;
+    assert_int_equal(ngt_npy_read("tests/hls/data/models/fad/input.npy", &x, &err), NGT_OK);
+    int n = (int)x.shape[0];
+    ngt_hls_stats *st = calloc(1, sizeof *st);
+    float *a = malloc((size_t)n * 76 * sizeof(float)), *b = malloc((size_t)n * 76 * sizeof(float));
+    const char *narrow = "{\"Model\": {\"Precision\": \"fixed<6,3>\"}}";
+    assert_int_equal(ngt_hls_profile("models/fad.onnx", narrow, x.data, n, a, st, &err), NGT_OK);
+    assert_int_equal(st->n_layers, 8);
+    assert_int_equal(st->in_size, 77);
+    assert_int_equal(st->out_size, 76);
+    assert_string_equal(st->layer[1].name, "fc1");
+    assert_string_equal(st->layer[1].kind, "Dense");
+    assert_true(st->layer[0].overflows > 0); /* inputs up to 10 in [-4, 4) */
+    assert_true(st->layer[0].values == (int64_t)n * 77);
+    assert_true(st->layer[2].rounded > 0);
+    assert_true(st->layer[1].multipliers == 77 * 32 && st->layer[1].weight_width == 6);
+    for (int k = 0; k < st->n_layers; k++)
+        assert_true(st->layer[k].seen_min >= st->layer[k].type_min &&
+                    st->layer[k].seen_max <= st->layer[k].type_max);
+    assert_int_equal(ngt_hls_profile("models/fad.onnx", narrow, x.data, n, b, NULL, &err), NGT_OK);
+    assert_memory_equal(a, b, (size_t)n * 76 * sizeof(float));
+    assert_true(ngt_hls_profile("models/fad.onnx", "{\"Model\": 3", x.data, n, b, st, &err) < 0);
+    free(a);
+    free(b);
+    free(st);
+    ngt_npy_free(&x);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -276,9 +309,8 @@ int main(int argc, char **argv)
         return failed != 0;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical),
-        cmocka_unit_test(test_random),
-        cmocka_unit_test(test_tiled),
+        cmocka_unit_test(test_canonical), cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),     cmocka_unit_test(test_profile),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
