@@ -55,7 +55,7 @@ static int hls_load(const char *path, const char *options, void **out, ngt_error
     }
     m->g = onnx_read_file(path, err);
     if (!m->g)
-        rc = err && err->code ? err->code : NGT_EFORMAT;
+        rc = err && err->code < 0 ? err->code : NGT_EFORMAT;
     else if ((rc = hls_build(m, cfg, err)) >= 0 && (rc = layout(m, err)) >= 0 &&
              (rc = hls_tile_prepare(m)) < 0)
         ngt_seterr(err, rc, "out of memory");

@@ -24,7 +24,9 @@ typedef enum hls_kind {
 } hls_kind;
 
 enum { HLS_SOFTMAX_LATENCY = 0, HLS_SOFTMAX_STABLE = 2 };
-enum { HLS_TILE_EVENTS = 8 }; /* events computed side by side on the tiled path */
+enum { HLS_TILE_EVENTS = 8 };
+#define HLS_2P61                                                                                   \
+    2305843009213693952.0 /* 2^61 */ /* events computed side by side on the tiled path */
 
 /* A cast to t from raw values at a fixed fraction, by int64 shifts when fast (see hls_fast.c). */
 typedef struct hls_cast {
@@ -140,7 +142,7 @@ int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, in
 static inline int64_t hls_quant_in(const hls_layer *l, float xf, double scale)
 {
     double v = (double)xf * scale;
-    if (l->rq.fast && (l->res.q == HLS_TRN || l->res.q == HLS_RND) && v > -0x1p61 && v < 0x1p61)
+    if (l->rq.fast && (l->res.q == HLS_TRN || l->res.q == HLS_RND) && fabs(v) < HLS_2P61)
         return hls_castv(&l->rq, (int64_t)floor(l->res.q == HLS_RND ? v + 0.5 : v));
     return (int64_t)hls_from_double(xf, &l->res, NULL);
 }

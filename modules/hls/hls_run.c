@@ -139,13 +139,13 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
         }
         case HLS_L_DENSE:
             if (l->wd && !st && l->rq.fast)
-                hls_fast_dense(l, x, y, (double *)scratch);
+                hls_fast_dense(l, x, y, (double *)(void *)scratch);
             else
                 dense(l, &a->res, x, x16, s32, y, 1, st);
             break;
         case HLS_L_CONV: {
             if (l->wd && !st && l->rq.fast) {
-                hls_fast_conv(l, x, y, (double *)scratch);
+                hls_fast_conv(l, x, y, (double *)(void *)scratch);
                 break;
             }
             int npix = l->h * l->w;

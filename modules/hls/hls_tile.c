@@ -13,6 +13,7 @@ typedef double v8 __attribute__((vector_size(64), aligned(8), may_alias));
 #define ST(p, v) (*(v8 *)(void *)(p) = (v))
 typedef long long v8l __attribute__((vector_size(64), aligned(8), may_alias));
 typedef float v8f __attribute__((vector_size(32)));
+typedef unsigned long long v8u __attribute__((vector_size(64)));
 
 enum { TILE = HLS_TILE_EVENTS, ROWS = 6, JB = 4 };
 
@@ -86,7 +87,8 @@ static inline __attribute__((always_inline)) void cast_vals(const hls_cast *c, c
                                                             double *y, size_t n, int relu)
 {
     double mn = (double)c->mn + (c->t.o == HLS_SAT_SYM && c->t.sign), mx = (double)c->mx;
-    const v8 sc = (v8){0} + ldexp(1.0, -c->d), big = (v8){0} + 0x1.8p52;
+    double s = ldexp(1.0, -c->d);
+    const v8 sc = (v8){0} + s, big = (v8){0} + 0x1.8p52;
     const v8 off = (v8){0} + (c->t.q == HLS_RND ? 0.5 : 0.5 - ldexp(1.0, c->d - 1));
     const v8 mid = (v8){0} + (mx + mn) / 2, hs = (v8){0} + (mx - mn) / 2;
     const v8l nosign = (v8l){0} + 0x7fffffffffffffffLL;
@@ -94,8 +96,8 @@ static inline __attribute__((always_inline)) void cast_vals(const hls_cast *c, c
     int rnd = c->d > 0;
     for (size_t i = 0; i < n; i += TILE) {
         v8 x = LD(v + i), r = rnd ? ((x + off) * sc + big) - big : x * sc;
-        if (relu) /* x <= 0 (an integer): 0; x = +0 casts to +0 anyway */
-            r = (v8)((v8l)r & ~((v8l)x >> 63));
+        if (relu) /* sign bit set (x <= 0, an integer): 0; x = +0 casts to +0 anyway */
+            r = (v8)((v8l)r & ((v8l)((v8u)x >> 63) - 1));
         bad |= (v8l)(hs - (v8)((v8l)(r - mid) & nosign));
         ST(y + i, r);
     }
@@ -128,7 +130,7 @@ static inline __attribute__((always_inline)) void tile_input(const hls_layer *l,
             for (int e = 0; e < nv; e++)
                 xf[e] = in[(size_t)e * ni + (size_t)ch * hw + p];
             v8 v = __builtin_convertvector(xf, v8) * sc + half, t = (v + big) - big;
-            v8 r = t - (v8)(((v8l)(v - t) >> 63) & (v8l)one);
+            v8 r = t - (v8)(-(v8l)((v8u)(v - t) >> 63) & (v8l)one);
             bad |= ((v8l)(hs - (v8)((v8l)(r - mid) & nosign)) & sign) | (v8l)(r - r);
             ST(y + ((size_t)p * c + ch) * TILE, r);
         }
@@ -203,7 +205,8 @@ run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, i
             cast_vals(&l->rq, x, y, n, 1);
             break;
         default: { /* sigmoid, tanh: the cast table at trunc(x / 2^shift) + N / 2, clamped */
-            double sc = ldexp(1.0, -l->idx_shift), h = l->table_size / 2;
+            int half = l->table_size / 2;
+            double sc = ldexp(1.0, -l->idx_shift), h = half;
             for (size_t i = 0; i < n; i++) {
                 double q = trunc(x[i] * sc) + h;
                 q = q < 0 ? 0 : q > l->table_size - 1 ? l->table_size - 1 : q;
@@ -216,7 +219,8 @@ run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, i
     const hls_layer *o = &m->layers[m->out_layer];
     const double *y = tw + m->toff[m->out_layer];
     int hw = o->w ? o->h * o->w : 1, c = o->w ? o->c : (int)o->size;
-    v8 sc = (v8){0} + ldexp(1.0, -hls_frac(&o->res));
+    double so = ldexp(1.0, -hls_frac(&o->res));
+    v8 sc = (v8){0} + so;
     for (int t = 0; t * TILE < nv; t++) { /* channels last -> the ONNX layout */
         const double *yt = y + (size_t)t * o->size * TILE;
         float *ot = out + (size_t)t * TILE * o->size;
