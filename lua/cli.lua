@@ -9,6 +9,7 @@ verbs:
   run MENU.lua       run a menu over the built-in source or recorded samples, print the report
   inspect MENU.lua   print the resolved menu
   infer MODEL.onnx   run one model over a NumPy array
+  hls profile|tune   the hls backend's tools: per-layer ranges and overflows, narrowest types
 
 ngt <verb> --help shows the verb's options.
 ]]

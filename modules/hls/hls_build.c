@@ -640,6 +640,7 @@ void hls_model_free(hls_model *m)
         free(l->tcast);
     }
     free(m->toff);
+    free(m->tmarg);
     free(m->layers);
     free(m->offset);
     onnx_graph_free(m->g);

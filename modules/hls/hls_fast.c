@@ -86,6 +86,7 @@ int hls_fast_prepare(hls_layer *l, const hls_type *x, double worst)
     }
     l->np = np;
     l->fs = fs;
+    l->worst = ldexp(worst, fs);
     hls_cast_prepare(&l->rq, fs, 53, &l->res);
     return NGT_OK;
 }

@@ -56,10 +56,12 @@ typedef struct hls_layer {
     int64_t *table, *table2; /* sigmoid/tanh table; softmax exp and inverse tables */
     double *wd, *bd; /* exact fast path: weights [n_ops][np] and biases, scaled to fraction fs */
     int np, fs;
+    double worst;  /* fast path: bound on |sum| (raw, at fraction fs) */
     hls_cast rq;   /* the result cast from the fast path's sum, the ReLU input or the table */
     int idx_shift; /* sigmoid/tanh: index = x >> idx_shift (toward zero) when idx_fast */
     int idx_fast;
     double *tcast; /* tiled path: sigmoid/tanh table already cast to the result type */
+    int cast_id;   /* tiled path: the result cast is the identity on every possible sum */
 } hls_layer;
 
 typedef struct hls_model {
@@ -73,6 +75,7 @@ typedef struct hls_model {
     size_t ev_words, ws_scratch;
     int tiled, tile_n; /* 1: every layer runs on the tiled path (hls_tile.c), tile_n tiles a pass */
     size_t *toff, tpad, tile_doubles; /* tiled: per layer offsets, conv padding, total */
+    size_t *tmarg; /* tiled: zero margins around a layer's values (1D conv padding) */
     ngt_model_desc desc;
 } hls_model;
 

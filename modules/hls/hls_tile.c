@@ -166,10 +166,21 @@ static const double *pad_input(const hls_layer *l, const double *x, double *xp)
     return xp;
 }
 
+/* A conv whose padding can be the zero margins kept around its input (1D). */
+static int conv1d(const hls_layer *l)
+{
+    return l->kind == HLS_L_CONV && l->ih == 1 && l->kh == 1 && !l->pt && !l->pb;
+}
+
 /* One chunk of nt tiles (nv valid events) through every layer. */
 __attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
 run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
 {
+    for (int k = 0; k < m->n_layers; k++)
+        if (m->tmarg[k]) {
+            memset(tw + m->toff[k] - m->tmarg[k], 0, sizeof *tw * m->tmarg[k]);
+            memset(tw + m->toff[k] + m->layers[k].size * TILE, 0, sizeof *tw * m->tmarg[k]);
+        }
     for (int k = 0; k < m->n_layers; k++) {
         const hls_layer *l = &m->layers[k];
         const hls_layer *a = &m->layers[l->in[0]];
@@ -187,7 +198,8 @@ run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, i
         case HLS_L_DENSE: {
             geo g = {1, 1, a->size * TILE, 0, 1, l->n_ops, (long)l->n_out * TILE};
             gemm_rows(l, &g, x, y, nt);
-            cast_vals(&l->rq, y, y, n, 0);
+            if (!l->cast_id)
+                cast_vals(&l->rq, y, y, n, 0);
             break;
         }
         case HLS_L_CONV: {
@@ -195,10 +207,14 @@ run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, i
             geo g = {l->w,  iwp,           (long)l->ic * TILE,   (long)iwp * l->ic * TILE,
                      l->kh, l->kw * l->ic, (long)l->n_out * TILE};
             for (int t = 0; t < nt; t++) {
-                const double *xp = pad_input(l, x + (size_t)t * a->size * TILE, tw + m->tpad);
+                const double *xt = x + (size_t)t * a->size * TILE;
+                /* 1D: the zero margins around the input are its padding; else a padded copy */
+                const double *xp =
+                    conv1d(l) ? xt - (size_t)l->pl * l->ic * TILE : pad_input(l, xt, tw + m->tpad);
                 gemm_rows(l, &g, xp, y + (size_t)t * l->size * TILE, l->h * l->w);
             }
-            cast_vals(&l->rq, y, y, n, 0);
+            if (!l->cast_id)
+                cast_vals(&l->rq, y, y, n, 0);
             break;
         }
         case HLS_L_RELU:
@@ -287,14 +303,24 @@ int hls_tile_prepare(hls_model *m)
     }
     m->tile_n = conv ? 1 : ROWS;
     m->toff = malloc(sizeof *m->toff * (size_t)m->n_layers);
-    if (!m->toff)
+    m->tmarg = calloc((size_t)m->n_layers, sizeof *m->tmarg);
+    if (!m->toff || !m->tmarg)
         return NGT_ENOMEM;
+    for (int k = 0; k < m->n_layers; k++) { /* zero margins for the 1D convs reading a layer */
+        const hls_layer *l = &m->layers[k];
+        size_t mg = (size_t)(l->pl > l->pr ? l->pl : l->pr) * l->ic * TILE;
+        if (conv1d(l) && mg > m->tmarg[l->in[0]])
+            m->tmarg[l->in[0]] = mg;
+    }
     size_t off = 0, pad = 0;
     for (int k = 0; k < m->n_layers; k++) {
         hls_layer *l = &m->layers[k];
-        m->toff[k] = off;
-        off += ((size_t)l->size * TILE * m->tile_n + 7) / 8 * 8;
-        if (l->kind == HLS_L_CONV) {
+        m->toff[k] = off + m->tmarg[k];
+        off += ((size_t)l->size * TILE * m->tile_n + 7) / 8 * 8 + 2 * m->tmarg[k];
+        /* a result cast that never changes a sum (lossless 'auto' results) is skipped */
+        l->cast_id = (l->kind == HLS_L_DENSE || l->kind == HLS_L_CONV) && l->rq.d == 0 &&
+                     l->worst < (double)l->rq.mx && -l->worst > (double)l->rq.mn + 1;
+        if (l->kind == HLS_L_CONV && !conv1d(l)) {
             size_t p = (size_t)(l->ih + l->pt + l->pb) * (l->iw + l->pl + l->pr) * l->ic * TILE;
             pad = p > pad ? p : pad;
         }

@@ -188,14 +188,19 @@ static void test_random(void **state)
 
 /* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
  * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. */
-static void tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain)
+static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain,
+                           int must_tile)
 {
     const ngt_backend *be = ngt_backend_hls();
     ngt_error err = {0};
     void *m = NULL;
     assert_int_equal(be->load(onnx, cfg, &m, &err), NGT_OK);
     const hls_model *hm = m;
-    assert_true(hm->tiled);
+    if (!hm->tiled) {
+        assert_false(must_tile);
+        be->unload(m);
+        return -1;
+    }
     ngt_npy x;
     assert_int_equal(ngt_npy_read(input, &x, &err), NGT_OK);
     int n = (int)x.shape[0];
@@ -224,7 +229,6 @@ static void tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
     print_message("%s tiled vs exact, %s: %ld of %d events differ (%ld overflows)\n", onnx, cfg,
                   bad, n, changed);
     assert_int_equal(bad, 0);
-    assert_true(changed > 0); /* the wrap and saturation fallbacks were exercised */
     free(xs);
     free(a);
     free(b);
@@ -232,20 +236,42 @@ static void tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
     free(ws);
     ngt_npy_free(&x);
     be->unload(m);
+    return changed;
 }
 
 static void test_tiled(void **state)
 {
     (void)state;
-    tiled_vs_exact("models/fad.onnx",
-                   "{\"Model\": {\"Precision\": \"fixed<10,3>\"}, \"LayerName\": {"
-                   "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
-                   "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
-                   "tests/hls/data/models/fad/input.npy", 40.0f);
-    tiled_vs_exact("models/mdt.onnx", "{\"Model\": {\"Precision\": \"fixed<12,3,RND,SAT>\"}}",
-                   "tests/hls/data/models/mdt/input.npy", 30.0f);
-    tiled_vs_exact("models/mdt.onnx", "{\"Model\": {\"Precision\": \"fixed<14,2,RND,SAT_SYM>\"}}",
-                   "tests/hls/data/models/mdt/input.npy", 30.0f);
+    /* overflows > 0: the wrap and saturation fallbacks were exercised */
+    assert_true(tiled_vs_exact("models/fad.onnx",
+                               "{\"Model\": {\"Precision\": \"fixed<10,3>\"}, \"LayerName\": {"
+                               "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
+                               "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
+                               "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
+    assert_true(tiled_vs_exact("models/mdt.onnx",
+                               "{\"Model\": {\"Precision\": \"fixed<12,3,RND,SAT>\"}}",
+                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    assert_true(tiled_vs_exact("models/mdt.onnx",
+                               "{\"Model\": {\"Precision\": \"fixed<14,2,RND,SAT_SYM>\"}}",
+                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    /* the random models that qualify: Conv2D (padded copies), Conv1D, sigmoid/tanh, MLPs */
+    const char *cfgs[] = {"{\"Model\": {\"Precision\": \"fixed<16,6>\"}}",
+                          "{\"Model\": {\"Precision\": \"fixed<9,2,RND,SAT>\"}}"};
+    FILE *f = fopen("tests/hls/data/models/LIST", "r");
+    assert_non_null(f);
+    char name[128], onnx[320], input[320];
+    int tiled = 0;
+    while (fscanf(f, "%127s", name) == 1) {
+        if (strncmp(name, "rand", 4) != 0)
+            continue;
+        snprintf(onnx, sizeof onnx, "tests/hls/data/models/%s/model.onnx", name);
+        snprintf(input, sizeof input, "tests/hls/data/models/%s/input.npy", name);
+        for (int c = 0; c < 2; c++)
+            tiled += tiled_vs_exact(onnx, cfgs[c], input, 8.0f, 0) >= 0;
+    }
+    fclose(f);
+    print_message("tiled path checked on %d random model configurations\n", tiled);
+    assert_true(tiled >= 12);
 }
 
 /* The hls tools' C side: per-layer counts on the exact path, the same outputs as the fast path. */
