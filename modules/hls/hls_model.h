@@ -25,6 +25,20 @@ typedef enum hls_kind {
 
 enum { HLS_SOFTMAX_LATENCY = 0, HLS_SOFTMAX_STABLE = 2 };
 enum { HLS_TILE_EVENTS = 8 };
+/* Kernels are cloned for AVX-512, AVX2 and plain x86-64 and chosen at load (an ifunc). Under
+ * ThreadSanitizer the ifunc resolver runs before the sanitizer's runtime is up and crashes the
+ * process, so that build keeps the default clone only. */
+#if defined(__SANITIZE_THREAD__)
+#define HLS_CLONES
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HLS_CLONES
+#endif
+#endif
+#ifndef HLS_CLONES
+#define HLS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#endif
+
 #define HLS_2P61                                                                                   \
     2305843009213693952.0 /* 2^61 */ /* events computed side by side on the tiled path */
 

@@ -23,8 +23,7 @@ static inline int64_t put(const hls_layer *l, hls_i128 v, int f, int64_t *st)
 
 /* int16 x int16 dot products summed in int32 (exact: the bound was checked at load); written so
  * that the compiler vectorises them (pmaddwd) for the widest ISA found at run time. */
-__attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
-dot16(const int16_t *x, const int16_t *w, int n_ops, int n_out, int32_t *out)
+HLS_CLONES static void dot16(const int16_t *x, const int16_t *w, int n_ops, int n_out, int32_t *out)
 {
     for (int j = 0; j < n_out; j++) {
         const int16_t *wj = w + (size_t)j * n_ops;

@@ -173,8 +173,8 @@ static int conv1d(const hls_layer *l)
 }
 
 /* One chunk of nt tiles (nv valid events) through every layer. */
-__attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
-run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+HLS_CLONES static void run_chunk(const hls_model *m, double *tw, const float *in, float *out,
+                                 int nv, int nt)
 {
     for (int k = 0; k < m->n_layers; k++)
         if (m->tmarg[k]) {
