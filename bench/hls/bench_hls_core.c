@@ -68,7 +68,7 @@ int main(int argc, char **argv)
     int n = (int)x.shape[0], batch = 256;
     size_t ni = (size_t)hm->layers[0].size, no = (size_t)hm->layers[hm->out_layer].size;
     void *ws = malloc(be->workspace_size(m, batch));
-    float *out = malloc((size_t)n * no * sizeof *out);
+    float *out = calloc((size_t)n * no, sizeof *out);
     const float *xf = x.data;
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {

@@ -28,7 +28,7 @@ hls_i128 hls_raw_min(const hls_type *t)
 /* The low w bits of v, sign-extended when t is signed. */
 static hls_i128 wrap(hls_u128 v, const hls_type *t)
 {
-    if (t->w >= 128)
+    if (t->w >= 128 || t->w < 1) /* types are 1..128 bits wide (checked when parsed) */
         return (hls_i128)v;
     hls_u128 m = ((hls_u128)1 << t->w) - 1;
     v &= m;
