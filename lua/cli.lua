@@ -46,32 +46,8 @@ usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref|genc|
 ]],
 }
 
-local function eprint(...) io.stderr:write(table.concat({ ... }, ""), "\n") end
-
--- Parses "--name value" options; flags listed in bools take no value. Returns opts, positional.
-local function parse(list, valued, bools)
-   local opts, pos = {}, {}
-   local i = 1
-   while i <= #list do
-      local a = list[i]
-      local name = a:match("^%-%-([%w-]+)$")
-      if a == "-h" or a == "--help" then
-         opts.help = true
-      elseif name and bools[name] then
-         opts[name] = true
-      elseif name and valued[name] then
-         if i == #list then return nil, "option --" .. name .. " needs a value" end
-         opts[name] = list[i + 1]
-         i = i + 1
-      elseif a:sub(1, 1) == "-" and #a > 1 then
-         return nil, "unknown option " .. a
-      else
-         pos[#pos + 1] = a
-      end
-      i = i + 1
-   end
-   return opts, pos
-end
+local args_ = require "ngt.args"
+local eprint, parse = args_.eprint, args_.parse
 
 local function number(opts, name, default, min)
    local v = opts[name]

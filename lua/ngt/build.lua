@@ -12,11 +12,7 @@ local function strings(list)
    return arr, list -- keep the Lua strings alive with the array
 end
 
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close() end
-   return f ~= nil
-end
+local exists = require("ngt.args").exists
 
 -- A model file as written, else relative to the menu script's directory or its parent.
 local function model_path(file, menu_path)

@@ -16,29 +16,14 @@ usage: ngt compile MODEL.onnx -o OUT.c [--target avx512|avx2|generic|native] [--
              build avx512 with -mavx512f -mavx512vl -mavx512dq -mavx2 -mfma, avx2 with -mavx2 -mfma.
 ]]
 
-local function eprint(...)
-   io.stderr:write(...)
-   io.stderr:write("\n")
-end
+local args_ = require "ngt.args"
+local eprint = args_.eprint
 
 -- API: run(list) -> exit status. Example: run{ "models/fad.onnx", "-o", "fad.c" }
 return function(list)
-   local pos, opt = {}, {}
-   local i = 1
-   while i <= #list do
-      local a = list[i]
-      if a == "--help" or a == "-h" then io.write(HELP) return 0 end
-      if a == "-o" or a == "--output" or a == "--target" or a == "--prefix" then
-         if not list[i + 1] then eprint("ngt compile: ", a, " needs a value") return 2 end
-         opt[a == "-o" and "output" or a:sub(3)] = list[i + 1]
-         i = i + 2
-      elseif a:sub(1, 1) == "-" then
-         eprint("ngt compile: unknown option ", a, " (ngt compile --help)") return 2
-      else
-         pos[#pos + 1] = a
-         i = i + 1
-      end
-   end
+   local opt, pos = args_.parse(list, { output = 1, target = 1, prefix = 1 })
+   if not opt then eprint("ngt compile: ", pos, " (ngt compile --help)") return 2 end
+   if opt.help then io.write(HELP) return 0 end
    if #pos ~= 1 or not opt.output then
       eprint("ngt compile: expected MODEL.onnx -o OUT.c (ngt compile --help)") return 2
    end

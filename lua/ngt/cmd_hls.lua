@@ -31,37 +31,10 @@ usage: ngt hls profile MODEL.onnx --precision CFG [--input IN.npy] [--events N] 
 
 local _M = {}
 
-local function eprint(...) io.stderr:write(table.concat({ ... }, ""), "\n") end
+local args_ = require "ngt.args"
+local eprint, parse, exists = args_.eprint, args_.parse, args_.exists
 _M.eprint = eprint
 _M.ffi_string = ffi.string
-
--- Options: "--name value" (valued) and positionals; -o is --output.
-local function parse(list, valued)
-   local opts, pos, i = {}, {}, 1
-   while i <= #list do
-      local a = list[i]
-      local name = a == "-o" and "output" or a:match("^%-%-([%w-]+)$")
-      if a == "-h" or a == "--help" then
-         opts.help = true
-      elseif name and valued[name] then
-         if i == #list then return nil, "option " .. a .. " needs a value" end
-         opts[name] = list[i + 1]
-         i = i + 1
-      elseif a:sub(1, 1) == "-" and #a > 1 then
-         return nil, "unknown option " .. a
-      else
-         pos[#pos + 1] = a
-      end
-      i = i + 1
-   end
-   return opts, pos
-end
-
-local function exists(path)
-   local f = io.open(path, "rb")
-   if f then f:close() end
-   return f ~= nil
-end
 
 -- API: the events: --input, else models/<name>.input.npy beside the model. Returns
 -- { data = float*, n = events, keep = npy } or nil, message.
