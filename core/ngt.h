@@ -175,6 +175,10 @@ typedef struct ngt_backend {
 const ngt_backend *ngt_backend_ref(void);  /* modules/ref: the built-in reference interpreter */
 const ngt_backend *ngt_backend_genc(void); /* modules/genc: ONNX compiled to C (when built) */
 const ngt_backend *ngt_backend_hls(void);  /* modules/hls: fixed point as hls4ml (when built) */
+/* `ngt compile`: reads an ONNX model and writes it as one C file and its header, functions named
+ * PREFIX_*, for target "avx512", "avx2", "generic" or "native" (modules/genc, docs/genc.md). */
+int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
+                          const char *c_path, const char *h_path, ngt_error *err);
 
 typedef struct ngt_registry ngt_registry;
 ngt_registry *ngt_registry_new(ngt_error *err); /* knows the built-in backends */

@@ -1,12 +1,6 @@
 -- ngt/cmd_compile.lua: `ngt compile MODEL.onnx -o model.c [--target avx512|avx2|generic]`: the
 -- genc compiler's C (and model.h beside it), for a host to build without ngt (docs/genc.md).
 local core = require "ngt.core"
-local ffi = core.ffi
-
-ffi.cdef [[
-int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
-                          const char *c_path, const char *h_path, ngt_error *err);
-]]
 
 local HELP = [[
 usage: ngt compile MODEL.onnx -o OUT.c [--target avx512|avx2|generic|native] [--prefix NAME]

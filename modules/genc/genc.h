@@ -84,8 +84,6 @@ const char *genc_flit(char *buf, float v);
 /* The runtime prelude compiled into every emitted file (genc_prelude.h, embedded by CMake). */
 extern const char genc_prelude[];
 
-/* Reads path and writes prefix's C and header text: the `ngt compile` entry (exported). */
-int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
-                          const char *c_path, const char *h_path, ngt_error *err);
+/* ngt_genc_compile_file (the `ngt compile` entry) is declared in core/ngt.h. */
 
 #endif
