@@ -36,7 +36,7 @@ enum { HLS_TILE_EVENTS = 8 };
 #endif
 #endif
 #ifndef HLS_CLONES
-#define HLS_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+#define HLS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 
 #define HLS_2P61                                                                                   \
