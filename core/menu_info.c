@@ -62,6 +62,13 @@ const char *ngt_menu_step_name(const ngt_menu *m, int i)
         return NULL;
     return m->steps[m->built ? m->order_step[i] : i].name;
 }
+int ngt_menu_step_producer(const ngt_menu *m, int i)
+{
+    if (i < 0 || i >= ngt_menu_nsteps(m))
+        return -1;
+    step_kind k = m->steps[m->built ? m->order_step[i] : i].kind;
+    return k == STEP_INFER || k == STEP_PRODUCE;
+}
 uint64_t ngt_menu_hash(const ngt_menu *m)
 {
     return m->hash;

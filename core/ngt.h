@@ -272,6 +272,10 @@ int ngt_menu_nstreams(const ngt_menu *m); /* including the trailing "error" stre
 const char *ngt_menu_stream_name(const ngt_menu *m, int stream);
 int ngt_menu_nsteps(const ngt_menu *m); /* every distinct step, in execution order */
 const char *ngt_menu_step_name(const ngt_menu *m, int step);
+/* 1 when the step is a producer (a model or a function writing columns), shared by every chain
+ * that needs its columns and run once per batch; 0 for a chain's own filter; -1 for no such step.
+ */
+int ngt_menu_step_producer(const ngt_menu *m, int step);
 uint64_t ngt_menu_hash(const ngt_menu *m);
 /* Writes a readable description of the resolved menu (NUL-terminated, truncated to size);
  * returns the length it needed. */

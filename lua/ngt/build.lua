@@ -131,7 +131,6 @@ local function add_lua_step(b, ci, chain, st)
       b:fail(st.where, "chain '%s': %s", chain.name, core.msg(e))
    end
    b.keep[#b.keep + 1] = keep
-   if #wn > 0 then b.producers[st.name] = true end
 end
 
 local function add_chain(b, chain)
@@ -169,7 +168,6 @@ local function add_chain(b, chain)
          end
          rc = C.ngt_menu_infer(m, ci, st.model.name, #st.inputs, (strings(st.inputs)),
                                #st.outputs, (strings(st.outputs)), e)
-         b.producers["infer:" .. st.model.name] = true
       elseif st.kind == "lua" then
          add_lua_step(b, ci, chain, st)
       else
@@ -230,7 +228,7 @@ end
 function _M.build(spec, path, opts)
    local b = setmetatable({ err = core.err(), spec = spec, path = path, models = {},
                             model_files = {}, lua_steps = {}, chain_index = {}, chain_where = {},
-                            spec_chains = {}, producers = {}, keep = {} }, M)
+                            spec_chains = {}, keep = {} }, M)
    b.fail = function(_, w, fmt, ...) error({ msg = (w or path) .. ": " .. string.format(fmt, ...) }) end
    local ok, err = pcall(build, b, spec, path, opts)
    if not ok then

@@ -48,7 +48,7 @@ function _M.build(menu, stats, info)
       local name = ffi.string(C.ngt_menu_step_name(m, i))
       r.steps[#r.steps + 1] = obj({ "name", "shared", "calls", "events_in", "events_passed", "errors",
                                     "timeouts", "time_per_event_us", "p50_us", "p99_us" }, {
-         name = name, shared = menu.producers[name] == true, calls = tonumber(s.calls),
+         name = name, shared = C.ngt_menu_step_producer(m, i) == 1, calls = tonumber(s.calls),
          events_in = tonumber(s.events_in), events_passed = tonumber(s.events_passed),
          errors = tonumber(s.errors), timeouts = tonumber(s.timeouts),
          time_per_event_us = per_event_us(s.time_ns), p50_us = s.p50_us, p99_us = s.p99_us })

@@ -22,5 +22,6 @@ passed = {c["name"]: c["passed"] for c in big["chains"]}
 assert 0 < passed["X"] < 400000 and 0 < passed["LeadJet"] < 400000, passed
 # 2734 more batches of 128 per step: one allocation per batch and step would add >= 5468, one per
 # event 350000; the JIT's own traces (allocated through the same allocator, compiled at moments
-# that vary from run to run) move the count by a few hundred either way.
-assert b - a < 1000, "Lua steps allocate per batch or per event: %d more allocations" % (b - a)
+# that vary from run to run, more on a loaded machine) move the count by up to about a thousand;
+# the bound stays well below what one allocation per batch would add.
+assert b - a < 2500, "Lua steps allocate per batch or per event: %d more allocations" % (b - a)
