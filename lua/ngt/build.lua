@@ -177,6 +177,28 @@ local function add_chain(b, chain)
    end
 end
 
+-- "file:line" of the first line of the menu script that quotes name (or uses it as a table key):
+-- streams and prescale
+-- columns are plain tables, which carry no line of their own (and `return ngt.menu {...}` is a
+-- tail call, which hides the caller's line). Falls back to fallback.
+local function quoted_at(b, name, fallback)
+   local f = b.path and io.open(b.path, "r")
+   if not f then return fallback end
+   local n, at = 0, fallback
+   for line in f:lines() do
+      n = n + 1
+      local key = "%f[%w_]" .. name:gsub("%p", "%%%0") .. "%s*=" -- as a table key: Name = 5
+      local named = line:find('"' .. name .. '"', 1, true) or line:find("'" .. name .. "'", 1, true)
+         or line:find(key)
+      if named and not line:match("^%s*%-%-") then -- comment lines do not count
+         at = b.path .. ":" .. n
+         break
+      end
+   end
+   f:close()
+   return at
+end
+
 local function build(b, spec, path, opts)
    local e = b.err
    make_schema(b, spec.schema)
@@ -199,7 +221,9 @@ local function build(b, spec, path, opts)
    for _, c in ipairs(spec.chains) do add_chain(b, c) end
    for _, s in ipairs(spec.streams) do
       for _, c in ipairs(s.chains) do
-         if not b.chain_index[c] then b:fail(spec.where, "stream '%s' names unknown chain '%s'", s.name, c) end
+         if not b.chain_index[c] then
+            b:fail(quoted_at(b, c, spec.where), "stream '%s' names unknown chain '%s'", s.name, c)
+         end
       end
       if C.ngt_menu_stream(b.menu, s.name, #s.chains, (strings(s.chains)), e) < 0 then
          b:fail(spec.where, "stream '%s': %s", s.name, core.msg(e))
@@ -209,7 +233,8 @@ local function build(b, spec, path, opts)
       local chains, factors = {}, ffi.new("uint32_t[?]", math.max(#col.factors, 1))
       for i, f in ipairs(col.factors) do
          if not b.chain_index[f.chain] then
-            b:fail(spec.where, "prescale column '%s' names unknown chain '%s'", col.name, f.chain)
+            b:fail(quoted_at(b, f.chain, spec.where), "prescale column '%s' names unknown chain '%s'",
+                   col.name, f.chain)
          end
          chains[i], factors[i - 1] = f.chain, f.n
       end
