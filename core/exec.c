@@ -1,48 +1,10 @@
 /* exec.c: one batch's trip through a built menu. The job walks the planned nodes with a cursor;
  * a step that goes asynchronous parks the job with the cursor saved, and the caller's loop (the
  * scheduler or ngt_menu_process) resumes it: no recursion, constant stack. */
-#include "exec.h"
+#include "exec_int.h"
 #include "internal.h"
-#include "menu_int.h"
 
 #include <string.h>
-
-struct ngt_async {
-    struct ngt_job *job;
-    unsigned gen;
-    int done;
-};
-
-struct ngt_job {
-    ngt_menu *m;
-    int cap;
-    ngt_batch *b;
-    int n;
-    uint64_t number;
-    int cursor;
-    int resuming; /* the node at cursor parked and must be finished */
-    int column;   /* prescale column pinned for this batch */
-    model_version **pins;
-    uint8_t *live, *errc, *perr, *need, *pass, *error;
-    uint32_t *sel;
-    int n_sel;
-    void *gather, *cut_scratch;
-    /* the step in progress (also while parked) */
-    ngt_step_io io;
-    ngt_error step_err;
-    int step_rc;
-    uint64_t t_start;
-    /* asynchronous state, under mu */
-    pthread_mutex_t mu;
-    int parked, offload, pending, failed, timed_out;
-    unsigned gen;
-    uint64_t deadline;
-    struct ngt_async slots[NGT_MAX_ASYNC];
-    int n_started;
-    exec_wake_fn wake;
-    exec_offload_fn offload_fn;
-    void *cb_user;
-};
 
 ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
 {
@@ -152,11 +114,6 @@ uint64_t exec_job_deadline(const ngt_job *j)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static uint8_t *row(uint8_t *masks, int k, int cap)
-{
-    return masks + (size_t)k * (size_t)cap;
-}
-
 static int select_from(const uint8_t *mask, int n, uint32_t *sel)
 {
     int k = 0;
@@ -259,83 +216,6 @@ static void producer_select(ngt_job *j, int si)
     j->n_sel = select_from(j->need, j->n, j->sel);
 }
 
-static int infer_chunk(ngt_job *j, ngt_ctx *ctx, const step *s, model_version *v,
-                       const uint32_t *sel, int n, int dense)
-{
-    const ngt_schema *sc = j->m->schema;
-    const void *in[NGT_MAX_MODEL_IO];
-    void *out[NGT_MAX_MODEL_IO];
-    char *g = j->gather;
-    for (int k = 0; k < s->n_in; k++) {
-        const ngt_column_info *c = ngt_schema_column(sc, s->in[k]);
-        const char *col = ngt_batch_column(j->b, s->in[k]);
-        if (dense) {
-            in[k] = col + (size_t)sel[0] * c->row_bytes;
-            continue;
-        }
-        for (int i = 0; i < n; i++)
-            memcpy(g + (size_t)i * c->row_bytes, col + (size_t)sel[i] * c->row_bytes, c->row_bytes);
-        in[k] = g;
-        g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
-    }
-    for (int k = 0; k < s->n_out; k++) {
-        const ngt_column_info *c = ngt_schema_column(sc, s->out[k]);
-        char *col = ngt_batch_column(j->b, s->out[k]);
-        out[k] = dense ? col + (size_t)sel[0] * c->row_bytes : (void *)g;
-        if (!dense)
-            g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
-    }
-    void *ws = ctx_workspace(ctx, s->model_index, v, j->cap);
-    if (!ws)
-        return ngt_seterr(&j->step_err, NGT_ENOMEM, "no workspace for model '%s'", s->model);
-    int rc = v->backend->infer(v->model, ws, in, out, n, &j->step_err);
-    if (rc != NGT_OK || dense)
-        return rc;
-    for (int k = 0; k < s->n_out; k++) {
-        const ngt_column_info *c = ngt_schema_column(sc, s->out[k]);
-        char *col = ngt_batch_column(j->b, s->out[k]);
-        for (int i = 0; i < n; i++)
-            memcpy(col + (size_t)sel[i] * c->row_bytes, (char *)out[k] + (size_t)i * c->row_bytes,
-                   c->row_bytes);
-    }
-    return NGT_OK;
-}
-
-/* The pinned version must still fit the columns (a swap may have changed it). */
-static int version_fits(const ngt_job *j, const step *s, const model_version *v)
-{
-    if (!v || v->desc.n_inputs != s->n_in || v->desc.n_outputs != s->n_out)
-        return 0;
-    for (int k = 0; k < s->n_in + s->n_out; k++) {
-        const ngt_tensor_desc *t = k < s->n_in ? &v->desc.inputs[k] : &v->desc.outputs[k - s->n_in];
-        const ngt_column_info *c =
-            ngt_schema_column(j->m->schema, k < s->n_in ? s->in[k] : s->out[k - s->n_in]);
-        int64_t e = 1;
-        for (int d = 0; d < t->rank; d++)
-            e *= t->shape[d];
-        if (e != c->elems || t->dtype != c->dtype)
-            return 0;
-    }
-    return 1;
-}
-
-static int run_infer(ngt_job *j, ngt_ctx *ctx, const step *s)
-{
-    model_version *v = j->pins[s->model_index];
-    if (!version_fits(j, s, v))
-        return ngt_seterr(&j->step_err, NGT_ESTEP, "model '%s' has no version that fits the menu",
-                          s->model);
-    int dense = j->n_sel > 0 && j->sel[j->n_sel - 1] - j->sel[0] == (uint32_t)(j->n_sel - 1);
-    int chunk = v->desc.max_batch > 0 ? v->desc.max_batch : j->n_sel;
-    for (int at = 0; at < j->n_sel; at += chunk) {
-        int k = j->n_sel - at < chunk ? j->n_sel - at : chunk;
-        int rc = infer_chunk(j, ctx, s, v, j->sel + at, k, dense);
-        if (rc != NGT_OK)
-            return rc;
-    }
-    return NGT_OK;
-}
-
 static int prescale_factor(const ngt_job *j, const step *s, int si)
 {
     const ngt_menu *m = j->m;
@@ -348,65 +228,6 @@ static int prescale_factor(const ngt_job *j, const step *s, int si)
 }
 
 /* ---- steps: begin, park, finish ----------------------------------------------------------- */
-
-static void reset_async(ngt_job *j)
-{
-    pthread_mutex_lock(&j->mu);
-    j->pending = j->failed = j->timed_out = j->n_started = 0;
-    j->offload = 0;
-    pthread_mutex_unlock(&j->mu);
-}
-
-ngt_async *ngt_step_async(ngt_step_io *io)
-{
-    ngt_job *j = io ? io->opaque : NULL;
-    if (!j)
-        return NULL;
-    pthread_mutex_lock(&j->mu);
-    ngt_async *a = NULL;
-    if (j->n_started < NGT_MAX_ASYNC) {
-        a = &j->slots[j->n_started++];
-        a->job = j;
-        a->gen = j->gen;
-        a->done = 0;
-        j->pending++;
-    }
-    pthread_mutex_unlock(&j->mu);
-    return a;
-}
-
-void ngt_async_complete(ngt_async *a, int status)
-{
-    if (!a)
-        return;
-    ngt_job *j = a->job;
-    pthread_mutex_lock(&j->mu);
-    int wake = 0;
-    if (a->gen == j->gen && !a->done) {
-        a->done = 1;
-        j->failed |= status < 0;
-        j->pending--;
-        wake = j->pending == 0 && j->parked;
-        if (wake)
-            j->parked = 0;
-    }
-    pthread_mutex_unlock(&j->mu);
-    if (wake)
-        j->wake(j->cb_user, j);
-}
-
-static int call_fn(ngt_job *j, const step *s, ngt_ctx *ctx)
-{
-    j->io = (ngt_step_io){.batch = j->b,
-                          .sel = j->sel,
-                          .n = j->n_sel,
-                          .pass = j->pass,
-                          .error = j->error,
-                          .worker = ctx ? ctx->worker : -1,
-                          .opaque = j,
-                          .err = &j->step_err};
-    return s->fn(s->user, &j->io);
-}
 
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
  * parked (the caller must not touch the job any more). */
@@ -435,12 +256,12 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     }
     case STEP_INFER:
-        j->step_rc = run_infer(j, ctx, s);
+        j->step_rc = exec_run_infer(j, ctx, s);
         return 1;
     default:
         break;
     }
-    reset_async(j);
+    exec_reset_async(j);
     if (s->mode == NGT_STEP_OFFLOAD && j->offload_fn) {
         pthread_mutex_lock(&j->mu);
         j->parked = j->offload = 1;
@@ -449,7 +270,7 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         j->offload_fn(j->cb_user, j);
         return 0;
     }
-    int rc = call_fn(j, s, ctx);
+    int rc = exec_call_fn(j, s, ctx);
     if (rc < 0 || s->mode == NGT_STEP_SYNC) {
         j->step_rc = rc < 0 ? rc : NGT_OK;
         return 1;
@@ -471,34 +292,6 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     j->deadline = ngt_now_ns() + s->timeout_ns;
     pthread_mutex_unlock(&j->mu);
     return 0;
-}
-
-void exec_job_offload(ngt_job *j)
-{
-    const step *s = &j->m->steps[j->m->nodes[j->cursor].step];
-    int rc = call_fn(j, s, NULL);
-    if (rc == NGT_PENDING)
-        rc = ngt_seterr(&j->step_err, NGT_ESTEP, "an offload step cannot return pending");
-    j->step_rc = rc < 0 ? rc : NGT_OK;
-    pthread_mutex_lock(&j->mu);
-    j->parked = j->offload = 0;
-    pthread_mutex_unlock(&j->mu);
-    j->wake(j->cb_user, j);
-}
-
-int exec_job_expire(ngt_job *j, uint64_t now)
-{
-    pthread_mutex_lock(&j->mu);
-    int expire = j->parked && !j->offload && now >= j->deadline;
-    if (expire) {
-        j->gen++; /* late completions are ignored */
-        j->parked = 0;
-        j->timed_out = 1;
-    }
-    pthread_mutex_unlock(&j->mu);
-    if (expire)
-        j->wake(j->cb_user, j);
-    return expire;
 }
 
 static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
@@ -551,64 +344,6 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     hist_add(st, dt);
 }
 
-/* ---- results ----------------------------------------------------------------------------- */
-
-static void finalize(ngt_job *j, ngt_ctx *ctx)
-{
-    ngt_menu *m = j->m;
-    ctx_stats *st = ctx->stats;
-    uint64_t *dec = ngt_batch_column(j->b, m->col_decision);
-    uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
-    uint8_t *status = ngt_batch_column(j->b, m->col_status);
-    int ns = m->n_streams + 1;
-    uint64_t acc = 0, errd = 0;
-    for (int e = 0; e < j->n; e++) {
-        uint64_t *d = dec + (size_t)e * (size_t)m->words;
-        memset(d, 0, sizeof *d * (size_t)m->words);
-        int n_acc = 0, last = -1, err = 0;
-        for (int c = 0; c < m->n_chains; c++) {
-            if (row(j->live, c, j->cap)[e]) {
-                d[c / 64] |= 1ULL << (c % 64);
-                n_acc++;
-                last = c;
-            }
-            err |= row(j->errc, c, j->cap)[e];
-        }
-        if (n_acc == 1)
-            stat_add(&st->chain[last * CH_FIELDS + CH_UNIQUE], 1);
-        uint64_t sm = 0;
-        for (int s = 0; s < m->n_streams; s++)
-            for (int k = 0; k < m->streams[s].n_chains; k++)
-                if (d[m->streams[s].chains[k] / 64] >> (m->streams[s].chains[k] % 64) & 1)
-                    sm |= 1ULL << s;
-        status[e] = n_acc ? NGT_EVENT_ACCEPTED : err ? NGT_EVENT_ERRORED : NGT_EVENT_REJECTED;
-        if (!n_acc && err)
-            sm |= 1ULL << m->n_streams;
-        streams[e] = sm;
-        acc += n_acc > 0;
-        errd += !n_acc && err;
-        for (int a = 0; a < ns; a++)
-            if (sm >> a & 1) {
-                stat_add(&st->stream[a], 1);
-                for (int b = a + 1; b < ns; b++)
-                    if (sm >> b & 1)
-                        stat_add(&st->overlap[a * ns + b], 1);
-            }
-    }
-    for (int c = 0; c < m->n_chains; c++) {
-        uint64_t k = 0;
-        const uint8_t *live = row(j->live, c, j->cap);
-        for (int e = 0; e < j->n; e++)
-            k += live[e];
-        stat_add(&st->chain[c * CH_FIELDS + CH_PASSED], k);
-    }
-    stat_add(&st->batches, 1);
-    stat_add(&st->in, (uint64_t)j->n);
-    stat_add(&st->accepted, acc);
-    stat_add(&st->errored, errd);
-    stat_add(&st->rejected, (uint64_t)j->n - acc - errd);
-}
-
 exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
 {
     const ngt_menu *m = j->m;
@@ -637,6 +372,6 @@ exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
         }
         j->cursor++;
     }
-    finalize(j, ctx);
+    exec_finalize(j, ctx);
     return EXEC_DONE;
 }

@@ -1,0 +1,61 @@
+/* exec_int.h: the job (one batch in flight) as exec.c, exec_async.c, exec_infer.c and
+ * exec_result.c share it; nothing outside core/exec*.c includes this. */
+#ifndef NGT_EXEC_INT_H
+#define NGT_EXEC_INT_H
+
+#include "exec.h"
+#include "menu_int.h"
+
+struct ngt_async {
+    struct ngt_job *job;
+    unsigned gen;
+    int done;
+};
+
+struct ngt_job {
+    ngt_menu *m;
+    int cap;
+    ngt_batch *b;
+    int n;
+    uint64_t number;
+    int cursor;
+    int resuming; /* the node at cursor parked and must be finished */
+    int column;   /* prescale column pinned for this batch */
+    model_version **pins;
+    uint8_t *live, *errc, *perr, *need, *pass, *error;
+    uint32_t *sel;
+    int n_sel;
+    void *gather, *cut_scratch;
+    /* the step in progress (also while parked) */
+    ngt_step_io io;
+    ngt_error step_err;
+    int step_rc;
+    uint64_t t_start;
+    /* asynchronous state, under mu */
+    pthread_mutex_t mu;
+    int parked, offload, pending, failed, timed_out;
+    unsigned gen;
+    uint64_t deadline;
+    struct ngt_async slots[NGT_MAX_ASYNC];
+    int n_started;
+    exec_wake_fn wake;
+    exec_offload_fn offload_fn;
+    void *cb_user;
+};
+
+/* Row k of a per-chain (or per-step) mask array of cap bytes each. */
+static inline uint8_t *row(uint8_t *masks, int k, int cap)
+{
+    return masks + (size_t)k * (size_t)cap;
+}
+
+/* exec_async.c: the asynchronous state is reset before each function step; call a step's
+ * function on the job's selection. */
+void exec_reset_async(ngt_job *j);
+int exec_call_fn(ngt_job *j, const step *s, ngt_ctx *ctx);
+/* exec_infer.c: runs a model producer on the job's selection (dense or gathered). */
+int exec_run_infer(ngt_job *j, ngt_ctx *ctx, const step *s);
+/* exec_result.c: decisions, streams, statuses and the batch's statistics. */
+void exec_finalize(ngt_job *j, ngt_ctx *ctx);
+
+#endif
