@@ -4,7 +4,7 @@ JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PY    ?= $(HOME)/.cache/ngt/venv/bin/python
 
-.PHONY: all bootstrap demo test test-core test-asan test-tsan bench fmt lint clean
+.PHONY: all bootstrap demo test bench install fmt lint clean
 
 all: $(BUILD)/Makefile
 	cmake --build $(BUILD) -j$(JOBS)
@@ -28,6 +28,11 @@ bench:
 	@scripts/bootstrap --peers
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+
+# Installs build/ngt, libngt, ngt.h and the Lua files under PREFIX (default /usr/local).
+PREFIX ?= /usr/local
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cu' '*.cuh')

@@ -216,7 +216,9 @@ if verb == nil or verb == "--help" or verb == "-h" or verb == "help" then
    return verb == nil and 2 or 0
 end
 if verb == "--version" then
-   io.write("ngt ", require("ngt.core").ffi.string(require("ngt.core").C.ngt_version()), "\n")
+   local paths_ok, paths = pcall(require, "ngt.paths")
+   io.write("ngt ", require("ngt.core").ffi.string(require("ngt.core").C.ngt_version()),
+            paths_ok and paths.lua_dir and "  (lua: " .. paths.lua_dir .. ")" or "", "\n")
    return 0
 end
 -- Verbs of the backends live in their own modules: lua/ngt/cmd_<verb>.lua returns function(list).

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef NGT_LUA_DIR
 #error "NGT_LUA_DIR must name the directory of the Lua sources"
@@ -50,6 +51,30 @@ static int traceback(lua_State *L)
     return 1;
 }
 
+/* An installed ngt (make install) finds its Lua files in PREFIX/share/ngt/lua and the header in
+ * PREFIX/include, PREFIX being the binary's directory's parent; a build-tree binary finds neither
+ * there and uses the source tree compiled in. Returns 1 when installed. */
+static int find_installed(char *dir, char *header, size_t size)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return 0;
+    *slash = 0; /* PREFIX/bin */
+    char probe[4200];
+    int a = snprintf(dir, size, "%s/../share/ngt/lua", exe);
+    int b = snprintf(header, size, "%s/../include/ngt.h", exe);
+    int c = snprintf(probe, sizeof probe, "%s/cli.lua", dir);
+    if (a < 0 || b < 0 || c < 0 || (size_t)a >= size || (size_t)b >= size ||
+        (size_t)c >= sizeof probe)
+        return 0; /* a path too long to be ours */
+    return access(probe, R_OK) == 0 && access(header, R_OK) == 0;
+}
+
 int main(int argc, char **argv)
 {
     if (ngt_abi_version() != NGT_ABI_VERSION) {
@@ -57,12 +82,14 @@ int main(int argc, char **argv)
                 NGT_ABI_VERSION);
         return 2;
     }
+    static char inst_dir[4096], inst_header[4096];
     const char *dir = getenv("NGT_LUA_PATH");
     const char *header = getenv("NGT_HEADER");
+    int installed = find_installed(inst_dir, inst_header, sizeof inst_dir);
     if (!dir || !*dir)
-        dir = NGT_LUA_DIR;
+        dir = installed ? inst_dir : NGT_LUA_DIR;
     if (!header || !*header)
-        header = NGT_HEADER_PATH;
+        header = installed ? inst_header : NGT_HEADER_PATH;
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "ngt: cannot create a Lua state\n");
@@ -87,7 +114,12 @@ int main(int argc, char **argv)
 
     lua_pushcfunction(L, traceback);
     char path[4096];
-    snprintf(path, sizeof path, "%s/cli.lua", dir);
+    int k = snprintf(path, sizeof path, "%s/cli.lua", dir);
+    if (k < 0 || (size_t)k >= sizeof path) {
+        fprintf(stderr, "ngt: the Lua directory's path is too long: %s\n", dir);
+        lua_close(L);
+        return 2;
+    }
     if (luaL_loadfile(L, path) != 0) {
         fprintf(stderr, "ngt: %s\n", lua_tostring(L, -1));
         lua_close(L);

@@ -167,6 +167,22 @@ def genc_menu():
     assert a["events"] == b["events"]
 
 
-{"genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+def install():
+    """make install's layout works on its own: the installed binary runs its installed Lua files."""
+    with tempfile.TemporaryDirectory() as d:
+        subprocess.run(["cmake", "--install", os.path.dirname(NGT), "--prefix", d],
+                       check=True, capture_output=True)
+        exe = os.path.join(d, "bin", "ngt")
+        env = {k: v for k, v in os.environ.items() if k not in ("NGT_LUA_PATH", "NGT_HEADER")}
+        v = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env, check=True)
+        assert os.path.realpath(v.stdout.split("(lua: ")[1].rstrip(")\n")) == \
+            os.path.realpath(os.path.join(d, "share", "ngt", "lua")), v.stdout
+        out = os.path.join(d, "r.json")
+        subprocess.run([exe, "run", DEMO, "--events", "5000", "--quiet", "--json", out],
+                       env=env, check=True)
+        check_totals(json.load(open(out)))
+
+
+{"install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)
