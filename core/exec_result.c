@@ -14,6 +14,7 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
     uint8_t *status = ngt_batch_column(j->b, m->col_status);
     int ns = m->n_streams + 1;
     uint64_t acc = 0, errd = 0;
+    stats_write_begin(st);
     for (int e = 0; e < j->n; e++) {
         uint64_t *d = dec + (size_t)e * (size_t)m->words;
         memset(d, 0, sizeof *d * (size_t)m->words);
@@ -59,4 +60,5 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
     stat_add(&st->accepted, acc);
     stat_add(&st->errored, errd);
     stat_add(&st->rejected, (uint64_t)j->n - acc - errd);
+    stats_write_end(st);
 }

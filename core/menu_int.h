@@ -136,6 +136,7 @@ static inline double hist_value(int b)
     return (4 + b % 4) * width + width / 2;
 }
 typedef struct ctx_stats {
+    _Atomic uint64_t seq; /* odd while a batch's results are being added (a seqlock) */
     _Atomic uint64_t batches, in, accepted, rejected, errored;
     _Atomic uint64_t *chain; /* n_chains x 6: seen passed prescaled errored unique time */
     _Atomic uint64_t
@@ -154,6 +155,20 @@ enum {
     ST_HIST,
     ST_FIELDS = ST_HIST + HIST_BINS
 };
+
+/* A batch's results (totals, per-chain passed and unique, streams) are added between these two,
+ * so a snapshot never sees in != accepted + rejected + errored (stats.c retries while odd). */
+static inline void stats_write_begin(ctx_stats *s)
+{
+    atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+static inline void stats_write_end(ctx_stats *s)
+{
+    atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1,
+                          memory_order_release);
+}
 
 ctx_stats *stats_alloc(const ngt_menu *m);
 void stats_free(ctx_stats *s);

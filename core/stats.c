@@ -3,11 +3,12 @@
 #include "internal.h"
 #include "menu_int.h"
 
+#include <sched.h>
 #include <string.h>
 
 struct ngt_stats {
     const ngt_menu *m;
-    ctx_stats *sum;
+    ctx_stats *sum, *tmp;
     ngt_totals totals;
     ngt_chain_stats *chains;
     ngt_step_stats *steps;
@@ -81,7 +82,8 @@ ngt_stats *ngt_stats_new(const ngt_menu *m)
     s->steps = calloc((size_t)m->n_steps + 1, sizeof *s->steps);
     s->streams = calloc(n_streams_all(m), sizeof *s->streams);
     s->sum = stats_alloc(m);
-    if (!s->chains || !s->steps || !s->streams || !s->sum) {
+    s->tmp = stats_alloc(m);
+    if (!s->chains || !s->steps || !s->streams || !s->sum || !s->tmp) {
         ngt_stats_free(s);
         return NULL;
     }
@@ -96,6 +98,7 @@ void ngt_stats_free(ngt_stats *s)
     free(s->steps);
     free(s->streams);
     stats_free(s->sum);
+    stats_free(s->tmp);
     free(s);
 }
 
@@ -139,6 +142,23 @@ static void zero(ctx_stats *s, const ngt_menu *m)
         atomic_store(&s->overlap[i], 0);
 }
 
+/* A consistent copy of a context's counters: retried while its thread is adding a batch. */
+static void snapshot(const ngt_menu *m, ctx_stats *dst, ctx_stats *src)
+{
+    for (;;) {
+        uint64_t before = atomic_load_explicit(&src->seq, memory_order_acquire);
+        if (before & 1) {
+            sched_yield();
+            continue;
+        }
+        zero(dst, m);
+        stats_add(m, dst, src);
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&src->seq, memory_order_relaxed) == before)
+            return;
+    }
+}
+
 int ngt_stats_read(const ngt_menu *mc, ngt_stats *s)
 {
     if (!mc || !s || s->m != mc)
@@ -147,8 +167,10 @@ int ngt_stats_read(const ngt_menu *mc, ngt_stats *s)
     ctx_stats *t = s->sum;
     zero(t, m);
     pthread_mutex_lock(&m->stats_mu);
-    for (ngt_ctx *c = m->contexts; c; c = c->next)
-        stats_add(m, t, c->stats);
+    for (ngt_ctx *c = m->contexts; c; c = c->next) {
+        snapshot(m, s->tmp, c->stats);
+        stats_add(m, t, s->tmp);
+    }
     if (m->retired)
         stats_add(m, t, m->retired);
     pthread_mutex_unlock(&m->stats_mu);
