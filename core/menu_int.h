@@ -160,9 +160,9 @@ enum {
  * so a snapshot never sees in != accepted + rejected + errored (stats.c retries while odd). */
 static inline void stats_write_begin(ctx_stats *s)
 {
+    /* the counters' own stores are releases (stat_add), so none is seen before this one */
     atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    atomic_thread_fence(memory_order_release);
 }
 static inline void stats_write_end(ctx_stats *s)
 {
@@ -176,7 +176,7 @@ void stats_add(const ngt_menu *m, ctx_stats *dst, const ctx_stats *src);
 static inline void stat_add(_Atomic uint64_t *c, uint64_t v)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
-                          memory_order_relaxed);
+                          memory_order_release); /* a plain store on x86; see stats_write_begin */
 }
 
 struct ngt_ctx {

@@ -52,7 +52,7 @@ void stats_free(ctx_stats *s)
 static void add_array(_Atomic uint64_t *dst, _Atomic uint64_t *src, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        stat_add(&dst[i], atomic_load_explicit(&src[i], memory_order_relaxed));
+        stat_add(&dst[i], atomic_load_explicit(&src[i], memory_order_acquire));
 }
 
 void stats_add(const ngt_menu *m, ctx_stats *dst, const ctx_stats *src_c)
@@ -152,8 +152,7 @@ static void snapshot(const ngt_menu *m, ctx_stats *dst, ctx_stats *src)
             continue;
         }
         zero(dst, m);
-        stats_add(m, dst, src);
-        atomic_thread_fence(memory_order_acquire);
+        stats_add(m, dst, src); /* acquire loads: the check below comes after them */
         if (atomic_load_explicit(&src->seq, memory_order_relaxed) == before)
             return;
     }
