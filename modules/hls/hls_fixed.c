@@ -64,6 +64,28 @@ static hls_i128 overflow(hls_i128 r, int big, int neg, hls_u128 low, const hls_t
     }
 }
 
+/* 1 when quantization mode q rounds the floor r up by one LSB: neg is the sign of the exact value,
+ * qb the first dropped bit, rest whether any later dropped bit is set, lsb r's lowest bit. */
+static int round_up(hls_qmode q, int neg, int qb, int rest, int lsb)
+{
+    switch (q) {
+    case HLS_TRN_ZERO:
+        return neg;
+    case HLS_RND:
+        return qb;
+    case HLS_RND_ZERO:
+        return qb && (rest || neg);
+    case HLS_RND_MIN_INF:
+        return qb && rest;
+    case HLS_RND_INF:
+        return qb && (rest || !neg);
+    case HLS_RND_CONV:
+        return qb && (rest || lsb);
+    default: /* TRN: the floor */
+        return 0;
+    }
+}
+
 hls_i128 hls_quant(hls_i128 v, int fsrc, const hls_type *t, int *flags)
 {
     int d = fsrc - hls_frac(t);
@@ -75,62 +97,16 @@ hls_i128 hls_quant(hls_i128 v, int fsrc, const hls_type *t, int *flags)
             int qb = neg, rest = v != 0 && v != -1;
             if (v != 0 && flags)
                 *flags |= HLS_F_ROUNDED;
-            int inc = 0;
-            switch (t->q) {
-            case HLS_TRN_ZERO:
-                inc = neg;
-                break;
-            case HLS_RND:
-                inc = qb;
-                break;
-            case HLS_RND_ZERO:
-                inc = qb && (rest || neg);
-                break;
-            case HLS_RND_MIN_INF:
-                inc = qb && rest;
-                break;
-            case HLS_RND_INF:
-                inc = qb && (rest || !neg);
-                break;
-            case HLS_RND_CONV:
-                inc = qb && (rest || (r & 1));
-                break;
-            default:
-                break;
-            }
-            return overflow(r + inc, 0, 0, 0, t, flags);
+            return overflow(r + round_up(t->q, neg, qb, rest, (int)(r & 1)), 0, 0, 0, t, flags);
         }
         hls_i128 r = v >> d; /* arithmetic: floor */
         hls_u128 dropped = (hls_u128)v & ((((hls_u128)1) << d) - 1);
         if (dropped) {
             int qb = (int)((dropped >> (d - 1)) & 1);
             int rest = (dropped & ((((hls_u128)1) << (d - 1)) - 1)) != 0;
-            int inc = 0;
             if (flags)
                 *flags |= HLS_F_ROUNDED;
-            switch (t->q) {
-            case HLS_TRN_ZERO:
-                inc = neg;
-                break;
-            case HLS_RND:
-                inc = qb;
-                break;
-            case HLS_RND_ZERO:
-                inc = qb && (rest || neg);
-                break;
-            case HLS_RND_MIN_INF:
-                inc = qb && rest;
-                break;
-            case HLS_RND_INF:
-                inc = qb && (rest || !neg);
-                break;
-            case HLS_RND_CONV:
-                inc = qb && (rest || (int)(r & 1));
-                break;
-            default:
-                break;
-            }
-            r += inc;
+            r += round_up(t->q, neg, qb, rest, (int)(r & 1));
         }
         return overflow(r, 0, 0, 0, t, flags);
     }
