@@ -180,8 +180,7 @@ int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err)
             return err ? err->code : NGT_ENOMEM;
         exec_job_set_callbacks(c->job, sync_wake, sync_offload, c);
     }
-    uint64_t number = atomic_load_explicit(&c->stats->batches, memory_order_relaxed) + 1;
-    exec_job_start(c->job, b, number);
+    exec_job_start(c->job, b);
     while (exec_job_run(c->job, c) == EXEC_PARKED)
         wait_woken(c, c->job);
     exec_job_finish(c->job);

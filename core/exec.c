@@ -78,17 +78,16 @@ ngt_batch *exec_job_batch(const ngt_job *j)
     return j->b;
 }
 
-void exec_job_start(ngt_job *j, ngt_batch *b, uint64_t number)
+void exec_job_start(ngt_job *j, ngt_batch *b)
 {
     ngt_menu *m = j->m;
     j->b = b;
     j->n = ngt_batch_count(b) < j->cap ? ngt_batch_count(b) : j->cap;
-    j->number = number;
     j->cursor = 0;
     j->resuming = 0;
     for (int k = 0; k < m->n_models; k++)
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
-    j->column = menu_column_for_batch(m, b, number);
+    j->column = menu_column_for_batch(m, b);
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
 }

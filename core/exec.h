@@ -25,7 +25,7 @@ typedef void (*exec_offload_fn)(void *user, ngt_job *j);
 void exec_job_set_callbacks(ngt_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user);
 
 /* Begins a batch: pins the model versions and the prescale column, clears the results. */
-void exec_job_start(ngt_job *j, ngt_batch *b, uint64_t batch_number);
+void exec_job_start(ngt_job *j, ngt_batch *b);
 /* Runs the job until it is done or parks. ctx supplies the worker's stats and workspaces. */
 exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx);
 /* Runs the job's pending offload step (on a helper thread), then wakes the job. */

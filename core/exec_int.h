@@ -17,7 +17,6 @@ struct ngt_job {
     int cap;
     ngt_batch *b;
     int n;
-    uint64_t number;
     int cursor;
     int resuming; /* the node at cursor parked and must be finished */
     int column;   /* prescale column pinned for this batch */

@@ -201,6 +201,6 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
 /* Applies a requested prescale column at a batch boundary; returns the column to use. */
-int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint64_t batch_number);
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b);
 
 #endif

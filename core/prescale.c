@@ -94,9 +94,8 @@ static int64_t batch_lumi(const ngt_menu *m, ngt_batch *b)
     return ngt_read_int(ngt_batch_column(b, m->lumi_col), c->dtype);
 }
 
-int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint64_t number)
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b)
 {
-    (void)number;
     int64_t lumi = batch_lumi(m, b);
     pthread_mutex_lock(&m->col_mu);
     m->batches_started++;

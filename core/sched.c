@@ -330,7 +330,7 @@ int ngt_runner_submit(ngt_runner *r, ngt_batch *b, ngt_error *err)
     atomic_store(&s->refs, 1);
     s->offload_pending = 0;
     s->seq = atomic_fetch_add(&r->seq, 1) + 1;
-    exec_job_start(s->job, b, s->seq);
+    exec_job_start(s->job, b);
     sched_runq_push(r, s);
     return NGT_OK;
 }
