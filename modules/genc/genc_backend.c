@@ -139,11 +139,7 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
     else
         rc = compile_text(bytes, size, o.target, "genc_model", &m->g, &c, NULL, &blas, err);
     if (!rc) {
-        char so[1024];
-        uint64_t key = genc_cache_key(bytes, size, o.target, c.s);
-        rc = genc_build_so(c.s, c.len, o.target, blas, key, so, sizeof so, err);
-        if (!rc)
-            rc = genc_dlopen(so, &m->lib, err);
+        rc = genc_build_load(c.s, c.len, o.target, blas, bytes, size, &m->lib, err);
     }
     free(bytes);
     free(c.s);
