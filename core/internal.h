@@ -41,10 +41,6 @@ static inline uint64_t ngt_fnv1a_basis(void)
 /* FNV-1a 64 of a whole file; 0 on error (err filled). */
 uint64_t ngt_file_hash(const char *path, ngt_error *err);
 
-/* OpenBLAS runs one thread inside each ngt worker (its idle helper threads would spin and take
- * the workers' cores), unless the user set OPENBLAS_NUM_THREADS, which is then left alone. */
-void ngt_blas_one_thread(void);
-
 /* The integer at p, of integer dtype t (identity columns, lumi sections), widened to 64 bits. */
 int64_t ngt_read_int(const void *p, ngt_dtype t);
 

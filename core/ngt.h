@@ -10,11 +10,13 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared below is libngt's public API (the rest of the library is hidden). */
+#pragma GCC visibility push(default)
 
 /* ---- Versions -------------------------------------------------------------------------------
  * The ABI version changes whenever a struct below changes layout or a function its signature.
  * A host checks ngt_abi_version() == NGT_ABI_VERSION at start-up. */
-enum { NGT_ABI_VERSION = 1 };
+enum { NGT_ABI_VERSION = 2 };
 int ngt_abi_version(void);
 const char *ngt_version(void); /* "0.1.0" */
 
@@ -171,14 +173,6 @@ typedef struct ngt_backend {
                  void *const *outputs, int n, ngt_error *err);
     void (*unload)(void *model);
 } ngt_backend;
-
-const ngt_backend *ngt_backend_ref(void);  /* modules/ref: the built-in reference interpreter */
-const ngt_backend *ngt_backend_genc(void); /* modules/genc: ONNX compiled to C (when built) */
-const ngt_backend *ngt_backend_hls(void);  /* modules/hls: fixed point as hls4ml (when built) */
-/* `ngt compile`: reads an ONNX model and writes it as one C file and its header, functions named
- * PREFIX_*, for target "avx512", "avx2", "generic" or "native" (modules/genc, docs/genc.md). */
-int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
-                          const char *c_path, const char *h_path, ngt_error *err);
 
 typedef struct ngt_registry ngt_registry;
 ngt_registry *ngt_registry_new(ngt_error *err); /* knows the built-in backends */
@@ -359,51 +353,7 @@ const char *ngt_cpu_model(void);   /* "AMD EPYC 9R45" */
 const char *ngt_cpu_isa(void);     /* "avx512" / "avx2" / "sse2" / "generic" */
 const char *ngt_blas_kernel(void); /* openblas_get_corename(), or "none" */
 
-/* ---- NumPy files ------------------------------------------------------------------------------
- * .npy (versions 1-3, little-endian, C order) read into a malloc'd buffer the caller frees. */
-typedef struct ngt_npy {
-    ngt_dtype dtype;
-    int rank;
-    int64_t shape[NGT_MAX_RANK + 1];
-    void *data;
-    size_t bytes;
-} ngt_npy;
-int ngt_npy_read(const char *path, ngt_npy *out, ngt_error *err);
-int ngt_npy_write(const char *path, ngt_dtype t, int rank, const int64_t *shape, const void *data,
-                  ngt_error *err);
-void ngt_npy_free(ngt_npy *a);
-
-/* ---- hls tools (modules/hls) ----------------------------------------------------------------
- * For `ngt hls profile` and `ngt hls tune`: the hls backend's model (ONNX file + precision
- * configuration, as the backend's options) over n events. With stats, every event goes through
- * the exact step-by-step path and each layer's assignments to its result type are counted;
- * without, the backend's own (fast) path runs. n = 0 only loads and fills the sizes. */
-enum { NGT_HLS_MAX_LAYERS = 64 };
-typedef struct ngt_hls_layer_stats {
-    char name[NGT_NAME_MAX];
-    char kind[16];   /* "Input", "Dense", "Conv", "ReLU", "Sigmoid", "Tanh", "Softmax", ... */
-    char types[256]; /* the resolved types as text ("result ap_fixed<...>, accum ...") */
-    int width, integer, is_signed;     /* the result type */
-    double type_min, type_max;         /* its representable range */
-    double seen_min, seen_max;         /* range of the values stored (0, 0 when none) */
-    int64_t values;                    /* values assigned (events x layer size) */
-    int64_t overflows;                 /* assignments that wrapped or saturated */
-    int64_t rounded;                   /* assignments that dropped nonzero low bits */
-    int64_t acc_overflows;             /* Dense/Conv: sums whose accumulator overflowed */
-    double weight_min, weight_max;     /* Dense/Conv/BatchNorm: quantized weights (scale) */
-    double bias_min, bias_max;         /* ... and biases */
-    int64_t n_weights, n_biases, size; /* weight and bias counts; output values per event */
-    int in_width, weight_width, bias_width, acc_width, acc_integer; /* Dense/Conv/BatchNorm */
-    int64_t multipliers; /* products per output position (n_in x n_out) */
-} ngt_hls_layer_stats;
-typedef struct ngt_hls_stats {
-    int n_layers;
-    int64_t in_size, out_size; /* float values per event, ONNX layout */
-    ngt_hls_layer_stats layer[NGT_HLS_MAX_LAYERS];
-} ngt_hls_stats;
-/* in: n x in_size floats; out (n x out_size floats) may be NULL; st may be NULL (fast path). */
-int ngt_hls_profile(const char *model, const char *precision, const float *in, int n, float *out,
-                    ngt_hls_stats *st, ngt_error *err);
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

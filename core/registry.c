@@ -30,13 +30,8 @@ ngt_registry *ngt_registry_new(ngt_error *err)
         return NULL;
     }
     pthread_mutex_init(&r->mu, NULL);
-    ngt_registry_add_backend(r, ngt_backend_ref(), NULL);
-#ifdef NGT_HAVE_GENC
-    ngt_registry_add_backend(r, ngt_backend_genc(), NULL);
-#endif
-#ifdef NGT_HAVE_HLS
-    ngt_registry_add_backend(r, ngt_backend_hls(), NULL);
-#endif
+    for (const registry_backend_fn *b = registry_builtin_backends; *b; b++)
+        ngt_registry_add_backend(r, (*b)(), NULL);
     return r;
 }
 

@@ -213,7 +213,6 @@ ngt_runner *ngt_runner_new(ngt_menu *m, const ngt_run_opts *opts, ngt_error *err
         opts = &none;
     if (sched_check_opts(opts, err) != NGT_OK)
         return NULL;
-    ngt_blas_one_thread(); /* parallelism comes from batches in flight, not from BLAS */
     ngt_runner *r = calloc(1, sizeof *r);
     if (!r || sched_sync_init(r) != 0) {
         free(r);

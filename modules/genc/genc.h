@@ -86,4 +86,7 @@ extern const char genc_prelude[];
 
 /* ngt_genc_compile_file (the `ngt compile` entry) is declared in core/ngt.h. */
 
+/* The "genc" backend (listed in the generated module table). */
+const ngt_backend *genc_backend(void);
+
 #endif

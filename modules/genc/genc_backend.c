@@ -2,6 +2,7 @@
  * and cached as a shared object (genc_build) and run through its prefix_infer; ngt compile's entry.
  */
 #include "genc/genc_build.h"
+#include "genc/ngt_genc.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -148,7 +149,12 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
         model_free(m);
         return rc;
     }
-    openblas_set_num_threads(1); /* one BLAS thread inside each ngt worker */
+    /* One BLAS thread inside each ngt worker (its idle helper threads would spin on the workers'
+     * cores: parallelism comes from batches in flight), unless the user set OPENBLAS_NUM_THREADS.
+     */
+    const char *nt = getenv("OPENBLAS_NUM_THREADS");
+    if (!nt || !*nt)
+        openblas_set_num_threads(1);
     m->target = o.target;
     m->ws = m->lib.workspace_size();
     onnx_describe(m->g, o.max_batch, &m->desc);
@@ -190,7 +196,7 @@ static void genc_unload(void *model)
     model_free(model);
 }
 
-static const ngt_backend genc_backend = {
+static const ngt_backend GENC_BACKEND = {
     .name = "genc",
     .load = genc_load,
     .describe = genc_describe,
@@ -199,9 +205,9 @@ static const ngt_backend genc_backend = {
     .unload = genc_unload,
 };
 
-const ngt_backend *ngt_backend_genc(void)
+const ngt_backend *genc_backend(void)
 {
-    return &genc_backend;
+    return &GENC_BACKEND;
 }
 
 static int write_text(const char *path, const genc_buf *b, ngt_error *err)

@@ -119,7 +119,7 @@ static void hls_unload(void *model)
 static const ngt_backend HLS_BACKEND = {"hls",     hls_load,  hls_describe, hls_workspace_size,
                                         hls_infer, hls_unload};
 
-const ngt_backend *ngt_backend_hls(void)
+const ngt_backend *hls_backend(void)
 {
     return &HLS_BACKEND;
 }

@@ -1,6 +1,7 @@
 /* hls_tools.c: the hls tools' C side (core/ngt.h "hls tools"): a model and precision run over n
  * events, with per-layer counts of overflows and rounding and the ranges seen, for profile/tune. */
 #include "hls/hls_model.h"
+#include "hls/ngt_hls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +103,7 @@ static int run_stats(const hls_model *m, int64_t *ws, const float *in, int n, fl
 int ngt_hls_profile(const char *model, const char *precision, const float *in, int n, float *out,
                     ngt_hls_stats *st, ngt_error *err)
 {
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     void *mv = NULL;
     int rc = be->load(model, precision, &mv, err);
     if (rc < 0)

@@ -167,7 +167,7 @@ static void ref_unload(void *model)
     model_free(model);
 }
 
-static const ngt_backend ref_backend = {
+static const ngt_backend REF_BACKEND = {
     .name = "ref",
     .load = ref_load,
     .describe = ref_describe,
@@ -176,7 +176,7 @@ static const ngt_backend ref_backend = {
     .unload = ref_unload,
 };
 
-const ngt_backend *ngt_backend_ref(void)
+const ngt_backend *ref_backend(void)
 {
-    return &ref_backend;
+    return &REF_BACKEND;
 }

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngt_npy.h"
+#include "ref/ref.h"
 #include "conform/conform.h"
 #include "internal.h"
 
@@ -29,7 +31,7 @@ static void check_model(const canon *cm)
     if (ngt_npy_read(in_path, &x, &err) || ngt_npy_read(out_path, &want, &err))
         fail_msg("%s", err.msg);
     conform_model c;
-    if (conform_load(&c, ngt_backend_ref(), path, NULL, 0, &err))
+    if (conform_load(&c, ref_backend(), path, NULL, 0, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.n_inputs, 1);
     assert_int_equal(c.desc.inputs[0].rank, cm->in_rank);
@@ -86,7 +88,7 @@ static void test_mdt(void **state)
 static void test_workspace_any_n(void **state)
 {
     (void)state;
-    const ngt_backend *be = ngt_backend_ref();
+    const ngt_backend *be = ref_backend();
     void *m;
     ngt_error err = {0};
     if (be->load("models/fad.onnx", NULL, &m, &err))

@@ -1,6 +1,7 @@
 /* npy.c: reads and writes NumPy .npy files (format versions 1.0, 2.0, 3.0; little-endian; C order).
  * The header dict is parsed strictly; a bad file is an error naming the file and the problem. */
 #include "internal.h"
+#include "ngt_npy.h"
 
 #include <errno.h>
 #include <inttypes.h>
