@@ -197,12 +197,11 @@ static void producer_select(ngt_job *j, int si)
     ngt_menu *m = j->m;
     const step *s = &m->steps[si];
     memset(j->need, 0, (size_t)j->n);
-    for (int c = 0; c < m->n_chains; c++)
-        if (m->producer_users[si * m->n_chains + c]) {
-            const uint8_t *live = row(j->live, c, j->cap);
-            for (int e = 0; e < j->n; e++)
-                j->need[e] |= live[e];
-        }
+    for (int u = m->user_start[si]; u < m->user_start[si + 1]; u++) {
+        const uint8_t *live = row(j->live, m->users[u], j->cap);
+        for (int e = 0; e < j->n; e++)
+            j->need[e] |= live[e];
+    }
     uint8_t *mine = row(j->perr, si, j->cap);
     for (int d = 0; d < s->n_deps; d++) {
         const uint8_t *theirs = row(j->perr, s->deps[d], j->cap);

@@ -82,7 +82,8 @@ void ngt_menu_free(ngt_menu *m)
     free(m->streams);
     free(m->pcols);
     free(m->nodes);
-    free(m->producer_users);
+    free(m->user_start);
+    free(m->users);
     free(m->step_order);
     free(m->order_step);
     stats_free(m->retired);

@@ -90,8 +90,11 @@ struct ngt_menu {
     /* resolved by plan.c */
     int n_nodes;
     node *nodes;
-    int *producer_users; /* per producer step: chain bitmap rows, see plan.c */
-    int words;           /* decision words */
+    int *user_start, *users; /* per producer step: the chains it computes for (CSR, plan.c) */
+    uint64_t plan_work;      /* the planner's elementary operations (its scaling test) */
+    int plan_edges;          /* ordering constraints it resolved */
+    uint64_t plan_ns;        /* time plan_build took (cuts are compiled apart) */
+    int words;               /* decision words */
     int col_decision, col_streams, col_status;
     int *step_order; /* step index -> position in execution order (stats index) */
     int *order_step; /* stats index -> step index */
