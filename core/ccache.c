@@ -58,7 +58,7 @@ static const char *compiler_id(const char *cc, int *ok)
             i = MAX_COMPILERS - 1; /* reprobe in the last slot */
         else
             n_compilers++;
-        ngt_strlcpy(compilers[i].name, cc, sizeof compilers[i].name);
+        str_copy(compilers[i].name, cc, sizeof compilers[i].name);
         compilers[i].ok = 0;
         probe(cc, compilers[i].id, sizeof compilers[i].id, &compilers[i].ok);
     }
@@ -97,22 +97,22 @@ int cc_cache_dir(char *out, size_t n, ngt_error *err)
     else
         snprintf(out, n, "%s/.cache/ngt/compiled", home && *home ? home : "/tmp");
     if (mkdirs(out))
-        return ngt_seterr(err, NGT_EIO, "cannot create the cache directory %s: %s", out,
-                          strerror(errno));
+        return seterr(err, NGT_EIO, "cannot create the cache directory %s: %s", out,
+                      strerror(errno));
     return NGT_OK;
 }
 
 static uint64_t hash_str(const char *s, uint64_t h)
 {
     s = s ? s : "";
-    return ngt_fnv1a(s, strlen(s) + 1, h);
+    return fnv1a(s, strlen(s) + 1, h);
 }
 
 uint64_t cc_key(const cc_job *job, ngt_error *err)
 {
     const char *cc = job->compiler ? job->compiler : cc_default_compiler();
     int ok = 0;
-    uint64_t h = ngt_fnv1a_basis();
+    uint64_t h = fnv1a_basis();
     h = hash_str(NGT_VERSION_STRING, h);
     h = hash_str(cc, h);
     h = hash_str(compiler_id(cc, &ok), h);
@@ -120,14 +120,14 @@ uint64_t cc_key(const cc_job *job, ngt_error *err)
     h = hash_str(job->libs, h);
     h = hash_str(job->ext, h);
     if (job->text)
-        h = ngt_fnv1a(job->text, job->len, h);
+        h = fnv1a(job->text, job->len, h);
     for (int i = 0; i < job->n_files; i++) {
-        uint64_t fh = ngt_file_hash(job->files[i], err);
+        uint64_t fh = file_hash(job->files[i], err);
         if (!fh)
             return 0;
-        h = ngt_fnv1a(&fh, sizeof fh, h);
+        h = fnv1a(&fh, sizeof fh, h);
     }
-    return ngt_fnv1a(&job->extra_key, sizeof job->extra_key, h);
+    return fnv1a(&job->extra_key, sizeof job->extra_key, h);
 }
 
 static int write_file(const char *path, const char *text, size_t len)
@@ -174,15 +174,14 @@ int cc_build(const cc_job *job, char *so, size_t n, ngt_error *err)
     const char *cc = job->compiler ? job->compiler : cc_default_compiler();
     const char *ext = job->ext ? job->ext : ".c";
     if (!cc_available(cc))
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "%s: no working compiler '%s' (set NGT_CC)", kind,
-                          cc);
+        return seterr(err, NGT_EUNSUPPORTED, "%s: no working compiler '%s' (set NGT_CC)", kind, cc);
     char dir[900], tmp_src[1024], tmp_so[1024], log[1024], final_src[1024];
     int rc = cc_cache_dir(dir, sizeof dir, err);
     if (rc)
-        return ngt_preferr(err, rc, "%s", kind);
+        return preferr(err, rc, "%s", kind);
     uint64_t key = cc_key(job, err);
     if (!key)
-        return ngt_preferr(err, err ? err->code : NGT_EIO, "%s", kind);
+        return preferr(err, err ? err->code : NGT_EIO, "%s", kind);
     unsigned long long k = (unsigned long long)key;
     snprintf(so, n, "%s/%s-%016llx.so", dir, kind, k);
     if (access(so, R_OK) == 0)
@@ -194,10 +193,10 @@ int cc_build(const cc_job *job, char *so, size_t n, ngt_error *err)
     snprintf(log, sizeof log, "%s/.tmp-%s-%016llx-%ld-%d.log", dir, kind, k, pid, id);
     snprintf(final_src, sizeof final_src, "%s/%s-%016llx%s", dir, kind, k, ext);
     if (job->text && write_file(tmp_src, job->text, job->len))
-        return ngt_seterr(err, NGT_EIO, "%s: cannot write %s: %s", kind, tmp_src, strerror(errno));
+        return seterr(err, NGT_EIO, "%s: cannot write %s: %s", kind, tmp_src, strerror(errno));
     char *cmd = malloc(16384);
     if (!cmd)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     snprintf(cmd, 16384, "%s %s -o '%s'", cc, job->flags ? job->flags : "", tmp_so);
     const char *text_src[1] = {tmp_src};
     int bad =
@@ -207,7 +206,7 @@ int cc_build(const cc_job *job, char *so, size_t n, ngt_error *err)
                                 job->libs ? job->libs : "", log) >= 16384 - len) {
         free(cmd);
         unlink(tmp_src);
-        return ngt_seterr(err, NGT_EINVAL, "%s: compiler command too long", kind);
+        return seterr(err, NGT_EINVAL, "%s: compiler command too long", kind);
     }
     int st = system(cmd);
     free(cmd);
@@ -217,8 +216,8 @@ int cc_build(const cc_job *job, char *so, size_t n, ngt_error *err)
         unlink(tmp_so);
         unlink(log);
         /* the source is kept for inspection */
-        return ngt_seterr(err, NGT_EIO, "%s: the compiler failed on %s (status %d): %s", kind,
-                          job->text ? tmp_src : job->files[0], st, msg);
+        return seterr(err, NGT_EIO, "%s: the compiler failed on %s (status %d): %s", kind,
+                      job->text ? tmp_src : job->files[0], st, msg);
     }
     unlink(log);
     /* atomic publication: a concurrent build of the same key renames an identical file */
@@ -228,7 +227,7 @@ int cc_build(const cc_job *job, char *so, size_t n, ngt_error *err)
     if (pub) {
         unlink(tmp_so);
         if (access(so, R_OK) != 0)
-            return ngt_seterr(err, NGT_EIO, "%s: cannot publish %s: %s", kind, so, strerror(errno));
+            return seterr(err, NGT_EIO, "%s: cannot publish %s: %s", kind, so, strerror(errno));
     }
     return NGT_OK;
 }
@@ -237,7 +236,7 @@ void *cc_open(const char *so, ngt_error *err)
 {
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!h)
-        ngt_seterr(err, NGT_EIO, "cannot load %s: %s", so, dlerror());
+        seterr(err, NGT_EIO, "cannot load %s: %s", so, dlerror());
     return h;
 }
 
@@ -248,6 +247,6 @@ void *cc_build_open(const cc_job *job, ngt_error *err)
         return NULL;
     void *h = cc_open(so, err);
     if (!h)
-        ngt_preferr(err, NGT_EIO, "%s", job->kind ? job->kind : "cc");
+        preferr(err, NGT_EIO, "%s", job->kind ? job->kind : "cc");
     return h;
 }

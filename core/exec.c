@@ -6,15 +6,15 @@
 
 #include <string.h>
 
-ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
+exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
 {
     if (!m || !m->built || cap <= 0) {
-        ngt_seterr(err, NGT_EINVAL, "a job needs a built menu and a capacity > 0");
+        seterr(err, NGT_EINVAL, "a job needs a built menu and a capacity > 0");
         return NULL;
     }
-    ngt_job *j = calloc(1, sizeof *j);
+    exec_job *j = calloc(1, sizeof *j);
     if (!j) {
-        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
     }
     pthread_mutex_init(&j->mu, NULL);
@@ -25,60 +25,60 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     size_t scratch = 0;
     for (int i = 0; i < m->n_steps; i++)
         if (m->steps[i].cut) {
-            size_t k = ngt_cut_scratch_size(m->steps[i].cut, cap);
+            size_t k = cut_scratch_size(m->steps[i].cut, cap);
             scratch = k > scratch ? k : scratch;
         }
     j->pins = calloc((size_t)m->n_models + 1, sizeof(model_version *)); /* array of pointers */
-    j->live = ngt_aalloc(nch * c);
-    j->errc = ngt_aalloc(nch * c);
-    j->perr = ngt_aalloc(nst * c);
-    j->need = ngt_aalloc(c);
-    j->pass = ngt_aalloc(c);
-    j->error = ngt_aalloc(c);
-    j->sel = ngt_aalloc(c * sizeof *j->sel);
-    j->gather = ngt_aalloc(m->gather_bytes * c + 64);
-    j->cut_scratch = ngt_aalloc(scratch + 64);
+    j->live = aalloc(nch * c);
+    j->errc = aalloc(nch * c);
+    j->perr = aalloc(nst * c);
+    j->need = aalloc(c);
+    j->pass = aalloc(c);
+    j->error = aalloc(c);
+    j->sel = aalloc(c * sizeof *j->sel);
+    j->gather = aalloc(m->gather_bytes * c + 64);
+    j->cut_scratch = aalloc(scratch + 64);
     if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
         !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
-        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
     }
     return j;
 }
 
-void exec_job_free(ngt_job *j)
+void exec_job_free(exec_job *j)
 {
     if (!j)
         return;
     exec_job_finish(j);
     pthread_mutex_destroy(&j->mu);
     free(j->pins);
-    ngt_afree(j->live);
-    ngt_afree(j->errc);
-    ngt_afree(j->perr);
-    ngt_afree(j->need);
-    ngt_afree(j->pass);
-    ngt_afree(j->error);
-    ngt_afree(j->sel);
-    ngt_afree(j->gather);
-    ngt_afree(j->cut_scratch);
+    afree(j->live);
+    afree(j->errc);
+    afree(j->perr);
+    afree(j->need);
+    afree(j->pass);
+    afree(j->error);
+    afree(j->sel);
+    afree(j->gather);
+    afree(j->cut_scratch);
     free(j);
 }
 
-void exec_job_set_callbacks(ngt_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user)
+void exec_job_set_callbacks(exec_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user)
 {
     j->wake = wake;
     j->offload_fn = offload;
     j->cb_user = user;
 }
 
-ngt_batch *exec_job_batch(const ngt_job *j)
+ngt_batch *exec_job_batch(const exec_job *j)
 {
     return j->b;
 }
 
-void exec_job_start(ngt_job *j, ngt_batch *b)
+void exec_job_start(exec_job *j, ngt_batch *b)
 {
     ngt_menu *m = j->m;
     j->b = b;
@@ -92,7 +92,7 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
 }
 
-void exec_job_finish(ngt_job *j)
+void exec_job_finish(exec_job *j)
 {
     if (!j->m || !j->pins)
         return;
@@ -102,7 +102,7 @@ void exec_job_finish(ngt_job *j)
     }
 }
 
-uint64_t exec_job_deadline(const ngt_job *j)
+uint64_t exec_job_deadline(const exec_job *j)
 {
     pthread_mutex_t *mu = (pthread_mutex_t *)&j->mu;
     pthread_mutex_lock(mu);
@@ -126,7 +126,7 @@ static int select_from(const uint8_t *mask, int n, uint32_t *sel)
 /* The prescale key of event e: the physics identity when the schema declares one (run, lumi,
  * event number hashed as three little-endian u64 with FNV-1a 64; an absent run or lumi is 0, an
  * absent event number is replaced by the event id), else the event id itself. */
-static uint64_t event_key(ngt_job *j, int e)
+static uint64_t event_key(exec_job *j, int e)
 {
     const ngt_schema *s = j->m->schema;
     int id[3];
@@ -138,13 +138,13 @@ static uint64_t event_key(ngt_job *j, int e)
         if (id[k] >= 0) {
             const ngt_column_info *c = ngt_schema_column(s, id[k]);
             const char *base = ngt_batch_column(j->b, id[k]);
-            v[k] = (uint64_t)ngt_read_int(
+            v[k] = (uint64_t)read_int(
                 base + (c->kind == NGT_COL_SCALAR ? 0 : (size_t)e * c->row_bytes), c->dtype);
         }
     uint8_t bytes[24];
     for (int k = 0; k < 24; k++)
         bytes[k] = (uint8_t)(v[k / 8] >> (8 * (k % 8)));
-    return ngt_fnv1a(bytes, sizeof bytes, ngt_fnv1a_basis());
+    return fnv1a(bytes, sizeof bytes, fnv1a_basis());
 }
 
 static void hist_add(_Atomic uint64_t *st, uint64_t ns)
@@ -159,7 +159,7 @@ static _Atomic uint64_t *step_stats(ngt_ctx *ctx, int si)
 
 /* ---- nodes ----------------------------------------------------------------------------------- */
 
-static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
+static void run_start(exec_job *j, ngt_ctx *ctx, int ci)
 {
     const chain *c = &j->m->chains[ci];
     uint8_t *live = row(j->live, ci, j->cap);
@@ -176,7 +176,7 @@ static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
     stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_SEEN], seen);
 }
 
-static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
+static void run_use(exec_job *j, ngt_ctx *ctx, int ci, int si)
 {
     uint8_t *live = row(j->live, ci, j->cap), *errc = row(j->errc, ci, j->cap);
     const uint8_t *perr = row(j->perr, si, j->cap);
@@ -192,7 +192,7 @@ static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
 
 /* The events a producer must compute: those some user chain still has live, less those a
  * producer it depends on failed on (they are errored here too). */
-static void producer_select(ngt_job *j, int si)
+static void producer_select(exec_job *j, int si)
 {
     ngt_menu *m = j->m;
     const step *s = &m->steps[si];
@@ -214,7 +214,7 @@ static void producer_select(ngt_job *j, int si)
     j->n_sel = select_from(j->need, j->n, j->sel);
 }
 
-static int prescale_factor(const ngt_job *j, const step *s, int si)
+static int prescale_factor(const exec_job *j, const step *s, int si)
 {
     const ngt_menu *m = j->m;
     if (j->column >= 0 && m->chains[s->chain].prescale_step == si) {
@@ -229,7 +229,7 @@ static int prescale_factor(const ngt_job *j, const step *s, int si)
 
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
  * parked (the caller must not touch the job any more). */
-static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
     if (x->kind == NODE_FILTER)
@@ -240,12 +240,12 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     memset(j->error, 0, (size_t)j->n_sel);
     j->step_rc = NGT_OK;
     j->step_err.code = 0;
-    j->t_start = ngt_now_ns();
+    j->t_start = now_ns();
     if (j->n_sel == 0)
         return 1;
     switch (s->kind) {
     case STEP_CUT:
-        j->step_rc = ngt_cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
+        j->step_rc = cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
         return 1;
     case STEP_PRESCALE: {
         int f = prescale_factor(j, s, x->step);
@@ -277,9 +277,9 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     if (j->n_started == 0) {
         pthread_mutex_unlock(&j->mu);
         if (rc == NGT_PENDING)
-            j->step_rc = ngt_seterr(&j->step_err, NGT_ESTEP,
-                                    "step returned pending but started "
-                                    "no asynchronous operation");
+            j->step_rc = seterr(&j->step_err, NGT_ESTEP,
+                                "step returned pending but started "
+                                "no asynchronous operation");
         return 1;
     }
     if (j->pending == 0) { /* everything completed before we could park */
@@ -287,12 +287,12 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     }
     j->parked = 1;
-    j->deadline = ngt_now_ns() + s->timeout_ns;
+    j->deadline = now_ns() + s->timeout_ns;
     pthread_mutex_unlock(&j->mu);
     return 0;
 }
 
-static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
     pthread_mutex_lock(&j->mu);
@@ -300,7 +300,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     j->timed_out = j->failed = 0;
     pthread_mutex_unlock(&j->mu);
     int all_bad = j->step_rc < 0 || timed_out || failed;
-    uint64_t dt = ngt_now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
+    uint64_t dt = now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {
         uint8_t *perr = row(j->perr, x->step, j->cap);
         for (int i = 0; i < j->n_sel; i++) {
@@ -342,7 +342,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     hist_add(st, dt);
 }
 
-exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
+exec_status exec_job_run(exec_job *j, ngt_ctx *ctx)
 {
     const ngt_menu *m = j->m;
     while (j->cursor < m->n_nodes) {

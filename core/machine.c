@@ -23,14 +23,14 @@ static void read_cpu_model(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[512];
-    ngt_strlcpy(cpu_model, "unknown", sizeof cpu_model);
+    str_copy(cpu_model, "unknown", sizeof cpu_model);
     while (f && fgets(line, sizeof line, f)) {
         char *v = strchr(line, ':');
         if (strncmp(line, "model name", 10) != 0 || !v)
             continue;
         v += 1 + (v[1] == ' ');
         v[strcspn(v, "\n")] = 0;
-        ngt_strlcpy(cpu_model, v, sizeof cpu_model);
+        str_copy(cpu_model, v, sizeof cpu_model);
         break;
     }
     if (f)

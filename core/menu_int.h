@@ -24,7 +24,7 @@ typedef struct step {
     char name[128];
     int chain; /* owning chain for filters, -1 for producers */
     /* cut */
-    ngt_cut *cut;
+    cut_program *cut;
     /* prescale */
     uint32_t factor;
     uint64_t seed; /* FNV-1a 64 of the chain name */
@@ -189,7 +189,7 @@ struct ngt_ctx {
     void **ws;       /* per model: workspace */
     size_t *ws_size; /* per model: its size */
     int max_batch;
-    struct ngt_job *job; /* for ngt_menu_process */
+    struct exec_job *job; /* for ngt_menu_process */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int woken;
@@ -205,5 +205,8 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
 /* Applies a requested prescale column at a batch boundary; returns the column to use. */
 int menu_column_for_batch(ngt_menu *m, ngt_batch *b);
+
+/* The index of the chain called name, or -1 (name may be NULL). */
+int menu_find_chain(const ngt_menu *m, const char *name);
 
 #endif

@@ -14,18 +14,15 @@ static int resolve_names(ngt_menu *m, int ci, char **names, int n, int **out, co
 {
     *out = malloc(sizeof **out * (size_t)(n + 1));
     if (!*out)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int i = 0; i < n; i++) {
-        int k = -1;
-        for (int j = 0; j < m->n_chains && k < 0; j++)
-            if (strcmp(m->chains[j].name, names[i]) == 0)
-                k = j;
+        int k = menu_find_chain(m, names[i]);
         if (k < 0)
-            return ngt_seterr(err, NGT_EINVAL, "chain '%s': unknown %s chain '%s'",
-                              m->chains[ci].name, what, names[i]);
+            return seterr(err, NGT_EINVAL, "chain '%s': unknown %s chain '%s'", m->chains[ci].name,
+                          what, names[i]);
         if (k == ci)
-            return ngt_seterr(err, NGT_EINVAL, "chain '%s' cannot %s itself", names[i],
-                              strcmp(what, "seed") == 0 ? "seed" : "veto");
+            return seterr(err, NGT_EINVAL, "chain '%s' cannot %s itself", names[i],
+                          strcmp(what, "seed") == 0 ? "seed" : "veto");
         (*out)[i] = k;
     }
     return NGT_OK;
@@ -43,7 +40,7 @@ static int resolve_deps(ngt_menu *m, uint64_t *work, ngt_error *err)
     int ncols = ngt_schema_ncolumns(m->schema);
     int *producer = malloc(sizeof *producer * (size_t)(ncols + 1));
     if (!producer)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int c = 0; c < ncols; c++)
         producer[c] = -1;
     for (int i = 0; i < m->n_steps; i++)
@@ -56,7 +53,7 @@ static int resolve_deps(ngt_menu *m, uint64_t *work, ngt_error *err)
         int n = s->n_reads + s->n_in;
         s->deps = malloc(sizeof *s->deps * (size_t)(n + 1));
         if (!s->deps) {
-            rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            rc = seterr(err, NGT_ENOMEM, "out of memory");
             break;
         }
         s->n_deps = 0;
@@ -156,13 +153,13 @@ static int layout(planner *p, ngt_error *err)
                 prev = add_node(p, NODE_FILTER, ci, c->items[it]);
         }
         if (prev < 0 || (p->chain_end[ci] = add_node(p, NODE_END, ci, -1)) < 0)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
     }
     for (int i = 0; i < m->n_steps; i++) {
         p->producer_node[i] = -1;
         if (is_producer(&m->steps[i]) &&
             (p->producer_node[i] = add_node(p, NODE_PRODUCER, -1, i)) < 0)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
     }
     return NGT_OK;
 }
@@ -220,7 +217,7 @@ static int edges(planner *p, ngt_error *err)
         for (int k = 0; k < c->n_vetoes && !bad; k++)
             bad |= add_edge(p, p->chain_first[ci], p->chain_end[c->vetoes[k]]);
     }
-    return bad ? ngt_seterr(err, NGT_ENOMEM, "out of memory") : NGT_OK;
+    return bad ? seterr(err, NGT_ENOMEM, "out of memory") : NGT_OK;
 }
 
 static void node_label(const ngt_menu *m, const node *x, char *buf, size_t size)
@@ -274,7 +271,7 @@ static int order(planner *p, ngt_error *err)
     node *out = malloc(sizeof *out * ((size_t)n + 1));
     int rc = NGT_OK;
     if (!indeg || !start || !succ || !heap || !out) {
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
         goto done;
     }
     for (int e = 0; e < p->n_edges; e++) { /* successor lists, grouped by `before` (CSR) */
@@ -306,10 +303,10 @@ static int order(planner *p, ngt_error *err)
         for (int a = 0; a < n && !label[0]; a++)
             if (indeg[a])
                 node_label(m, &p->nodes[a], label, sizeof label);
-        rc = ngt_seterr(err, NGT_EINVAL,
-                        "the menu has a cycle (seeds, vetoes or producers needed by each other's "
-                        "filters), involving: %s",
-                        label);
+        rc = seterr(err, NGT_EINVAL,
+                    "the menu has a cycle (seeds, vetoes or producers needed by each other's "
+                    "filters), involving: %s",
+                    label);
         goto done;
     }
     m->nodes = out;
@@ -342,7 +339,7 @@ static int stats_order(ngt_menu *m, ngt_error *err)
     m->step_order = malloc(sizeof(int) * (size_t)(m->n_steps + 1));
     m->order_step = malloc(sizeof(int) * (size_t)(m->n_steps + 1));
     if (!m->step_order || !m->order_step)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->n_order = 0;
     for (int a = 0; a < m->n_nodes; a++) {
         const node *x = &m->nodes[a];
@@ -355,9 +352,9 @@ static int stats_order(ngt_menu *m, ngt_error *err)
         const step *s = &m->steps[i];
         size_t bytes = 0;
         for (int k = 0; k < s->n_in; k++)
-            bytes += ngt_pad64(ngt_schema_column(m->schema, s->in[k])->row_bytes);
+            bytes += pad64(ngt_schema_column(m->schema, s->in[k])->row_bytes);
         for (int k = 0; k < s->n_out; k++)
-            bytes += ngt_pad64(ngt_schema_column(m->schema, s->out[k])->row_bytes);
+            bytes += pad64(ngt_schema_column(m->schema, s->out[k])->row_bytes);
         if (s->kind == STEP_INFER && bytes > m->gather_bytes)
             m->gather_bytes = bytes;
     }
@@ -388,7 +385,7 @@ static int producer_users(ngt_menu *m, const planner *p, ngt_error *err)
     }
     m->users = malloc(sizeof(int) * ((size_t)total + 1));
     if (!m->user_start || !m->users)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->user_start[m->n_steps] = total;
     for (int i = 0, k = 0; i < m->n_steps; i++)
         for (int c = 0; p->pslot[i] >= 0 && c < m->n_chains; c++)
@@ -400,7 +397,7 @@ static int producer_users(ngt_menu *m, const planner *p, ngt_error *err)
 int plan_build(ngt_menu *m, ngt_error *err)
 {
     int rc = NGT_OK;
-    uint64_t t0 = ngt_now_ns();
+    uint64_t t0 = now_ns();
     for (int ci = 0; ci < m->n_chains && rc == NGT_OK; ci++) {
         chain *c = &m->chains[ci];
         rc = resolve_names(m, ci, c->seed_names, c->n_seeds, &c->seeds, "seed", err);
@@ -418,7 +415,7 @@ int plan_build(ngt_menu *m, ngt_error *err)
     p.pslot = malloc(sizeof(int) * (size_t)(m->n_steps + 1));
     if (!p.chain_first || !p.chain_end || !p.producer_node || !p.pslot) {
         free_planner(&p);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     }
     for (int i = 0; i < m->n_steps; i++)
         p.pslot[i] = is_producer(&m->steps[i]) ? p.n_producers++ : -1;
@@ -426,7 +423,7 @@ int plan_build(ngt_menu *m, ngt_error *err)
     p.earliest = malloc(sizeof(int) * (sc + 1));
     if (!p.earliest) {
         free_planner(&p);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < sc; i++)
         p.earliest[i] = -1;
@@ -449,6 +446,6 @@ int plan_build(ngt_menu *m, ngt_error *err)
         rc = result_columns(m, err);
     if (rc == NGT_OK)
         rc = stats_order(m, err);
-    m->plan_ns = ngt_now_ns() - t0;
+    m->plan_ns = now_ns() - t0;
     return rc;
 }

@@ -34,7 +34,7 @@ static int parse_opts(const char *s, genc_opts *o, ngt_error *err)
         size_t n = strcspn(s, " ,");
         char kv[128];
         if (n >= sizeof kv)
-            return ngt_seterr(err, NGT_EINVAL, "genc: option too long: %.40s...", s);
+            return seterr(err, NGT_EINVAL, "genc: option too long: %.40s...", s);
         memcpy(kv, s, n);
         kv[n] = 0;
         s += n + (s[n] != 0);
@@ -42,50 +42,19 @@ static int parse_opts(const char *s, genc_opts *o, ngt_error *err)
             continue;
         if (!strncmp(kv, "target=", 7)) {
             if (genc_target_parse(kv + 7, &o->target))
-                return ngt_seterr(err, NGT_EINVAL,
-                                  "genc: unknown target '%s' (avx512, avx2, generic, native)",
-                                  kv + 7);
+                return seterr(err, NGT_EINVAL,
+                              "genc: unknown target '%s' (avx512, avx2, generic, native)", kv + 7);
         } else if (!strncmp(kv, "max_batch=", 10)) {
             char *end;
             long v = strtol(kv + 10, &end, 10);
             if (*end || v < 1 || v > (1L << 30))
-                return ngt_seterr(err, NGT_EINVAL, "genc: bad max_batch '%s'", kv + 10);
+                return seterr(err, NGT_EINVAL, "genc: bad max_batch '%s'", kv + 10);
             o->max_batch = (int)v;
         } else
-            return ngt_seterr(err, NGT_EINVAL,
-                              "genc: unknown option '%s' (target=..., max_batch=N)", kv);
+            return seterr(err, NGT_EINVAL, "genc: unknown option '%s' (target=..., max_batch=N)",
+                          kv);
     }
     return NGT_OK;
-}
-
-static void *read_all(const char *path, size_t *size, ngt_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ngt_seterr(err, NGT_EIO, "cannot open %s", path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len == cap) {
-            char *b = realloc(buf, cap = cap ? cap * 2 : 65536);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                ngt_seterr(err, NGT_ENOMEM, "out of memory reading %s", path);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    *size = len;
-    return buf;
 }
 
 /* Reads and compiles a model to C text (and header text when h is not NULL). */
@@ -129,14 +98,14 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
     if (rc)
         return rc;
     size_t size = 0;
-    void *bytes = read_all(path, &size, err);
+    void *bytes = read_file(path, (size_t)1 << 32, &size, err);
     if (!bytes)
         return err ? err->code : NGT_EIO;
     genc_model *m = calloc(1, sizeof *m);
     genc_buf c = {0};
     int blas = 0;
     if (!m)
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     else
         rc = compile_text(bytes, size, o.target, "genc_model", &m->g, &c, NULL, &blas, err);
     if (!rc) {
@@ -145,7 +114,7 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
     free(bytes);
     free(c.s);
     if (rc) {
-        ngt_preferr(err, rc, "genc: %s", path);
+        preferr(err, rc, "genc: %s", path);
         model_free(m);
         return rc;
     }
@@ -180,13 +149,12 @@ static int genc_infer(const void *model, void *workspace, const void *const *inp
 {
     const genc_model *m = model;
     if (n < 0 || n > m->desc.max_batch)
-        return ngt_seterr(err, NGT_EINVAL, "genc: %d events (the model takes 0 to %d)", n,
-                          m->desc.max_batch);
+        return seterr(err, NGT_EINVAL, "genc: %d events (the model takes 0 to %d)", n,
+                      m->desc.max_batch);
     int bad = m->lib.infer(workspace, inputs, outputs, n);
     if (bad) {
         const onnx_node *nd = &m->g->nodes[bad - 1];
-        return ngt_seterr(err, NGT_EINVAL, "node '%s' (%s): index out of range", nd->name,
-                          nd->op_type);
+        return seterr(err, NGT_EINVAL, "node '%s' (%s): index out of range", nd->name, nd->op_type);
     }
     return NGT_OK;
 }
@@ -214,10 +182,10 @@ static int write_text(const char *path, const genc_buf *b, ngt_error *err)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+        return seterr(err, NGT_EIO, "cannot write %s", path);
     size_t w = fwrite(b->s, 1, b->len, f);
     if (fclose(f) || w != b->len)
-        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+        return seterr(err, NGT_EIO, "cannot write %s", path);
     return NGT_OK;
 }
 
@@ -226,10 +194,10 @@ int ngt_genc_compile_file(const char *path, const char *target, const char *pref
 {
     genc_target t = genc_target_host();
     if (target && *target && genc_target_parse(target, &t))
-        return ngt_seterr(err, NGT_EINVAL, "unknown target '%s' (avx512, avx2, generic, native)",
-                          target);
+        return seterr(err, NGT_EINVAL, "unknown target '%s' (avx512, avx2, generic, native)",
+                      target);
     size_t size = 0;
-    void *bytes = read_all(path, &size, err);
+    void *bytes = read_file(path, (size_t)1 << 32, &size, err);
     if (!bytes)
         return err ? err->code : NGT_EIO;
     genc_buf c = {0}, h = {0};
@@ -243,6 +211,6 @@ int ngt_genc_compile_file(const char *path, const char *target, const char *pref
     free(c.s);
     free(h.s);
     if (rc)
-        ngt_preferr(err, rc, "%s", path);
+        preferr(err, rc, "%s", path);
     return rc;
 }

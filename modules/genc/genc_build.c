@@ -28,8 +28,8 @@ const char *genc_cflags(genc_target t)
 int genc_build_load(const char *ctext, size_t len, genc_target t, int blas, const void *model,
                     size_t size, genc_lib *lib, ngt_error *err)
 {
-    uint64_t extra = ngt_fnv1a(model, size, ngt_fnv1a_basis());
-    extra = ngt_fnv1a(genc_target_name(t), strlen(genc_target_name(t)) + 1, extra);
+    uint64_t extra = fnv1a(model, size, fnv1a_basis());
+    extra = fnv1a(genc_target_name(t), strlen(genc_target_name(t)) + 1, extra);
     cc_job job = {.kind = "genc",
                   .flags = genc_cflags(t),
                   .libs = blas ? "-lopenblas -lm" : "-lm",
@@ -46,13 +46,13 @@ int genc_dlopen(const char *so, genc_lib *lib, ngt_error *err)
     memset(lib, 0, sizeof *lib);
     lib->handle = cc_open(so, err);
     if (!lib->handle)
-        return ngt_preferr(err, NGT_EIO, "genc");
+        return preferr(err, NGT_EIO, "genc");
     lib->infer = (genc_infer_fn)dlsym(lib->handle, "genc_model_infer");
     lib->workspace_size = (size_t(*)(void))dlsym(lib->handle, "genc_model_workspace_size");
     if (!lib->infer || !lib->workspace_size) {
         dlclose(lib->handle);
         lib->handle = NULL;
-        return ngt_seterr(err, NGT_EFORMAT, "genc: %s lacks genc_model_infer", so);
+        return seterr(err, NGT_EFORMAT, "genc: %s lacks genc_model_infer", so);
     }
     return NGT_OK;
 }

@@ -30,8 +30,8 @@ static void describe(const hls_model *m, int k, ngt_hls_layer_stats *s)
     const hls_layer *l = &m->layers[k];
     const hls_layer *a = &m->layers[l->in[0]];
     memset(s, 0, sizeof *s);
-    ngt_strlcpy(s->name, l->name, sizeof s->name);
-    ngt_strlcpy(s->kind, kind_name(l->kind), sizeof s->kind);
+    str_copy(s->name, l->name, sizeof s->name);
+    str_copy(s->kind, kind_name(l->kind), sizeof s->kind);
     hls_layer_types(l, s->types, sizeof s->types);
     s->width = l->res.w;
     s->integer = l->res.i;
@@ -113,8 +113,8 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
     if (st) {
         if (m->n_layers > NGT_HLS_MAX_LAYERS) {
             be->unload(mv);
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "hls profile: %d layers (at most %d)",
-                              m->n_layers, NGT_HLS_MAX_LAYERS);
+            return seterr(err, NGT_EUNSUPPORTED, "hls profile: %d layers (at most %d)", m->n_layers,
+                          NGT_HLS_MAX_LAYERS);
         }
         memset(st, 0, sizeof *st);
         st->n_layers = m->n_layers;
@@ -126,7 +126,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
     void *ws = n > 0 ? malloc(be->workspace_size(mv, 256)) : NULL;
     float *tmp = n > 0 ? malloc(no * sizeof *tmp) : NULL;
     if (n > 0 && (!ws || !tmp))
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     else if (n > 0 && st)
         rc = run_stats(m, ws, in, n, out, st, tmp);
     else if (n > 0) {
@@ -134,7 +134,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
         void *op[1] = {out};
         float *all = out ? NULL : malloc((size_t)n * no * sizeof *all);
         if (!out && !all)
-            rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            rc = seterr(err, NGT_ENOMEM, "out of memory");
         else {
             op[0] = out ? (void *)out : (void *)all;
             rc = be->infer(mv, ws, ip, op, n, err);
@@ -142,7 +142,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
         free(all);
     }
     if (rc < 0 && err && !err->code)
-        ngt_seterr(err, rc, "hls profile: the model failed on an event");
+        seterr(err, rc, "hls profile: the model failed on an event");
     free(ws);
     free(tmp);
     be->unload(mv);

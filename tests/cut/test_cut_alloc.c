@@ -1,4 +1,4 @@
-/* test_cut_alloc.c: ngt_cut_eval allocates nothing. The malloc family is wrapped at link time
+/* test_cut_alloc.c: cut_eval allocates nothing. The malloc family is wrapped at link time
  * (-Wl,--wrap) so every allocation made by the library's code in this binary is counted. */
 #include "testutil.h"
 
@@ -51,11 +51,11 @@ static void test_counter_works(void **state)
     ngt_error err = {0};
     counting = 1;
     allocations = 0;
-    ngt_cut *c = ngt_cut_compile(s, "count(jet, pt > 30) >= 2", &err);
+    cut_program *c = cut_compile(s, "count(jet, pt > 30) >= 2", &err);
     counting = 0;
     assert_non_null(c);
     assert_true(allocations >= 3);
-    ngt_cut_free(c);
+    cut_free(c);
     ngt_schema_free(s);
 }
 
@@ -73,19 +73,19 @@ static void test_eval_allocates_nothing(void **state)
         sel[n++] = (uint32_t)e;
     for (int k = 0; k < N_CUT_EXPRS; k++) {
         ngt_error err = {0};
-        ngt_cut *c = ngt_cut_compile(s, cut_exprs[k], &err);
+        cut_program *c = cut_compile(s, cut_exprs[k], &err);
         assert_non_null(c);
-        void *scratch = aligned_alloc(64, (ngt_cut_scratch_size(c, n) + 63) / 64 * 64);
+        void *scratch = aligned_alloc(64, (cut_scratch_size(c, n) + 63) / 64 * 64);
         assert_non_null(scratch);
         counting = 1;
         allocations = 0;
         for (int rep = 0; rep < 3; rep++)
-            assert_int_equal(ngt_cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
+            assert_int_equal(cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
         counting = 0;
         if (allocations)
             fail_msg("'%s': %ld allocations during eval", cut_exprs[k], allocations);
         free(scratch);
-        ngt_cut_free(c);
+        cut_free(c);
     }
     ngt_batch_free(b);
     ngt_schema_free(s);

@@ -98,7 +98,7 @@ static void test_workspace_any_n(void **state)
     ngt_npy x;
     if (ngt_npy_read("models/fad.input.npy", &x, &err))
         fail_msg("%s", err.msg);
-    void *ws = ngt_aalloc(small);
+    void *ws = aalloc(small);
     float *a = calloc(300 * 76, 4), *b = calloc(300 * 76, 4);
     const void *in[1] = {x.data};
     void *out[1] = {a};
@@ -111,7 +111,7 @@ static void test_workspace_any_n(void **state)
     assert_memory_equal(a, b, 300 * 76 * 4);
     assert_int_equal(be->infer(m, ws, in, out, -1, &err), NGT_EINVAL);
     assert_non_null(strstr(err.msg, "-1"));
-    ngt_afree(ws);
+    afree(ws);
     free(a);
     free(b);
     ngt_npy_free(&x);
