@@ -23,6 +23,14 @@ ngt_ctx *ngt_ctx_new(ngt_menu *m, int max_batch, ngt_error *err)
     c->worker = -1;
     c->max_batch = max_batch;
     c->stats = stats_alloc(m);
+    /* where a freed context's counts go: made now, so that freeing one never allocates */
+    pthread_mutex_lock(&m->stats_mu);
+    if (!m->retired)
+        m->retired = stats_alloc(m);
+    int retired = m->retired != NULL;
+    pthread_mutex_unlock(&m->stats_mu);
+    if (!retired)
+        goto oom;
     c->ws = calloc((size_t)m->n_models + 1, sizeof *c->ws);
     c->ws_size = calloc((size_t)m->n_models + 1, sizeof *c->ws_size);
     if (!c->stats || !c->ws || !c->ws_size)
@@ -66,10 +74,7 @@ void ngt_ctx_free(ngt_ctx *c)
             *p = c->next;
             break;
         }
-    if (!m->retired)
-        m->retired = stats_alloc(m);
-    if (m->retired)
-        stats_add(m, m->retired, c->stats); /* counts outlive the context */
+    stats_add(m, m->retired, c->stats); /* counts outlive the context (retired: see ctx_new) */
     pthread_mutex_unlock(&m->stats_mu);
     exec_job_free(c->job);
     for (int k = 0; k < m->n_models; k++)

@@ -80,6 +80,8 @@ static int sched_alloc(ngt_runner *r, ngt_error *err)
 {
     int n = r->nbatches;
     r->slots = aalloc((size_t)n * sizeof *r->slots);
+    if (r->slots) /* zeroed at once: sched_destroy reads it if anything below fails */
+        memset(r->slots, 0, (size_t)n * sizeof *r->slots);
     r->by_addr = calloc((size_t)n, sizeof *r->by_addr);
     r->rob = calloc((size_t)n, sizeof(sched_slot *)); /* array of pointers */
     r->workers = calloc((size_t)r->threads, sizeof *r->workers);
@@ -89,7 +91,6 @@ static int sched_alloc(ngt_runner *r, ngt_error *err)
         sched_ring_init(&r->pool, n) || sched_ring_init(&r->runq, n) ||
         sched_ring_init(&r->offq, n))
         return seterr(err, NGT_ENOMEM, "runner: out of memory for a pool of %d batches", n);
-    memset(r->slots, 0, (size_t)n * sizeof *r->slots);
     return NGT_OK;
 }
 
