@@ -321,8 +321,9 @@ int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err);
  * batch (in submission order when in_order is set) before it returns to the pool.
  * A runner borrows its menu (free the runner first) and owns its threads and pool: acquire,
  * try_acquire, release and submit are called from one producer thread (or serialised by the
- * caller); drain is thread-safe; the sink runs on worker threads, one batch at a time. Batches
- * belong to the runner: never free one, and do not touch it after submitting it. */
+ * caller); drain is thread-safe. The sink runs on worker threads: one call at a time when
+ * in_order is set, else possibly several at once (on different batches). Batches belong to the
+ * runner: never free one, and do not touch it after submitting it. */
 typedef void (*ngt_sink_fn)(void *user, ngt_batch *b);
 typedef struct ngt_run_opts {
     int threads;         /* workers; <= 0: number of cores */
