@@ -412,7 +412,7 @@ int plan_build(ngt_menu *m, ngt_error *err)
     p.chain_first = malloc(sizeof(int) * (size_t)(m->n_chains + 1));
     p.chain_end = malloc(sizeof(int) * (size_t)(m->n_chains + 1));
     p.producer_node = malloc(sizeof(int) * (size_t)(m->n_steps + 1));
-    p.pslot = malloc(sizeof(int) * (size_t)(m->n_steps + 1));
+    p.pslot = calloc((size_t)m->n_steps + 1, sizeof(int));
     if (!p.chain_first || !p.chain_end || !p.producer_node || !p.pslot) {
         free_planner(&p);
         return seterr(err, NGT_ENOMEM, "out of memory");
