@@ -285,7 +285,7 @@ hls_cfg *hls_cfg_parse(const char *text, ngt_error *err)
     return c;
 }
 
-hls_cfg *hls_cfg_load(const char *options, ngt_error *err)
+static hls_cfg *load_one(const char *options, ngt_error *err)
 {
     const char *p = options;
     while (isspace((unsigned char)*p))
@@ -314,6 +314,67 @@ hls_cfg *hls_cfg_load(const char *options, ngt_error *err)
     if (!c)
         ngt_preferr(err, NGT_EFORMAT, "%s", options);
     return c;
+}
+
+/* Moves the top-level keys of over (but NgtBase) into base, replacing base's; frees over. */
+static int overlay(hls_cfg *base, hls_cfg *over, ngt_error *err)
+{
+    for (int k = 0; k < over->n; k++) {
+        if (!over->keys[k] || strcmp(over->keys[k], "NgtBase") == 0)
+            continue;
+        hls_cfg *dst = (hls_cfg *)hls_cfg_get(base, over->keys[k]);
+        if (dst) {
+            free_value(dst);
+        } else {
+            hls_cfg *it = realloc(base->items, sizeof *it * (size_t)(base->n + 1));
+            if (it)
+                base->items = it;
+            char **ks = it ? realloc(base->keys, sizeof *ks * (size_t)(base->n + 1)) : NULL;
+            if (!ks) {
+                hls_cfg_free(over);
+                return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            }
+            base->keys = ks;
+            ks[base->n] = over->keys[k];
+            over->keys[k] = NULL;
+            dst = &base->items[base->n++];
+        }
+        *dst = over->items[k];
+        memset(&over->items[k], 0, sizeof over->items[k]);
+    }
+    hls_cfg_free(over);
+    return NGT_OK;
+}
+
+hls_cfg *hls_cfg_load(const char *options, ngt_error *err)
+{
+    hls_cfg *c = load_one(options, err);
+    for (int depth = 0; c; depth++) {
+        const hls_cfg *b = hls_cfg_get(c, "NgtBase");
+        if (!b)
+            return c;
+        const char *path = hls_cfg_str(b);
+        if (!path || depth == 8) {
+            ngt_seterr(err, NGT_EFORMAT, "precision configuration: NgtBase %s",
+                       path ? "nests more than 8 deep" : "must be a file name (a string)");
+            hls_cfg_free(c);
+            return NULL;
+        }
+        hls_cfg *base = load_one(path, err);
+        if (base && base->kind != HLS_C_MAP) {
+            ngt_seterr(err, NGT_EFORMAT, "precision configuration '%s': not a table", path);
+            hls_cfg_free(base);
+            base = NULL;
+        }
+        if (!base || overlay(base, c, err) < 0) {
+            if (!base)
+                hls_cfg_free(c);
+            hls_cfg_free(base);
+            return NULL;
+        }
+        c = base;
+    }
+    return NULL;
 }
 
 const hls_cfg *hls_cfg_get(const hls_cfg *c, const char *key)

@@ -26,7 +26,8 @@ typedef struct hls_cfg {
 
 /* Parses text (JSON, or a Lua table literal); NULL on error with err naming line and problem. */
 hls_cfg *hls_cfg_parse(const char *text, ngt_error *err);
-/* Reads options: JSON text ('{' first), or a path to a .json or .lua file. */
+/* Reads options: JSON text ('{' first), or a path to a .json or .lua file. A top-level NgtBase
+ * names a configuration file this one extends: its top-level keys replace the base's. */
 hls_cfg *hls_cfg_load(const char *options, ngt_error *err);
 void hls_cfg_free(hls_cfg *c);
 /* Child of a map by key (NULL when absent or c is not a map). */

@@ -31,6 +31,22 @@ def infer():
             f32 = [struct.unpack("<f", struct.pack("<f", w))[0] for w in want]
             bad = sum(1 for a, b in zip(got, f32) if a != b)
             assert bad == 0, "%s: %d values differ from hls4ml" % (name, bad)
+        # NgtOutput = "f64": the backend's outputs are float64 and ngt infer writes them as they
+        # are, equal to predict() bit for bit (53-bit 'auto' Dense results float32 cannot hold);
+        # without it, float32 as before
+        w = DATA + "/wide_mlp"
+        for extra, descr in ((', "NgtOutput": "f64"', "<f8"), ("", "<f4")):
+            ngt("infer", w + "/model.onnx", "--backend", "hls", "--precision",
+                '{"NgtBase": "%s/config.json"%s}' % (w, extra), "--input", w + "/input.npy",
+                "--output", d + "/wide.npy")
+            dt, shape, got = npy.read(d + "/wide.npy")
+            _, wshape, want = npy.read(w + "/output.npy")
+            assert dt == descr and shape == wshape, (dt, shape, wshape)
+            if descr == "<f8":
+                bad = sum(1 for a, b in zip(got, want) if struct.pack("<d", a) != struct.pack("<d", b))
+                assert bad == 0, "wide_mlp: %d float64 values differ from hls4ml" % bad
+            else:
+                assert sum(1 for a, b in zip(got, want) if a != b) > 0  # float32 loses bits
         err = ngt("infer", "models/fad.onnx", "--backend", "hls", "--precision",
                   '{"Model": {"Precision": "fixed<16,6,AP_NOPE>"}}', "--input",
                   "models/fad.input.npy", "--output", d + "/x.npy", status=1).stderr
@@ -58,6 +74,15 @@ def menu():
         a = report(d, m1, "--events", "20000", "--threads", "1", "--batch", "7")
         b = report(d, m1, "--events", "20000", "--threads", "2", "--batch", "256")
         c = report(d, m2, "--events", "20000")
+        # float64 model outputs when the menu asks (fad's outputs fit float32: same decisions)
+        m3 = os.path.join(d, "hls3.lua")
+        open(m3, "w").write(text.replace(
+            'backend = "ref"', 'backend = "hls", precision = { NgtBase = "configs/fad_hls.lua", '
+            'NgtOutput = "f64" }'))
+        e = report(d, m3, "--events", "20000")
+        insp = ngt("inspect", m3).stdout
+        assert "derived fad_out f64[76]" in insp, insp
+    assert [x["passed"] for x in e["chains"]] == [x["passed"] for x in a["chains"]]
     keys = ("seen", "passed", "prescaled", "errored", "unique")
     ca = [(x["name"],) + tuple(x[k] for k in keys) for x in a["chains"]]
     assert ca == [(x["name"],) + tuple(x[k] for k in keys) for x in b["chains"]]

@@ -161,6 +161,7 @@ static void test_canonical(void **state)
     (void)state;
     assert_int_equal(check_one("fad"), 0);
     assert_int_equal(check_one("mdt"), 0);
+    assert_int_equal(check_one("wide_mlp"), 0); /* 53-bit outputs (lossless 'auto' Dense) */
 }
 
 static void test_random(void **state)
@@ -307,6 +308,95 @@ static void test_profile(void **state)
     ngt_npy_free(&x);
 }
 
+/* NgtOutput = "f64" over NgtBase = the model's config: float64 outputs equal to hls4ml's
+ * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results); returns
+ * the number of values that differ, and how many of them float32 would have lost in *lossy. */
+static long check_f64(const char *name, long *lossy)
+{
+    char dir[256], onnx[320], opts[400], path[320];
+    snprintf(dir, sizeof dir, "tests/hls/data/models/%s", name);
+    if (strcmp(name, "fad") == 0 || strcmp(name, "mdt") == 0)
+        snprintf(onnx, sizeof onnx, "models/%s.onnx", name);
+    else
+        snprintf(onnx, sizeof onnx, "%s/model.onnx", dir);
+    snprintf(opts, sizeof opts, "{\"NgtBase\": \"%s/config.json\", \"NgtOutput\": \"f64\"}", dir);
+    const ngt_backend *be = ngt_backend_hls();
+    ngt_error err = {0};
+    void *m = NULL;
+    if (be->load(onnx, opts, &m, &err) < 0)
+        fail_msg("%s: %s", name, err.msg);
+    ngt_model_desc d;
+    be->describe(m, &d);
+    assert_int_equal(d.outputs[0].dtype, NGT_F64);
+    ngt_npy x, want;
+    snprintf(path, sizeof path, "%s/input.npy", dir);
+    assert_int_equal(ngt_npy_read(path, &x, &err), NGT_OK);
+    snprintf(path, sizeof path, "%s/output.npy", dir);
+    assert_int_equal(ngt_npy_read(path, &want, &err), NGT_OK);
+    int n = (int)x.shape[0];
+    size_t count = want.bytes / sizeof(double);
+    double *got = calloc(count, sizeof(double));
+    void *ws = malloc(be->workspace_size(m, n));
+    long bad = 0;
+    for (int e = 0; e < n; e += 7) { /* several events a call */
+        int k = n - e < 7 ? n - e : 7;
+        size_t per = count / (size_t)n;
+        const void *in[1] = {(const float *)x.data +
+                             (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
+        void *out[1] = {got + (size_t)e * per};
+        assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
+    }
+    const double *wd = want.data;
+    for (size_t i = 0; i < count; i++) {
+        bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
+        *lossy += (double)(float)wd[i] != wd[i];
+    }
+    free(got);
+    free(ws);
+    ngt_npy_free(&x);
+    ngt_npy_free(&want);
+    be->unload(m);
+    return bad;
+}
+
+static void test_f64_outputs(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/hls/data/models/LIST", "r");
+    assert_non_null(f);
+    char name[128];
+    long bad = 0, lossy = 0;
+    int models = 0;
+    while (fscanf(f, "%127s", name) == 1) {
+        long b = check_f64(name, &lossy);
+        if (b)
+            print_message("%s: %ld float64 values differ from hls4ml's predict()\n", name, b);
+        bad += b;
+        models++;
+    }
+    fclose(f);
+    print_message("f64 outputs: %d models, %ld values differ; float32 would change %ld values\n",
+                  models, bad, lossy);
+    assert_true(models >= 25);
+    assert_true(lossy > 0); /* the test has values float32 cannot hold */
+    assert_int_equal(bad, 0);
+    ngt_error err = {0};
+    void *m = NULL;
+    const ngt_backend *be = ngt_backend_hls();
+    assert_true(be->load("models/fad.onnx", "{\"NgtOutput\": \"f16\"}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "NgtOutput"));
+    assert_true(be->load("models/fad.onnx", "{\"NgtBase\": \"/nonexistent.json\"}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_true(be->load("models/fad.onnx", "{\"NgtBase\": 3}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "NgtBase"));
+    /* without NgtOutput: float32, as before */
+    assert_int_equal(be->load("models/fad.onnx", "configs/fad_hls.lua", &m, &err), NGT_OK);
+    ngt_model_desc d;
+    be->describe(m, &d);
+    assert_int_equal(d.outputs[0].dtype, NGT_F32);
+    be->unload(m);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -337,7 +427,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical), cmocka_unit_test(test_random),
         cmocka_unit_test(test_tiled),     cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_errors),    cmocka_unit_test(test_f64_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
