@@ -56,12 +56,33 @@ static int output_dtype(const hls_cfg *cfg, ngt_error *err)
                       s ? ", not '" : "", s ? s : "", s ? "'" : "");
 }
 
+/* Every LayerName entry names a layer of the model (hls4ml ignores the others: a misspelt name
+ * would silently leave the layer at the defaults). */
+static int known_layers(const hls_model *m, const hls_cfg *cfg, ngt_error *err)
+{
+    const hls_cfg *names = hls_cfg_get(cfg, "LayerName");
+    for (int k = 0; names && k < names->n; k++) {
+        int found = 0;
+        for (int j = 0; j < m->n_layers && !found; j++)
+            found = strcmp(m->layers[j].name, names->keys[k]) == 0;
+        if (!found)
+            return ngt_seterr(err, NGT_EFORMAT,
+                              "precision configuration: LayerName '%s': the model has no such "
+                              "layer (layers are named after the ONNX nodes, the input after the "
+                              "graph input)",
+                              names->keys[k]);
+    }
+    return NGT_OK;
+}
+
 static int hls_load(const char *path, const char *options, void **out, ngt_error *err)
 {
     hls_cfg *cfg = options && *options ? hls_cfg_load(options, err) : hls_cfg_parse("{}", err);
     if (!cfg)
         return err ? (err->code ? err->code : NGT_EFORMAT) : NGT_EFORMAT;
-    int f64 = output_dtype(cfg, err);
+    int f64 = hls_cfg_check(cfg, err);
+    if (f64 >= 0)
+        f64 = output_dtype(cfg, err);
     if (f64 < 0) {
         hls_cfg_free(cfg);
         return f64;
@@ -75,8 +96,8 @@ static int hls_load(const char *path, const char *options, void **out, ngt_error
     m->g = onnx_read_file(path, err);
     if (!m->g)
         rc = err && err->code < 0 ? err->code : NGT_EFORMAT;
-    else if ((rc = hls_build(m, cfg, err)) >= 0 && (rc = layout(m, err)) >= 0 &&
-             (rc = hls_tile_prepare(m)) < 0)
+    else if ((rc = hls_build(m, cfg, err)) >= 0 && (rc = known_layers(m, cfg, err)) >= 0 &&
+             (rc = layout(m, err)) >= 0 && (rc = hls_tile_prepare(m)) < 0)
         ngt_seterr(err, rc, "out of memory");
     hls_cfg_free(cfg);
     if (rc < 0) {

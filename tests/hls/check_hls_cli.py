@@ -23,7 +23,7 @@ def infer():
     with tempfile.TemporaryDirectory() as d:
         for name in ("fad", "mdt"):
             ngt("infer", "models/%s.onnx" % name, "--backend", "hls", "--precision",
-                "configs/%s_hls.lua" % name, "--input", "%s/%s/input.npy" % (DATA, name),
+                "configs/%s_hls.json" % name, "--input", "%s/%s/input.npy" % (DATA, name),
                 "--output", d + "/out.npy")
             _, shape, got = npy.read(d + "/out.npy")
             _, wshape, want = npy.read("%s/%s/output.npy" % (DATA, name))
@@ -60,24 +60,25 @@ def report(d, menu, *args):
 
 
 def menu():
-    """The demo menu with fad on the hls backend (precision from configs/fad_hls.lua, and as a
+    """The demo menu with fad on the hls backend (precision from configs/fad_hls.json, and as a
     table): runs, and decides alike at any threads/batch and for both spellings."""
     with tempfile.TemporaryDirectory() as d:
         text = open("configs/l1_demo.lua").read()
         assert 'backend = "ref"' in text
         m1, m2 = os.path.join(d, "hls1.lua"), os.path.join(d, "hls2.lua")
         open(m1, "w").write(text.replace(
-            'backend = "ref"', 'backend = "hls", precision = "configs/fad_hls.lua"'))
+            'backend = "ref"', 'backend = "hls", precision = "configs/fad_hls.json"'))
         open(m2, "w").write(text.replace(
             'backend = "ref"',
-            'backend = "hls", precision = { Model = { Precision = { default = "fixed<16,6>" } } }'))
+            'backend = "hls", precision = { Model = { Precision = { default = "fixed<16,6>", '
+            'accum = "auto", result = "auto" } } }'))
         a = report(d, m1, "--events", "20000", "--threads", "1", "--batch", "7")
         b = report(d, m1, "--events", "20000", "--threads", "2", "--batch", "256")
         c = report(d, m2, "--events", "20000")
         # float64 model outputs when the menu asks (fad's outputs fit float32: same decisions)
         m3 = os.path.join(d, "hls3.lua")
         open(m3, "w").write(text.replace(
-            'backend = "ref"', 'backend = "hls", precision = { NgtBase = "configs/fad_hls.lua", '
+            'backend = "ref"', 'backend = "hls", precision = { NgtBase = "configs/fad_hls.json", '
             'NgtOutput = "f64" }'))
         e = report(d, m3, "--events", "20000")
         insp = ngt("inspect", m3).stdout
@@ -95,7 +96,7 @@ def profile():
     counted for a config too narrow for fad's inputs (0..10) and fc1's sums, agreement with float."""
     with tempfile.TemporaryDirectory() as d:
         j = os.path.join(d, "p.json")
-        out = ngt("hls", "profile", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+        out = ngt("hls", "profile", "models/fad.onnx", "--precision", "configs/fad_hls.json",
                   "--events", "256", "--threshold", "0.5", "--json", j).stdout
         assert "fc1" in out and "relu3" in out and "max |diff|" in out, out
         p = json.load(open(j))
@@ -122,7 +123,7 @@ def tune():
     width), and ngt infer with the tuned config meets the target against the ref backend."""
     with tempfile.TemporaryDirectory() as d:
         cfg, s = os.path.join(d, "tuned.json"), os.path.join(d, "s.json")
-        out = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+        out = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.json",
                   "--target", "maxdiff<=0.05", "-o", cfg, "--json", s).stdout
         assert "total bits" in out and "multipliers" in out, out
         t = json.load(open(cfg))
@@ -141,10 +142,10 @@ def tune():
         _, _, r = npy.read(os.path.join(d, "r.npy"))
         diff = max(abs(a - b) for a, b in zip(h, r))
         assert len(h) == summary["events"] * 76 and diff <= 0.05, diff
-        err = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua",
+        err = ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.json",
                   "--target", "maxdiff<=0", "--events", "64", "-o", cfg, status=1).stderr
         assert "not met" in err, err
-        ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.lua", "--target",
+        ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.json", "--target",
             "speed>=3", status=2)
 
 

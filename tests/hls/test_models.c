@@ -172,8 +172,8 @@ static void test_random(void **state)
     char name[128];
     int ok = 0, failed = 0, skipped = 0;
     while (fscanf(f, "%127s", name) == 1) {
-        if (strncmp(name, "rand", 4) != 0)
-            continue;
+        if (strncmp(name, "rand", 4) != 0 && strncmp(name, "gen_", 4) != 0)
+            continue; /* gen_: configurations written by hls4ml's generator, CamelCase keys */
         int r = check_one(name);
         ok += r == 0;
         failed += r > 0;
@@ -184,7 +184,7 @@ static void test_random(void **state)
                   skipped);
     assert_int_equal(failed, 0);
     assert_int_equal(skipped, 0);
-    assert_true(ok >= 22);
+    assert_true(ok >= 25);
 }
 
 /* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
@@ -240,24 +240,36 @@ static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
     return changed;
 }
 
+/* Dense/Conv accumulators and results lossless ('auto', as hls4ml's generators write them; a
+ * type left out takes the model default, as in hls4ml). */
+#define LOSSLESS "\"accum\": \"auto\", \"result\": \"auto\""
+
 static void test_tiled(void **state)
 {
     (void)state;
     /* overflows > 0: the wrap and saturation fallbacks were exercised */
-    assert_true(tiled_vs_exact("models/fad.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<10,3>\"}, \"LayerName\": {"
-                               "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
-                               "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
-                               "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
-    assert_true(tiled_vs_exact("models/mdt.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<12,3,RND,SAT>\"}}",
-                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
-    assert_true(tiled_vs_exact("models/mdt.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<14,2,RND,SAT_SYM>\"}}",
-                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<10,3>\", " LOSSLESS
+                       "}}, \"LayerName\": {"
+                       "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
+                       "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
+    assert_true(tiled_vs_exact(
+                    "models/mdt.onnx",
+                    "{\"Model\": {\"Precision\": {\"default\": \"fixed<12,3,RND,SAT>\", " LOSSLESS
+                    "}}}",
+                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    assert_true(
+        tiled_vs_exact(
+            "models/mdt.onnx",
+            "{\"Model\": {\"Precision\": {\"default\": \"fixed<14,2,RND,SAT_SYM>\", " LOSSLESS
+            "}}}",
+            "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
     /* the random models that qualify: Conv2D (padded copies), Conv1D, sigmoid/tanh, MLPs */
-    const char *cfgs[] = {"{\"Model\": {\"Precision\": \"fixed<16,6>\"}}",
-                          "{\"Model\": {\"Precision\": \"fixed<9,2,RND,SAT>\"}}"};
+    const char *cfgs[] = {
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS "}}}",
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<9,2,RND,SAT>\", " LOSSLESS "}}}"};
     FILE *f = fopen("tests/hls/data/models/LIST", "r");
     assert_non_null(f);
     char name[128], onnx[320], input[320];
@@ -285,7 +297,8 @@ static void test_profile(void **state)
     int n = (int)x.shape[0];
     ngt_hls_stats *st = calloc(1, sizeof *st);
     float *a = malloc((size_t)n * 76 * sizeof(float)), *b = malloc((size_t)n * 76 * sizeof(float));
-    const char *narrow = "{\"Model\": {\"Precision\": \"fixed<6,3>\"}}";
+    const char *narrow =
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<6,3>\", " LOSSLESS "}}}";
     assert_int_equal(ngt_hls_profile("models/fad.onnx", narrow, x.data, n, a, st, &err), NGT_OK);
     assert_int_equal(st->n_layers, 8);
     assert_int_equal(st->in_size, 77);
@@ -390,11 +403,120 @@ static void test_f64_outputs(void **state)
     assert_true(be->load("models/fad.onnx", "{\"NgtBase\": 3}", &m, &err) < 0);
     assert_non_null(strstr(err.msg, "NgtBase"));
     /* without NgtOutput: float32, as before */
-    assert_int_equal(be->load("models/fad.onnx", "configs/fad_hls.lua", &m, &err), NGT_OK);
+    assert_int_equal(be->load("models/fad.onnx", "configs/fad_hls.json", &m, &err), NGT_OK);
     ngt_model_desc d;
     be->describe(m, &d);
     assert_int_equal(d.outputs[0].dtype, NGT_F32);
     be->unload(m);
+}
+
+/* Loads fad with cfg; returns the model (NULL and err filled when refused). */
+static hls_model *load_fad(const char *cfg, ngt_error *err)
+{
+    void *m = NULL;
+    memset(err, 0, sizeof *err);
+    return ngt_backend_hls()->load("models/fad.onnx", cfg, &m, err) < 0 ? NULL : m;
+}
+
+static void refused(const char *cfg, const char *needle)
+{
+    ngt_error err;
+    hls_model *m = load_fad(cfg, &err);
+    if (m) {
+        ngt_backend_hls()->unload(m);
+        fail_msg("accepted: %s", cfg);
+    }
+    if (!strstr(err.msg, needle))
+        fail_msg("'%s': the error '%s' does not name '%s'", cfg, err.msg, needle);
+}
+
+/* Configuration keys as hls4ml reads them: CamelCase or snake_case layer keys (the later of two
+ * spellings wins), types looked up as hls4ml's get_precision does, unknown keys refused by name,
+ * keys that cannot change the C simulation accepted. */
+static void test_config_keys(void **state)
+{
+    (void)state;
+    ngt_error err;
+    /* a type left out takes the model default (fc1's sums are not lossless then), as hls4ml */
+    hls_model *m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\"}}}", &err);
+    assert_non_null(m);
+    assert_int_equal(m->layers[1].acc.w, 16);
+    assert_int_equal(m->layers[1].res.w, 16);
+    ngt_backend_hls()->unload(m);
+    /* layer Precision: a map's default, or a type, beats the Model's per-type entry */
+    m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"weight\": "
+                 "\"fixed<8,3>\"}}, \"LayerName\": {\"fc1\": {\"Precision\": {\"default\": "
+                 "\"fixed<12,4>\"}}, \"fc2\": {\"Precision\": \"fixed<10,4>\"}}}",
+                 &err);
+    assert_non_null(m);
+    assert_int_equal(m->layers[1].wt.w, 12);
+    assert_int_equal(m->layers[1].acc.w, 12);
+    assert_int_equal(m->layers[3].wt.w, 10);
+    assert_int_equal(m->layers[3].bt.w, 10);
+    assert_int_equal(m->layers[5].wt.w, 8); /* fc3: the Model's weight type */
+    assert_int_equal(m->layers[5].bt.w, 16);
+    ngt_backend_hls()->unload(m);
+    /* accepted: hls4ml's generator keys without effect on values, both spellings of a key */
+    m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\"}, \"ReuseFactor\": 1, "
+                 "\"Strategy\": \"Latency\", \"BramFactor\": 1000000000, \"TraceOutput\": false, "
+                 "\"ChannelsLastConversion\": \"full\", \"TransposeOutputs\": false}, "
+                 "\"InputShape\": [77], \"LayerName\": {\"fc1\": {\"ReuseFactor\": 1, \"Trace\": "
+                 "false, \"reuse_factor\": 2, \"Strategy\": \"latency\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    ngt_backend_hls()->unload(m);
+    /* refused, naming the key */
+    refused("{\"LayerName\": {\"fc1\": {\"TableSiz\": 512}}}", "TableSiz");
+    refused("{\"LayerName\": {\"fc1\": {\"Precision\": {\"wieght\": \"fixed<8,3>\"}}}}", "wieght");
+    refused("{\"LayerName\": {\"fc1\": {\"precision\": {\"weight\": \"fixed<8,3>\"}}}}",
+            "precision");
+    refused("{\"LayerName\": {\"fc9\": {\"Precision\": \"fixed<8,3>\"}}}", "fc9");
+    refused("{\"LayerType\": {\"Dense\": {\"Precision\": \"fixed<8,3>\"}}}", "LayerType");
+    refused("{\"Model\": {\"Strategy\": \"Resource\"}}", "Strategy");
+    refused("{\"Model\": {\"ChannelsLastConversion\": \"off\"}}", "ChannelsLastConversion");
+    refused("{\"Model\": {\"Precison\": \"fixed<8,3>\"}}", "Precison");
+    refused("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"maximum\": "
+            "\"fixed<20,8>\"}}}",
+            "maximum");
+    refused("{\"Modle\": {}}", "Modle");
+    refused("{\"LayerName\": {\"relu1\": {\"Strategy\": \"Resource\"}}}", "Strategy");
+}
+
+/* hls4ml's spellings: TableSize and table_size read alike, the later of the two winning. */
+static void test_config_spellings(void **state)
+{
+    (void)state;
+    const char *onnx = "tests/hls/data/models/rand02_cat/model.onnx";
+    const char *cfgs[] = {
+        "{\"LayerName\": {\"sigmoid4\": {\"TableSize\": 256}, \"softmax7\": {\"Implementation\": "
+        "\"latency\", \"TableSize\": 512, \"ExpTableT\": \"fixed<14,6>\"}}}",
+        "{\"LayerName\": {\"sigmoid4\": {\"table_size\": 256}, \"softmax7\": {\"implementation\": "
+        "\"latency\", \"table_size\": 512, \"exp_table_t\": \"fixed<14,6>\"}}}",
+        "{\"LayerName\": {\"sigmoid4\": {\"table_size\": 64, \"TableSize\": 256}, \"softmax7\": "
+        "{\"Implementation\": \"stable\", \"implementation\": \"latency\", \"TableSize\": 512, "
+        "\"exp_table_t\": \"fixed<14,6>\"}}}"};
+    for (int c = 0; c < 3; c++) {
+        void *m = NULL;
+        ngt_error err = {0};
+        if (ngt_backend_hls()->load(onnx, cfgs[c], &m, &err) < 0)
+            fail_msg("%s", err.msg);
+        const hls_model *hm = m;
+        int seen = 0;
+        for (int k = 0; k < hm->n_layers; k++) {
+            const hls_layer *l = &hm->layers[k];
+            if (strcmp(l->name, "sigmoid4") == 0) {
+                assert_int_equal(l->table_size, 256);
+                seen++;
+            } else if (strcmp(l->name, "softmax7") == 0) {
+                assert_int_equal(l->impl, HLS_SOFTMAX_LATENCY);
+                assert_int_equal(l->exp_t.w, 14);
+                seen++;
+            }
+        }
+        assert_int_equal(seen, 2);
+        ngt_backend_hls()->unload(m);
+    }
 }
 
 static void test_errors(void **state)
@@ -425,9 +547,10 @@ int main(int argc, char **argv)
         return failed != 0;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical), cmocka_unit_test(test_random),
-        cmocka_unit_test(test_tiled),     cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_errors),    cmocka_unit_test(test_f64_outputs),
+        cmocka_unit_test(test_canonical),   cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),       cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_f64_outputs),
+        cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
