@@ -46,6 +46,79 @@ static void skip(rd *r)
     }
 }
 
+/* n hex digits at s (-1 if not). */
+static long hex(const char *s, int n)
+{
+    long v = 0;
+    for (int k = 0; k < n; k++) {
+        if (!isxdigit((unsigned char)s[k]))
+            return -1;
+        v = v * 16 +
+            (isdigit((unsigned char)s[k]) ? s[k] - '0' : tolower((unsigned char)s[k]) - 'a' + 10);
+    }
+    return v;
+}
+
+/* The escape after a backslash (JSON's, and Lua's \ddd, \xhh, \a, \v) into buf as UTF-8;
+ * returns the bytes written, -1 for a malformed \u. */
+static int unescape(rd *r, char *buf)
+{
+    static const char from[] = "ntrbfva", to[] = "\n\t\r\b\f\v\a";
+    char c = *r->s++;
+    const char *p = strchr(from, c);
+    if (c && p) {
+        buf[0] = to[p - from];
+        return 1;
+    }
+    if (c == 'x' && hex(r->s, 2) >= 0) {
+        buf[0] = (char)hex(r->s, 2);
+        r->s += 2;
+        return 1;
+    }
+    if (isdigit((unsigned char)c)) {
+        int v = c - '0';
+        for (int k = 0; k < 2 && isdigit((unsigned char)*r->s); k++)
+            v = v * 10 + (*r->s++ - '0');
+        buf[0] = (char)v;
+        return 1;
+    }
+    if (c != 'u') {
+        buf[0] = c; /* \" \\ \/ \' */
+        return 1;
+    }
+    long u = hex(r->s, 4);
+    if (u < 0)
+        return -1;
+    r->s += 4;
+    if (u >= 0xD800 && u < 0xDC00 && r->s[0] == '\\' && r->s[1] == 'u') { /* a surrogate pair */
+        long lo = hex(r->s + 2, 4);
+        if (lo >= 0xDC00 && lo < 0xE000) {
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            r->s += 6;
+        }
+    }
+    if (u < 0x80) {
+        buf[0] = (char)u;
+        return 1;
+    }
+    if (u < 0x800) {
+        buf[0] = (char)(0xC0 | (u >> 6));
+        buf[1] = (char)(0x80 | (u & 0x3F));
+        return 2;
+    }
+    if (u < 0x10000) {
+        buf[0] = (char)(0xE0 | (u >> 12));
+        buf[1] = (char)(0x80 | ((u >> 6) & 0x3F));
+        buf[2] = (char)(0x80 | (u & 0x3F));
+        return 3;
+    }
+    buf[0] = (char)(0xF0 | (u >> 18));
+    buf[1] = (char)(0x80 | ((u >> 12) & 0x3F));
+    buf[2] = (char)(0x80 | ((u >> 6) & 0x3F));
+    buf[3] = (char)(0x80 | (u & 0x3F));
+    return 4;
+}
+
 static char *read_string(rd *r)
 {
     char q = *r->s++;
@@ -56,15 +129,14 @@ static char *read_string(rd *r)
         return NULL;
     }
     while (*r->s && *r->s != q) {
-        char c = *r->s++;
-        if (c == '\\' && *r->s) {
-            c = *r->s++;
-            if (c == 'n')
-                c = '\n';
-            else if (c == 't')
-                c = '\t';
+        char c = *r->s++, buf[4] = {c};
+        int len = 1;
+        if (c == '\\' && *r->s && (len = unescape(r, buf)) < 0) {
+            free(out);
+            fail(r, "bad \\u escape in a string");
+            return NULL;
         }
-        if (n + 2 > cap) {
+        if (n + (size_t)len + 1 > cap) {
             char *p = realloc(out, cap *= 2);
             if (!p) {
                 free(out);
@@ -73,7 +145,8 @@ static char *read_string(rd *r)
             }
             out = p;
         }
-        out[n++] = c;
+        memcpy(out + n, buf, (size_t)len);
+        n += (size_t)len;
     }
     out[n] = 0;
     if (*r->s != q) {
@@ -382,7 +455,7 @@ const hls_cfg *hls_cfg_get(const hls_cfg *c, const char *key)
 {
     if (!c || c->kind != HLS_C_MAP)
         return NULL;
-    for (int k = 0; k < c->n; k++)
+    for (int k = c->n - 1; k >= 0; k--) /* a key given twice: the later, as JSON readers do */
         if (c->keys[k] && strcmp(c->keys[k], key) == 0)
             return &c->items[k];
     return NULL;

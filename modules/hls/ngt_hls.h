@@ -28,7 +28,7 @@ enum {
 ngt_hls_cfg *ngt_hls_cfg_load(const char *options, ngt_error *err);
 void ngt_hls_cfg_free(ngt_hls_cfg *c);
 int ngt_hls_cfg_kind(const ngt_hls_cfg *c);
-double ngt_hls_cfg_num(const ngt_hls_cfg *c);       /* NUM, BOOL (0 or 1) */
+double ngt_hls_cfg_num(const ngt_hls_cfg *c);         /* NUM, BOOL (0 or 1) */
 const char *ngt_hls_cfg_string(const ngt_hls_cfg *c); /* STR, else NULL */
 int ngt_hls_cfg_len(const ngt_hls_cfg *c);            /* LIST, MAP: children, else 0 */
 /* Child i of a list or map, and its key (NULL in a list, and for a key overridden by a later

@@ -83,6 +83,14 @@ def menu():
         e = report(d, m3, "--events", "20000")
         insp = ngt("inspect", m3).stdout
         assert "derived fad_out f64[76]" in insp, insp
+        # a precision table goes to the backend as JSON (ngt/json.lua): strings with a tab, a
+        # quote and a backslash arrive intact (Lua's %q wrote a tab as the invalid escape \9)
+        odd = os.path.join(d, 'fad\t"hls\\cfg".json')
+        open(odd, "w").write(open("configs/fad_hls.json").read())
+        m4 = os.path.join(d, "hls4.lua")
+        open(m4, "w").write(text.replace(
+            'backend = "ref"', 'backend = "hls", precision = { NgtBase = [[%s]] }' % odd))
+        ngt("inspect", m4)
     assert [x["passed"] for x in e["chains"]] == [x["passed"] for x in a["chains"]]
     keys = ("seen", "passed", "prescaled", "errored", "unique")
     ca = [(x["name"],) + tuple(x[k] for k in keys) for x in a["chains"]]
@@ -147,6 +155,24 @@ def tune():
         assert "not met" in err, err
         ngt("hls", "tune", "models/fad.onnx", "--precision", "configs/fad_hls.json", "--target",
             "speed>=3", status=2)
+        # tune reads the configuration with the backend's own reader: a .lua file is a literal
+        # (never executed: a call in it is refused), NgtBase is followed, so the rounding modes
+        # of the base's default (RND,SAT) are the ones tune keeps
+        base, lua = os.path.join(d, "base.json"), os.path.join(d, "cfg.lua")
+        b = json.load(open("configs/fad_hls.json"))
+        b["Model"]["Precision"]["default"] = "fixed<16,6,RND,SAT>"
+        json.dump(b, open(base, "w"))
+        open(lua, "w").write('-- extends base.json\nreturn { NgtBase = "%s" }\n' % base)
+        ngt("hls", "tune", "models/fad.onnx", "--precision", lua, "--target", "maxdiff<=0.1",
+            "--events", "64", "-o", cfg)
+        types = [v for l in json.load(open(cfg))["LayerName"].values()
+                 for k, v in l.get("Precision", {}).items() if k in ("weight", "result")]
+        assert types and all(v.endswith(",RND,SAT>") for v in types), types
+        open(lua, "w").write('return { Model = { Precision = { default = string.format('
+                             '"fixed<%d,6>", 16) } } }\n')
+        err = ngt("hls", "tune", "models/fad.onnx", "--precision", lua, "--target",
+                  "maxdiff<=0.1", "--events", "64", "-o", cfg, status=1).stderr
+        assert "precision configuration" in err and "line 1" in err, err
 
 
 {"infer": infer, "menu": menu, "profile": profile, "tune": tune}[CHECK]()
