@@ -481,6 +481,18 @@ static void test_config_keys(void **state)
             "maximum");
     refused("{\"Modle\": {}}", "Modle");
     refused("{\"LayerName\": {\"relu1\": {\"Strategy\": \"Resource\"}}}", "Strategy");
+    /* strings: JSON's escapes (\uXXXX as UTF-8, surrogate pairs) and Lua's (\ddd, \xhh); a key
+     * given twice: the later, as JSON readers and Lua tables take it */
+    hls_cfg *c =
+        hls_cfg_parse("{\"a\": \"\\t\\\"q\\\\\\/\\u00e9\\ud83d\\ude00\\r\", b = 'x\\9\\x41', "
+                      "\"a2\": 1, \"a2\": 2}",
+                      &err);
+    assert_non_null(c);
+    assert_string_equal(hls_cfg_str(hls_cfg_get(c, "a")), "\t\"q\\/\xc3\xa9\xf0\x9f\x98\x80\r");
+    assert_string_equal(hls_cfg_str(hls_cfg_get(c, "b")), "x\tA");
+    assert_true(hls_cfg_get(c, "a2")->num == 2);
+    hls_cfg_free(c);
+    assert_null(hls_cfg_parse("{\"a\": \"\\u12\"}", &err));
 }
 
 /* hls4ml's spellings: TableSize and table_size read alike, the later of the two winning. */
