@@ -373,6 +373,15 @@ typedef struct pair_in {
     const double *pt, *eta, *phi, *m; /* one event's fields; m may be NULL (massless) */
 } pair_in;
 
+/* Whether every field the function reads of object i (pt and m only where loaded: deltaR reads
+ * eta and phi) is finite. A kinematic value of an object with a NaN or infinite component is
+ * NaN, never a plausible number (docs/cuts.md). */
+static int obj_finite(const pair_in *p, int i)
+{
+    return isfinite(p->eta[i]) && isfinite(p->phi[i]) && (!p->pt || isfinite(p->pt[i])) &&
+           (!p->m || isfinite(p->m[i]));
+}
+
 static double wrap_phi(double d)
 {
     return d - TWO_PI * floor((d + PI) / TWO_PI);
@@ -380,6 +389,8 @@ static double wrap_phi(double d)
 
 static double pair_dr(const pair_in *p, int i, int j)
 {
+    if (!obj_finite(p, i) || !obj_finite(p, j))
+        return NAN;
     double deta = p->eta[i] - p->eta[j], dphi = wrap_phi(p->phi[i] - p->phi[j]);
     return sqrt(deta * deta + dphi * dphi);
 }
@@ -388,6 +399,8 @@ static double pair_dr(const pair_in *p, int i, int j)
 static double pair_mass(const pair_in *p, int i, int j)
 {
     double m2;
+    if (!obj_finite(p, i) || !obj_finite(p, j))
+        return NAN;
     if (!p->m) {
         m2 = 2 * p->pt[i] * p->pt[j] * (cosh(p->eta[i] - p->eta[j]) - cos(p->phi[i] - p->phi[j]));
     } else {
@@ -399,13 +412,17 @@ static double pair_mass(const pair_in *p, int i, int j)
         double e = ei + ej, pz = pzi + pzj;
         m2 = e * e - px * px - py * py - pz * pz;
     }
-    return sqrt(m2 > 0 ? m2 : 0.0);
+    return sqrt(m2 < 0 ? 0.0 : m2); /* a NaN from overflow (inf - inf) stays NaN */
 }
 
-/* Largest mass (maxmass) or smallest delta-R (mindr) over pairs i < j < n selected by mask. */
+/* Largest mass (maxmass) or smallest delta-R (mindr) over pairs i < j < n selected by mask; NaN
+ * when a selected object has a non-finite component. */
 static double pair_extreme(int op, const pair_in *p, const double *mask, int n)
 {
     double best = NAN;
+    for (int i = 0; i < n; i++)
+        if ((!mask || mask[i] != 0) && !obj_finite(p, i))
+            return NAN;
     for (int i = 0; i < n; i++) {
         if (mask && mask[i] == 0)
             continue;

@@ -92,22 +92,9 @@ end
 
 -- ---- Models -------------------------------------------------------------------------------
 
--- precision = a table -> JSON text for the backend's options (the hls backend reads JSON).
-local function to_json(v)
-   if type(v) == "table" then
-      local parts = {}
-      if #v > 0 then
-         for _, x in ipairs(v) do parts[#parts + 1] = to_json(x) end
-         return "[" .. table.concat(parts, ",") .. "]"
-      end
-      local keys = {}
-      for k in pairs(v) do keys[#keys + 1] = tostring(k) end
-      table.sort(keys)
-      for _, k in ipairs(keys) do parts[#parts + 1] = string.format("%q:%s", k, to_json(v[k])) end
-      return "{" .. table.concat(parts, ",") .. "}"
-   end
-   return type(v) == "string" and string.format("%q", v) or tostring(v)
-end
+-- precision = a table -> JSON text for the backend's options (the hls backend reads JSON), by the
+-- one JSON encoder (ngt/json.lua).
+local json = require "ngt.json"
 
 -- API: a model, loaded once when the menu is built.
 -- Example: ngt.model { name = "fad", file = "models/fad.onnx", backend = "ref" }
@@ -119,7 +106,7 @@ function _M.model(t)
    end
    local options = t.options
    if t.precision ~= nil then
-      options = type(t.precision) == "table" and to_json(t.precision) or tostring(t.precision)
+      options = type(t.precision) == "table" and json.encode(t.precision) or tostring(t.precision)
    end
    return { kind = "model", name = t.name, file = t.file, backend = t.backend or "ref",
             options = options, where = w }

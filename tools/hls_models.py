@@ -234,7 +234,19 @@ def random_models():
         yield f"rand{k:02d}_{kind}", model, cfg, x, True
 
 
+def wide_output():
+    """An MLP at fixed<24,8> whose last Dense keeps hls4ml's lossless 'auto' result (32
+    fractional bits and more): outputs float32 cannot hold, for the NgtOutput = "f64" test."""
+    rng = np.random.default_rng(9200)
+    b = Builder(rng, [12])
+    x = b.dense(b.act(b.dense("input", 10), "Relu"), 6)
+    model = b.finish(x, "wide")
+    x = (rng.standard_normal((64, 12)) * 2).astype(np.float32)
+    return "wide_mlp", model, name_config(model, "fixed<24,8>"), x, True
+
+
 def all_models(root):
     yield canonical(root, "fad", "fixed<16,6>", 256)
     yield canonical(root, "mdt", "fixed<20,6>", 128)
     yield from random_models()
+    yield wide_output()

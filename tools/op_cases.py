@@ -74,13 +74,14 @@ def matmul_broadcast(g):
 
 
 # ---- Element-wise binary with numpy broadcasting ---------------------------------------------------
-def binary(op, pattern):
+def binary(op, pattern, special=False):
     kind = "nonzero" if op == "Div" else "normal"
+    kind = "special" if special else kind
 
     def build(g):
         a, b = g.dim(1, 7), g.dim(1, 9)
         if pattern == "same":
-            ins = [g.input("x", [a, b]), g.input("z", [a, b], kind)]
+            ins = [g.input("x", [a, b], kind), g.input("z", [a, b], kind)]
         elif pattern == "row":
             w = g.rng.standard_normal(b)
             w = np.sign(w) * (np.abs(w) + 0.5) if op == "Div" else w
@@ -103,18 +104,18 @@ def unary(op, kind="normal", scale=1.0, rank=2, **attrs):
     return build
 
 
-def softmax(rank, axis=None):
+def softmax(rank, axis=None, kind="normal"):
     def build(g):
         shape = [g.dim(1, 7) for _ in range(rank)]
         attrs = {} if axis is None else {"axis": axis}
-        g.node("Softmax", [g.input("x", shape, scale=3.0)], [g.output("y")], **attrs)
+        g.node("Softmax", [g.input("x", shape, kind, scale=3.0)], [g.output("y")], **attrs)
 
     return build
 
 
-def clip(lo, hi):
+def clip(lo, hi, kind="normal"):
     def build(g):
-        ins = [g.input("x", [g.dim(1, 8), g.dim(1, 8)], scale=2.0)]
+        ins = [g.input("x", [g.dim(1, 8), g.dim(1, 8)], kind, scale=2.0)]
         ins.append("" if lo is None else g.init("lo", np.float32(lo)))
         ins.append("" if hi is None else g.init("hi", np.float32(hi)))
         while ins[-1] == "":
@@ -144,13 +145,42 @@ def conv_mdt_like(g):
            [g.output("y")], kernel_shape=[24], pads=[11, 12])
 
 
-def pool(op, spatial, kernel, **attrs):
+def pool(op, spatial, kernel, kind="normal", **attrs):
     def build(g):
         c = g.dim(1, 4)
         size = [g.dim(max(kernel) + 2, 12) for _ in range(spatial)]
-        g.node(op, [g.input("x", [c] + size)], [g.output("y")], kernel_shape=kernel, **attrs)
+        g.node(op, [g.input("x", [c] + size, kind)], [g.output("y")], kernel_shape=kernel, **attrs)
+        if op == "MaxPool" and kind == "special":
+            g.expect = lambda xs: [maxpool_nan(xs[0], kernel, **attrs)]
 
     return build
+
+
+def maxpool_nan(x, kernel, strides=None, pads=None, dilations=None):
+    """MaxPool as ngt defines it: NaN when the window holds a NaN, else the window's largest
+    value (-inf when all are -inf). ONNX Runtime's result for a NaN depends on its kernel path
+    (the 1-d loop skips NaN, the 2-d MLAS kernel keeps or drops it by position) and it gives
+    -FLT_MAX for some windows of -inf, so these cases are checked against this function."""
+    s = len(kernel)
+    strides = strides or [1] * s
+    dilations = dilations or [1] * s
+    pads = pads or [0] * (2 * s)
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + [(pads[d], pads[d + s]) for d in range(s)],
+                constant_values=np.nan)
+    pad = np.pad(np.zeros(x.shape, bool), [(0, 0), (0, 0)] + [(pads[d], pads[d + s]) for d in range(s)],
+                 constant_values=True)
+    out = [(xp.shape[2 + d] - (kernel[d] - 1) * dilations[d] - 1) // strides[d] + 1 for d in range(s)]
+    y = np.empty(x.shape[:2] + tuple(out), np.float32)
+    for o in np.ndindex(*out):
+        sl = tuple(slice(o[d] * strides[d], o[d] * strides[d] + (kernel[d] - 1) * dilations[d] + 1,
+                         dilations[d]) for d in range(s))
+        w = xp[(slice(None), slice(None)) + sl].reshape(x.shape[0], x.shape[1], -1)
+        inside = ~pad[(slice(None), slice(None)) + sl].reshape(x.shape[0], x.shape[1], -1)
+        has_nan = (np.isnan(w) & inside).any(axis=2)
+        mx = np.where(inside, np.nan_to_num(w, nan=-np.inf, posinf=np.inf, neginf=-np.inf),
+                      -np.inf).max(axis=2)
+        y[(slice(None), slice(None)) + o] = np.where(has_nan, np.nan, mx)
+    return y
 
 
 def batchnorm(spatial, epsilon=None):
@@ -163,6 +193,18 @@ def batchnorm(spatial, epsilon=None):
         g.node("BatchNormalization", ins, [g.output("y")], **attrs)
 
     return build
+
+
+def batchnorm_special(g):
+    c, w = g.dim(1, 6), g.dim(1, 8)
+    ins = [g.input("x", [c, w], "special"), g.weight("scale", [c]), g.weight("bias", [c]),
+           g.weight("mean", [c]), g.weight("var", [c], positive=True)]
+    g.node("BatchNormalization", ins, [g.output("y")])
+
+
+def matmul_special(g):
+    k, m = g.dim(1, 32), g.dim(1, 32)
+    g.node("MatMul", [g.input("x", [k], "special"), g.weight("w", [k, m])], [g.output("y")])
 
 
 # ---- Shapes and indexing --------------------------------------------------------------------------
@@ -274,9 +316,38 @@ def constant(attr):
 
 
 # ---- Few-node models ------------------------------------------------------------------------------
-def mlp(g):
+def gemm_act(act, kind="special", **attrs):
+    """Gemm and an activation genc fuses into it (Relu, LeakyRelu, Clip)."""
+
+    def build(g):
+        k, m = g.dim(1, 24), g.dim(1, 40)
+        h = g.node("Gemm", [g.input("x", [k], kind), g.weight("w", [m, k]), g.weight("b", [m])],
+                   ["h"], transB=1)
+        ins = [h]
+        if act == "Clip":
+            ins += ["" if attrs.get("lo") is None else g.init("lo", np.float32(attrs["lo"])),
+                    "" if attrs.get("hi") is None else g.init("hi", np.float32(attrs["hi"]))]
+            while ins[-1] == "":
+                ins.pop()
+            attrs.clear()
+        g.node(act, ins, [g.output("y")], **attrs)
+
+    return build
+
+
+def conv_relu(kind="special"):
+    def build(g):
+        cin, cout, s = g.dim(1, 3), g.dim(1, 6), g.dim(6, 12)
+        h = g.node("Conv", [g.input("x", [cin, s, s], kind), g.weight("w", [cout, cin, 3, 3], 0.4),
+                            g.weight("b", [cout])], ["h"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        g.node("Relu", [h], [g.output("y")])
+
+    return build
+
+
+def mlp(g, kind="normal"):
     k, h, m = g.dim(4, 40), g.dim(4, 32), g.dim(1, 16)
-    x = g.input("x", [k])
+    x = g.input("x", [k], kind)
     h1 = g.node("Gemm", [x, g.weight("w1", [h, k], 0.3), g.weight("b1", [h])], ["h1"], transB=1)
     r = g.node("Relu", [h1], ["r"])
     z = g.node("Gemm", [r, g.weight("w2", [m, h], 0.3), g.weight("b2", [m])], ["z"], transB=1)
@@ -423,4 +494,38 @@ def cases():
         ("two_outputs", two_outputs, [13]),
         ("reshape_matmul", reshape_matmul, [14]),
     ]
+    # Fed NaN and +-inf (kind "special"): ONNX Runtime's NaN and infinity semantics, op by op.
+    s = "special"
+    out += [
+        ("nan_relu", unary("Relu", s, rank=3), [14]),
+        ("nan_leakyrelu", unary("LeakyRelu", s, alpha=0.1), [16]),
+        ("nan_elu", unary("Elu", s, alpha=0.7), [13]),
+        ("nan_sigmoid", unary("Sigmoid", s), [13]),
+        ("nan_tanh", unary("Tanh", s), [13]),
+        ("nan_exp", unary("Exp", s), [13]),
+        ("nan_log", unary("Log", s), [13]),
+        ("nan_sqrt", unary("Sqrt", s), [13]),
+        ("nan_round", unary("Round", s), [13]),
+        ("nan_identity", unary("Identity", s), [13]),
+        ("nan_clip_min_max", clip(-0.5, 0.8, s), [13]),
+        ("nan_clip_min", clip(0.0, None, s), [13]),
+        ("nan_clip_max", clip(None, 0.25, s), [13]),
+        ("nan_clip_none", clip(None, None, s), [13]),
+        ("nan_softmax_2d", softmax(1, 1, s), [13]),
+        ("nan_softmax_3d_axis1", softmax(2, 1, s), [13]),
+        ("nan_avgpool2d", pool("AveragePool", 2, [2, 2], s, strides=[2, 2], pads=[0, 1, 0, 1]),
+         [13]),
+        ("nan_maxpool1d", pool("MaxPool", 1, [3], s, strides=[2], pads=[1, 1]), [13]),
+        ("nan_maxpool2d", pool("MaxPool", 2, [2, 2], s, strides=[2, 2], pads=[1, 1, 1, 1]), [13]),
+        ("nan_batchnorm", batchnorm_special, [14]),
+        ("nan_gemm_relu", gemm_act("Relu"), [13]),
+        ("nan_gemm_leakyrelu", gemm_act("LeakyRelu", alpha=0.2), [16]),
+        ("nan_gemm_clip", gemm_act("Clip", lo=0.0, hi=6.0), [13]),
+        ("nan_gemm_clip_max", gemm_act("Clip", hi=1.0), [13]),
+        ("nan_conv_relu", conv_relu(), [13]),
+        ("nan_matmul", matmul_special, [13]),
+        ("nan_mlp", lambda g: mlp(g, s), [13]),
+    ]
+    for op in ("Add", "Sub", "Mul", "Div"):
+        out.append((f"nan_{op.lower()}", binary(op, "same", True), [13]))
     return out

@@ -34,7 +34,8 @@ class Graph:
 
     def input(self, name, shape, kind="normal", scale=1.0):
         """A float32 graph input [N, *shape]. kind: normal, positive (|x| + 0.1), nonzero (sign *
-        (|x| + 0.5)), halves (multiples of 0.5, to test rounding of ties), sparse (about half exact zeros)."""
+        (|x| + 0.5)), halves (multiples of 0.5, to test rounding of ties), sparse (about half exact zeros),
+        special (normal with about 8% NaN, 4% +inf and 4% -inf, and one event in eight all -inf)."""
         self.inputs.append((name, [int(d) for d in shape], kind, scale))
         return name
 
@@ -89,6 +90,10 @@ def draw_input(rng, n, shape, kind, scale):
             -0.2, 0.2, size=x.shape)
     elif kind == "sparse":
         x = x * (rng.uniform(size=x.shape) < 0.5)
+    elif kind == "special":
+        u = rng.uniform(size=x.shape)
+        x = np.where(u < 0.08, np.nan, np.where(u < 0.12, np.inf, np.where(u < 0.16, -np.inf, x)))
+        x[rng.uniform(size=n) < 0.125] = -np.inf
     elif kind != "normal":
         raise ValueError(f"unknown input kind '{kind}'")
     return x.astype(np.float32)

@@ -59,7 +59,7 @@ def main():
             if peer:
                 cfg = hls_models.name_config(model, prec)
             else:  # the same configuration without hls4ml: model default, 'auto' elsewhere
-                cfg = {"Model": {"Precision": {"default": prec}}}
+                cfg = {"Model": {"Precision": {"default": prec, "accum": "auto", "result": "auto"}}}
             cfg_path = os.path.join(tmp, f"{name}.config.json")
             with open(cfg_path, "w") as f:
                 json.dump(cfg, f)

@@ -4,103 +4,50 @@ local json = require "ngt.json"
 
 local _M = {}
 
--- A small JSON reader (the precision configuration): objects, arrays, strings, numbers, literals.
-local function decode(text)
-   local pos = 1
-   local function fail(what) error(string.format("JSON: %s at offset %d", what, pos), 0) end
-   local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
-   local value
-   local function str()
-      local out = {}
-      pos = pos + 1
-      while true do
-         local c = text:sub(pos, pos)
-         if c == "" then fail("unterminated string") end
-         if c == '"' then pos = pos + 1 return table.concat(out) end
-         if c == "\\" then
-            local n = text:sub(pos + 1, pos + 1)
-            local map = { n = "\n", t = "\t", r = "\r", b = "\b", f = "\f" }
-            if n == "u" then
-               out[#out + 1] = string.char(tonumber(text:sub(pos + 2, pos + 5), 16) % 256)
-               pos = pos + 6
-            else
-               out[#out + 1] = map[n] or n
-               pos = pos + 2
-            end
-         else
-            out[#out + 1] = c
-            pos = pos + 1
-         end
-      end
-   end
-   function value()
-      ws()
-      local c = text:sub(pos, pos)
-      if c == "{" then
-         local t = {}
-         pos = pos + 1
-         ws()
-         if text:sub(pos, pos) == "}" then pos = pos + 1 return t end
-         while true do
-            ws()
-            if text:sub(pos, pos) ~= '"' then fail("expected a key") end
-            local k = str()
-            ws()
-            if text:sub(pos, pos) ~= ":" then fail("expected ':'") end
-            pos = pos + 1
-            t[k] = value()
-            ws()
-            local d = text:sub(pos, pos)
-            pos = pos + 1
-            if d == "}" then return t end
-            if d ~= "," then fail("expected ',' or '}'") end
-         end
-      elseif c == "[" then
-         local t = {}
-         pos = pos + 1
-         ws()
-         if text:sub(pos, pos) == "]" then pos = pos + 1 return t end
-         while true do
-            t[#t + 1] = value()
-            ws()
-            local d = text:sub(pos, pos)
-            pos = pos + 1
-            if d == "]" then return t end
-            if d ~= "," then fail("expected ',' or ']'") end
-         end
-      elseif c == '"' then
-         return str()
-      end
-      for lit, v in pairs({ ["true"] = true, ["false"] = false, ["null"] = json.null }) do
-         if text:sub(pos, pos + #lit - 1) == lit then pos = pos + #lit return v end
-      end
-      local num = text:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-      if not num or num == "" then fail("unexpected character") end
-      pos = pos + #num
-      return tonumber(num)
-   end
-   local v = value()
-   ws()
-   if pos <= #text then fail("trailing text") end
-   return v
-end
-_M.decode = decode
+-- The precision configuration is read by the hls module's C reader (modules/hls/ngt_hls.h, the
+-- one the backend uses: a .lua file is a table literal, never executed), walked into a table.
+local ffi = require "ffi"
+local core = require "ngt.core"
 
--- API: the precision configuration as a table: JSON text, a .json or a .lua file.
-function _M.load_config(s)
-   if s:match("^%s*{") then return decode(s) end
-   if s:match("%.lua$") then
-      local chunk, err = loadfile(s, "t", {})
-      if not chunk then error(err, 0) end
-      local t = chunk()
-      if type(t) ~= "table" then error(s .. ": does not return a table", 0) end
-      return t
+local C
+local function hls()
+   if not C then
+      assert(core.cdef_module("ngt_hls.h"))
+      C = core.C
    end
-   local f, err = io.open(s, "r")
-   if not f then error(err, 0) end
-   local text = f:read("*a")
-   f:close()
-   return decode(text)
+   return C
+end
+
+local function to_table(c)
+   local H = hls()
+   local kind = H.ngt_hls_cfg_kind(c)
+   if kind == H.NGT_HLS_CFG_BOOL then return H.ngt_hls_cfg_num(c) ~= 0 end
+   if kind == H.NGT_HLS_CFG_NUM then return H.ngt_hls_cfg_num(c) end
+   if kind == H.NGT_HLS_CFG_STR then return ffi.string(H.ngt_hls_cfg_string(c)) end
+   if kind == H.NGT_HLS_CFG_NULL then return nil end
+   local t = {}
+   for i = 0, H.ngt_hls_cfg_len(c) - 1 do
+      local item = H.ngt_hls_cfg_item(c, i)
+      if kind == H.NGT_HLS_CFG_LIST then
+         t[#t + 1] = to_table(item)
+      else
+         local k = H.ngt_hls_cfg_key(c, i)
+         if k ~= nil then t[ffi.string(k)] = to_table(item) end
+      end
+   end
+   return t
+end
+
+-- API: the precision configuration as a table: JSON text, a .json or a .lua file, read as the hls
+-- backend reads it.
+function _M.load_config(s)
+   local H, e = hls(), core.err()
+   local c = H.ngt_hls_cfg_load(s, e)
+   if c == nil then error(core.msg(e), 0) end
+   local ok, t = pcall(to_table, c)
+   H.ngt_hls_cfg_free(c)
+   if not ok then error(t, 0) end
+   return t
 end
 
 local function copy(t)

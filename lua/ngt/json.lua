@@ -39,14 +39,16 @@ local function enc(v, ind, out)
          local keys = v.__order
          if not keys then
             keys = {}
-            for k in pairs(v) do if k ~= "__order" then keys[#keys + 1] = k end end
+            for k in pairs(v) do if k ~= "__order" then keys[#keys + 1] = tostring(k) end end
             table.sort(keys)
          end
          if #keys == 0 then out[#out + 1] = "{}" return end
          out[#out + 1] = "{"
          for i, k in ipairs(keys) do
-            out[#out + 1] = (i > 1 and "," or "") .. pad .. esc(k) .. ": "
-            enc(v[k], ind + 1, out)
+            out[#out + 1] = (i > 1 and "," or "") .. pad .. esc(tostring(k)) .. ": "
+            local x = v[k]
+            if x == nil and tonumber(k) then x = v[tonumber(k)] end
+            enc(x, ind + 1, out)
          end
          out[#out + 1] = "\n" .. string.rep("  ", ind) .. "}"
       end

@@ -1,6 +1,7 @@
 /* genc_emit.c: writes the plan as one C file: the prelude, the constants, one function per fast
  * layer, and prefix_infer, which walks the events in tiles through the steps over one arena. */
 #include "genc/genc.h"
+#include "ref/ref.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -330,11 +331,11 @@ static void node_call(const genc_plan *p, const onnx_node *nd, int idx, genc_buf
     }
     default: {
         char al[48], lo[48], hi[48];
-        genc_printf(
-            c, "        gunary(%s, %s, %s, (long long)ne * %lld, %s, %s, %s, %d);\n",
-            u ? u : "GO_COPY", a, y, (long long)ye, genc_flit(al, onnx_attr_float(nd, "alpha", 0)),
-            genc_flit(lo, onnx_attr_float(nd, "min", -INFINITY)),
-            genc_flit(hi, onnx_attr_float(nd, "max", INFINITY)), (int)onnx_attr_int(nd, "to", 0));
+        genc_printf(c, "        gunary(%s, %s, %s, (long long)ne * %lld, %s, %s, %s, %d);\n",
+                    u ? u : "GO_COPY", a, y, (long long)ye,
+                    genc_flit(al, onnx_attr_float(nd, "alpha", 0)),
+                    genc_flit(lo, ref_clip_bound(nd, "min")),
+                    genc_flit(hi, ref_clip_bound(nd, "max")), (int)onnx_attr_int(nd, "to", 0));
         return;
     }
     }

@@ -108,7 +108,7 @@ static void dense_blas(const genc_plan *p, const genc_step *s, int idx, genc_buf
     if (s->act != GENC_A_NONE) {
         genc_printf(c, "    for (int i = 0; i < %d; i++) {\n        float v = y[i]; ", M * s->N);
         if (s->act == GENC_A_RELU)
-            genc_puts(c, "v = v > 0 ? v : 0.0f;");
+            genc_puts(c, "v = v < 0 ? 0.0f : v;");
         else if (s->act == GENC_A_LEAKY)
             genc_printf(c, "v = v < 0 ? v * %af : v;", (double)s->alpha);
         else {

@@ -91,8 +91,8 @@ static void fuse_tail(genc_plan *p, const uses *u, genc_step *s, char *done, int
         s->alpha = onnx_attr_float(a, "alpha", 0.01f);
     } else if (a->op == ONNX_OP_CLIP) {
         s->act = GENC_A_CLIP;
-        s->lo = onnx_attr_float(a, "min", -INFINITY);
-        s->hi = onnx_attr_float(a, "max", INFINITY);
+        s->lo = ref_clip_bound(a, "min"); /* absent: +-FLT_MAX, so Clip(inf) is finite */
+        s->hi = ref_clip_bound(a, "max");
     } else
         return;
     s->out = a->out[0];

@@ -17,8 +17,19 @@ typedef struct bctx {
     ngt_error *err;
 } bctx;
 
-/* The layer's Precision.<key> (or the layer-level key for tables): 1 set, 0 absent/'auto', <0
- * error. */
+/* A Precision (a type: the default of every type; or a map of types) entry key, else its
+ * default; NULL when neither. */
+static const char *prec_of(const hls_cfg *p, const char *key)
+{
+    if (p && p->kind == HLS_C_STR)
+        return p->str;
+    const char *s = hls_cfg_str(hls_cfg_get(p, key));
+    return s ? s : hls_cfg_str(hls_cfg_get(p, "default"));
+}
+
+/* The layer's type for key (or the layer-level key for tables): as hls4ml's get_precision, the
+ * layer's Precision key, else the layer's default, else the Model's key, else the Model's
+ * default. 1 set, 0 absent or 'auto', <0 error. */
 static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level, hls_type *t,
                     int wmax)
 {
@@ -27,9 +38,9 @@ static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level
     if (layer_level) {
         s = hls_cfg_str(hls_cfg_get(l, key));
     } else {
-        const hls_cfg *p = hls_cfg_get(l, "Precision");
-        s = p && p->kind == HLS_C_STR ? (strcmp(key, "result") == 0 ? p->str : NULL)
-                                      : hls_cfg_str(hls_cfg_get(p, key));
+        s = prec_of(hls_cfg_get(l, "Precision"), key);
+        if (!s)
+            s = prec_of(hls_cfg_get(hls_cfg_get(b->cfg, "Model"), "Precision"), key);
     }
     if (!s || strcmp(s, "auto") == 0)
         return 0;

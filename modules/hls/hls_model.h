@@ -88,6 +88,7 @@ typedef struct hls_model {
     size_t *offset; /* per layer: int64 offset of its output in an event's workspace */
     size_t ev_words, ws_scratch;
     int tiled, tile_n; /* 1: every layer runs on the tiled path (hls_tile.c), tile_n tiles a pass */
+    int out_f64;       /* NgtOutput = "f64": outputs as float64, each value exact (<= 53 bits) */
     size_t *toff, tpad, tile_doubles; /* tiled: per layer offsets, conv padding, total */
     size_t *tmarg; /* tiled: zero margins around a layer's values (1D conv padding) */
     ngt_model_desc desc;
@@ -95,7 +96,8 @@ typedef struct hls_model {
 
 int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err);
 void hls_model_free(hls_model *m);
-/* One event: float input (ONNX layout) -> float output (ONNX layout); ws holds ev_words int64.
+/* One event: float input (ONNX layout) -> float output (ONNX layout; NULL: only the raw values
+ * in ws, see hls_output_raw); ws holds ev_words int64.
  * stats (may be NULL): per layer [overflow count, rounded count, min raw, max raw]. */
 int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int64_t *stats);
 /* Resolved types of a layer, as text for reports ("result ap_fixed<...>, accum ..."). */

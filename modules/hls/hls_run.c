@@ -221,7 +221,7 @@ int hls_event(const hls_model *m, int64_t *ws, const float *in, float *out, int6
     const hls_layer *o = &m->layers[m->out_layer];
     const int64_t *y = ws + m->offset[m->out_layer];
     int hw = o->w ? o->h * o->w : 1, c = o->w ? o->c : (int)o->size;
-    for (int ch = 0; ch < c; ch++) /* channels last -> the ONNX layout */
+    for (int ch = 0; ch < c && out; ch++) /* channels last -> the ONNX layout */
         for (int p = 0; p < hw; p++)
             out[(size_t)ch * hw + p] = (float)hls_to_double(y[(size_t)p * c + ch], &o->res);
     return NGT_OK;

@@ -1,5 +1,6 @@
-/* ngt_hls.h: the hls module's public tool API (`ngt hls profile`, `ngt hls tune`), installed beside
- * ngt.h and fed to LuaJIT's ffi.cdef by lua/ngt/cmd_hls.lua: no macros in declarations. */
+/* ngt_hls.h: the hls module's public API, installed beside ngt.h and fed to LuaJIT's ffi.cdef by
+ * lua/ngt/cmd_hls.lua and hls_tune.lua (no macros in declarations, constants as enums): the
+ * precision configuration reader the backend uses, and the tools `ngt hls profile` and `tune`. */
 #ifndef NGT_HLS_API_H
 #define NGT_HLS_API_H
 
@@ -42,6 +43,33 @@ typedef struct ngt_hls_stats {
 /* in: n x in_size floats; out (n x out_size floats) may be NULL; st may be NULL (fast path). */
 int ngt_hls_profile(const char *model, const char *precision, const float *in, int n, float *out,
                     ngt_hls_stats *st, ngt_error *err);
+
+/* ---- Precision configuration ----------------------------------------------------------------
+ * A node of a read configuration: a null, boolean, number, string, list or map. */
+typedef struct hls_cfg ngt_hls_cfg;
+
+enum {
+    NGT_HLS_CFG_NULL = 0,
+    NGT_HLS_CFG_BOOL = 1,
+    NGT_HLS_CFG_NUM = 2,
+    NGT_HLS_CFG_STR = 3,
+    NGT_HLS_CFG_LIST = 4,
+    NGT_HLS_CFG_MAP = 5
+};
+
+/* Reads a precision configuration as the hls backend does (docs/hls.md): JSON text, a .json or
+ * .lua file (a table literal, never executed), NgtBase resolved, keys checked and LayerName keys
+ * in hls4ml's snake_case. NULL on error, with err naming the problem. */
+ngt_hls_cfg *ngt_hls_cfg_load(const char *options, ngt_error *err);
+void ngt_hls_cfg_free(ngt_hls_cfg *c);
+int ngt_hls_cfg_kind(const ngt_hls_cfg *c);
+double ngt_hls_cfg_num(const ngt_hls_cfg *c);         /* NUM, BOOL (0 or 1) */
+const char *ngt_hls_cfg_string(const ngt_hls_cfg *c); /* STR, else NULL */
+int ngt_hls_cfg_len(const ngt_hls_cfg *c);            /* LIST, MAP: children, else 0 */
+/* Child i of a list or map, and its key (NULL in a list, and for a key overridden by a later
+ * spelling of it, which readers skip). */
+const ngt_hls_cfg *ngt_hls_cfg_item(const ngt_hls_cfg *c, int i);
+const char *ngt_hls_cfg_key(const ngt_hls_cfg *c, int i);
 
 #pragma GCC visibility pop
 

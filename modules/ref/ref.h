@@ -48,6 +48,7 @@ int ref_matmul(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_conv(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_pool(const ref_ctx *c, const onnx_node *nd, ngt_error *err); /* MaxPool AveragePool */
 int ref_copy(const ref_ctx *c, const onnx_node *nd, ngt_error *err); /* Reshape Identity */
+float ref_clip_bound(const onnx_node *nd, const char *name);         /* absent: +-FLT_MAX */
 int ref_transpose(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_concat(const ref_ctx *c, const onnx_node *nd, ngt_error *err);
 int ref_slice(const ref_ctx *c, const onnx_node *nd, ngt_error *err);

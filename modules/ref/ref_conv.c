@@ -90,7 +90,7 @@ static float pool_one(const geo *g, const float *xp, int64_t oh, int64_t ow, int
             if (iw < 0 || iw >= g->w)
                 continue;
             float v = xp[ih * g->w + iw];
-            mx = v > mx ? v : mx;
+            mx = v > mx || v != v ? v : mx; /* a NaN in the window gives NaN */
             sum += v;
             cnt++;
         }

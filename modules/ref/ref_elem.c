@@ -2,6 +2,7 @@
  * Exp/Log/Sqrt, broadcasting Add/Sub/Mul/Div, Softmax, BatchNormalization and plain copies. */
 #include "ref/ref.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -56,6 +57,14 @@ static float cast_int(float v, ngt_dtype to)
     return (float)(t < lo[to] ? lo[to] : t > hi[to] ? hi[to] : t);
 }
 
+/* A Clip bound; an absent one (stored as an infinity) is the largest finite float, as ONNX
+ * Runtime takes it: Clip(-inf) without a min gives -FLT_MAX. */
+float ref_clip_bound(const onnx_node *nd, const char *name)
+{
+    float v = onnx_attr_float(nd, name, name[1] == 'i' ? -INFINITY : INFINITY);
+    return isinf(v) ? copysignf(FLT_MAX, v) : v;
+}
+
 static float sigmoid(float x)
 {
     return 1.0f / (1.0f + expf(-x));
@@ -67,14 +76,14 @@ int ref_unary(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
     const float *x = ref_ptr(c, nd->in[0]);
     float *y = ref_ptr(c, nd->out[0]);
     int64_t e = ref_count(c, nd->out[0]);
-    float alpha = onnx_attr_float(nd, "alpha", 0), lo = onnx_attr_float(nd, "min", -INFINITY);
-    float hi = onnx_attr_float(nd, "max", INFINITY);
+    float alpha = onnx_attr_float(nd, "alpha", 0), lo = ref_clip_bound(nd, "min");
+    float hi = ref_clip_bound(nd, "max");
     ngt_dtype to = (ngt_dtype)onnx_attr_int(nd, "to", NGT_F32);
     for (int64_t i = 0; i < e; i++) {
         float v = x[i];
         switch (nd->op) {
         case ONNX_OP_RELU:
-            v = v > 0 ? v : 0;
+            v = v < 0 ? 0 : v; /* NaN stays NaN, as in ONNX Runtime */
             break;
         case ONNX_OP_LEAKYRELU:
             v = v >= 0 ? v : alpha * v;

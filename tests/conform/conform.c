@@ -96,9 +96,9 @@ double conform_compare_tol(ngt_dtype t, const void *got, const void *want, size_
     for (size_t i = 0; i < count; i++) {
         double g = value(t, got, i), w = value(t, want, i);
         double d = (isnan(g) && isnan(w)) || g == w ? 0.0 : fabs(g - w);
-        if (isnan(d))
+        if (isnan(d)) /* one NaN: never within tolerance (the tolerance of a NaN is NaN too) */
             d = INFINITY;
-        double excess = d - (abs_tol + rel_tol * fabs(w));
+        double excess = isinf(d) ? INFINITY : d - (abs_tol + rel_tol * fabs(w));
         worst = excess > worst ? excess : worst;
         *worst_abs = d > *worst_abs ? d : *worst_abs;
     }

@@ -2,6 +2,7 @@
  * writer (the columns and masks the NumPy oracle reads). */
 #include "cut_data.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,21 @@ static void fill_collection(ngt_batch *b, const char *name, int max, int n, int 
     }
 }
 
+/* About one object in 40 gets a NaN, +inf or -inf in one kinematic field (drawn after every other
+ * value, so the rest of the batch is what it was without them). */
+static void spoil_collection(ngt_batch *b, const char *name, int max, int n, int nfields)
+{
+    static const char *fields[] = {"pt", "eta", "phi", "m"};
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    char buf[64];
+    for (size_t i = 0; i < (size_t)n * max; i++) {
+        if (choose(40))
+            continue;
+        snprintf(buf, sizeof buf, "%s.%s", name, fields[choose(nfields)]);
+        ((float *)ngt_batch_column_by_name(b, buf))[i] = (float)bad[choose(3)];
+    }
+}
+
 ngt_batch *cd_batch(const ngt_schema *s, int n, uint64_t seed)
 {
     ngt_error err = {0};
@@ -161,6 +177,8 @@ ngt_batch *cd_batch(const ngt_schema *s, int n, uint64_t seed)
     fill_events(b, n);
     fill_collection(b, "jet", CD_JET_MAX, n, 1);
     fill_collection(b, "mu", CD_MU_MAX, n, 1);
+    spoil_collection(b, "jet", CD_JET_MAX, n, 3);
+    spoil_collection(b, "mu", CD_MU_MAX, n, 4);
     *(uint32_t *)ngt_batch_column_by_name(b, "run") = 7;
     *(double *)ngt_batch_column_by_name(b, "calib") = 1.25;
     return b;

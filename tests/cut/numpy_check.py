@@ -72,8 +72,17 @@ def wrap(d):
     return d - TWO_PI * np.floor((d + np.pi) / TWO_PI)
 
 
+def finite(C, fields, i):
+    """Whether every field a kinematic function reads of object i is finite (NaN otherwise)."""
+    return np.all([np.isfinite(C[f][:, i]) for f in fields if f in C], axis=0)
+
+
+MASS_FIELDS, DR_FIELDS = ("pt", "eta", "phi", "m"), ("eta", "phi")
+
+
 def pair_mass(C, i, j):
     pt, eta, phi = C["pt"], C["eta"], C["phi"]
+    ok = finite(C, MASS_FIELDS, i) & finite(C, MASS_FIELDS, j)
     if "m" not in C:
         m2 = 2 * pt[:, i] * pt[:, j] * (np.cosh(eta[:, i] - eta[:, j]) - np.cos(phi[:, i] - phi[:, j]))
     else:
@@ -85,13 +94,14 @@ def pair_mass(C, i, j):
         ej = np.sqrt(pt[:, j] * pt[:, j] + pzj * pzj + m[:, j] * m[:, j])
         e, pz = ei + ej, pzi + pzj
         m2 = e * e - px * px - py * py - pz * pz
-    return np.sqrt(np.where(m2 > 0, m2, 0.0))
+    return np.where(ok, np.sqrt(np.where(m2 < 0, 0.0, m2)), np.nan)
 
 
 def pair_dr(C, i, j):
     deta = C["eta"][:, i] - C["eta"][:, j]
     dphi = wrap(C["phi"][:, i] - C["phi"][:, j])
-    return np.sqrt(deta * deta + dphi * dphi)
+    ok = finite(C, DR_FIELDS, i) & finite(C, DR_FIELDS, j)
+    return np.where(ok, np.sqrt(deta * deta + dphi * dphi), np.nan)
 
 
 def pair(fn, C, n, i, j):
@@ -101,13 +111,17 @@ def pair(fn, C, n, i, j):
 def pairs(fn, reduce, C, n, mask=None):
     mx = C["pt"].shape[1]
     best = np.full(n.shape, np.nan)
+    fields = MASS_FIELDS if fn is pair_mass else DR_FIELDS
+    spoilt = np.zeros(n.shape, bool)  # a selected object with a non-finite component: NaN
+    for i in range(mx):
+        spoilt |= (i < n) & (mask[:, i] if mask is not None else True) & ~finite(C, fields, i)
     for i in range(mx):
         for j in range(i + 1, mx):
             ok = (i < n) & (j < n)
             if mask is not None:
                 ok &= mask[:, i] & mask[:, j]
             best = reduce(best, np.where(ok, fn(C, i, j), np.nan))
-    return best
+    return np.where(spoilt, np.nan, best)
 
 
 EXPECT = {
@@ -187,6 +201,11 @@ EXPECT = {
     "mindr(jet) < 0.5": lambda: pairs(pair_dr, np.fmin, J, jn) < 0.5,
     "mindr(mu, pt > 20) < 1": lambda: pairs(pair_dr, np.fmin, M, mn, mpt > 20) < 1,
     "maxmass(mu, eta > 0) > 50": lambda: pairs(pair_mass, np.fmax, M, mn, meta > 0) > 50,
+    "mass(jet, 0, 1) < 40": lambda: pair(pair_mass, {k: J[k] for k in ("pt", "eta", "phi")}, jn, 0, 1) < 40,
+    "mass(mu, 0, 1) < 40": lambda: pair(pair_mass, M, mn, 0, 1) < 40,
+    "deltaR(mu, 0, 1) >= 0": lambda: pair(pair_dr, M, mn, 0, 1) >= 0,
+    "mindr(jet) >= 0": lambda: pairs(pair_dr, np.fmin, J, jn) >= 0,
+    "maxmass(jet, pt > 20) >= 0": lambda: pairs(pair_mass, np.fmax, {k: J[k] for k in ("pt", "eta", "phi")}, jn, jpt > 20) >= 0,
     "max(jet.pt) > 80": lambda: rmax(jpt, jv) > 80,
     "count(jet.pt > 40) >= 2": lambda: np.sum(jv & (jpt > 40), axis=1) >= 2,
     "jet.pt[1] > 30": lambda: lead(jpt, jn, 1) > 30,

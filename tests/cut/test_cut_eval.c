@@ -210,6 +210,35 @@ static void test_kinematics(void **state)
     assert_true(eval_event("mass(mu, 0, 1) > 7.99999 and mass(mu, 0, 1) < 8.00001", 5));
 }
 
+/* A kinematic value of an object with a NaN or infinite component is NaN: never a plausible 0 or
+ * inf that passes 'mass < 5'; deltaR reads only eta and phi; min/max keep skipping NaN. */
+static void test_nonfinite_kinematics(void **state)
+{
+    (void)state;
+    float pt[3] = {NAN, 10, 12}, eta[3] = {0, 0.5f, 1}, phi[3] = {0, 1, 2};
+    set_jets(7, 3, pt, eta, phi, 3);
+    assert_false(eval_event("mass(jet, 0, 1) < 5", 7));
+    assert_true(eval_event("mass(jet, 0, 1) != mass(jet, 0, 1)", 7));
+    assert_true(eval_event("mass(jet, 1, 2) > 0 and deltaR(jet, 0, 1) > 0", 7)); /* pt unused */
+    assert_false(eval_event("maxmass(jet) >= 0", 7));
+    assert_true(eval_event("maxmass(jet, pt > 5) < 1e30", 7)); /* the NaN pt is not selected */
+    assert_true(eval_event("mindr(jet) > 0", 7));
+    assert_true(eval_event("max(jet, pt) == 12 and min(jet, pt) == 10", 7));
+    pt[0] = INFINITY;
+    set_jets(7, 3, pt, eta, phi, 3);
+    assert_false(eval_event("mass(jet, 0, 1) >= 0 or maxmass(jet) >= 0", 7));
+    eta[1] = -INFINITY;
+    pt[0] = 3;
+    set_jets(7, 3, pt, eta, phi, 3);
+    assert_false(
+        eval_event("deltaR(jet, 0, 1) >= 0 or mindr(jet) >= 0 or mass(jet, 0, 1) >= 0", 7));
+    assert_true(eval_event("deltaR(jet, 0, 2) > 0 and mass(jet, 0, 2) > 0", 7));
+    phi[2] = NAN;
+    set_jets(7, 3, pt, eta, phi, 3);
+    assert_false(eval_event("deltaR(jet, 0, 2) >= 0 or mindr(jet, pt > 1) >= 0", 7));
+    assert_true(eval_event("mindr(jet, pt > 5 and pt < 11) != 0", 7)); /* one object left: NaN */
+}
+
 static void test_scratch_size(void **state)
 {
     (void)state;
@@ -231,7 +260,8 @@ int main(void)
         cmocka_unit_test(test_selection_with_gaps), cmocka_unit_test(test_wide_cut_over_blocks),
         cmocka_unit_test(test_every_dtype),         cmocka_unit_test(test_batch_scalars_broadcast),
         cmocka_unit_test(test_counts_are_clamped),  cmocka_unit_test(test_missing_objects),
-        cmocka_unit_test(test_kinematics),          cmocka_unit_test(test_scratch_size),
+        cmocka_unit_test(test_kinematics),          cmocka_unit_test(test_nonfinite_kinematics),
+        cmocka_unit_test(test_scratch_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -163,6 +163,7 @@ static void test_canonical(void **state)
     (void)state;
     assert_int_equal(check_one("fad"), 0);
     assert_int_equal(check_one("mdt"), 0);
+    assert_int_equal(check_one("wide_mlp"), 0); /* 53-bit outputs (lossless 'auto' Dense) */
 }
 
 static void test_random(void **state)
@@ -173,8 +174,8 @@ static void test_random(void **state)
     char name[128];
     int ok = 0, failed = 0, skipped = 0;
     while (fscanf(f, "%127s", name) == 1) {
-        if (strncmp(name, "rand", 4) != 0)
-            continue;
+        if (strncmp(name, "rand", 4) != 0 && strncmp(name, "gen_", 4) != 0)
+            continue; /* gen_: configurations written by hls4ml's generator, CamelCase keys */
         int r = check_one(name);
         ok += r == 0;
         failed += r > 0;
@@ -185,7 +186,7 @@ static void test_random(void **state)
                   skipped);
     assert_int_equal(failed, 0);
     assert_int_equal(skipped, 0);
-    assert_true(ok >= 22);
+    assert_true(ok >= 25);
 }
 
 /* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
@@ -241,24 +242,36 @@ static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
     return changed;
 }
 
+/* Dense/Conv accumulators and results lossless ('auto', as hls4ml's generators write them; a
+ * type left out takes the model default, as in hls4ml). */
+#define LOSSLESS "\"accum\": \"auto\", \"result\": \"auto\""
+
 static void test_tiled(void **state)
 {
     (void)state;
     /* overflows > 0: the wrap and saturation fallbacks were exercised */
-    assert_true(tiled_vs_exact("models/fad.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<10,3>\"}, \"LayerName\": {"
-                               "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
-                               "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
-                               "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
-    assert_true(tiled_vs_exact("models/mdt.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<12,3,RND,SAT>\"}}",
-                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
-    assert_true(tiled_vs_exact("models/mdt.onnx",
-                               "{\"Model\": {\"Precision\": \"fixed<14,2,RND,SAT_SYM>\"}}",
-                               "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<10,3>\", " LOSSLESS
+                       "}}, \"LayerName\": {"
+                       "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
+                       "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
+    assert_true(tiled_vs_exact(
+                    "models/mdt.onnx",
+                    "{\"Model\": {\"Precision\": {\"default\": \"fixed<12,3,RND,SAT>\", " LOSSLESS
+                    "}}}",
+                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+    assert_true(
+        tiled_vs_exact(
+            "models/mdt.onnx",
+            "{\"Model\": {\"Precision\": {\"default\": \"fixed<14,2,RND,SAT_SYM>\", " LOSSLESS
+            "}}}",
+            "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
     /* the random models that qualify: Conv2D (padded copies), Conv1D, sigmoid/tanh, MLPs */
-    const char *cfgs[] = {"{\"Model\": {\"Precision\": \"fixed<16,6>\"}}",
-                          "{\"Model\": {\"Precision\": \"fixed<9,2,RND,SAT>\"}}"};
+    const char *cfgs[] = {
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS "}}}",
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<9,2,RND,SAT>\", " LOSSLESS "}}}"};
     FILE *f = fopen("tests/hls/data/models/LIST", "r");
     assert_non_null(f);
     char name[128], onnx[320], input[320];
@@ -286,7 +299,8 @@ static void test_profile(void **state)
     int n = (int)x.shape[0];
     ngt_hls_stats *st = calloc(1, sizeof *st);
     float *a = malloc((size_t)n * 76 * sizeof(float)), *b = malloc((size_t)n * 76 * sizeof(float));
-    const char *narrow = "{\"Model\": {\"Precision\": \"fixed<6,3>\"}}";
+    const char *narrow =
+        "{\"Model\": {\"Precision\": {\"default\": \"fixed<6,3>\", " LOSSLESS "}}}";
     assert_int_equal(ngt_hls_profile("models/fad.onnx", narrow, x.data, n, a, st, &err), NGT_OK);
     assert_int_equal(st->n_layers, 8);
     assert_int_equal(st->in_size, 77);
@@ -307,6 +321,216 @@ static void test_profile(void **state)
     free(b);
     free(st);
     ngt_npy_free(&x);
+}
+
+/* NgtOutput = "f64" over NgtBase = the model's config: float64 outputs equal to hls4ml's
+ * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results); returns
+ * the number of values that differ, and how many of them float32 would have lost in *lossy. */
+static long check_f64(const char *name, long *lossy)
+{
+    char dir[256], onnx[320], opts[400], path[320];
+    snprintf(dir, sizeof dir, "tests/hls/data/models/%s", name);
+    if (strcmp(name, "fad") == 0 || strcmp(name, "mdt") == 0)
+        snprintf(onnx, sizeof onnx, "models/%s.onnx", name);
+    else
+        snprintf(onnx, sizeof onnx, "%s/model.onnx", dir);
+    snprintf(opts, sizeof opts, "{\"NgtBase\": \"%s/config.json\", \"NgtOutput\": \"f64\"}", dir);
+    const ngt_backend *be = hls_backend();
+    ngt_error err = {0};
+    void *m = NULL;
+    if (be->load(onnx, opts, &m, &err) < 0)
+        fail_msg("%s: %s", name, err.msg);
+    ngt_model_desc d;
+    be->describe(m, &d);
+    assert_int_equal(d.outputs[0].dtype, NGT_F64);
+    ngt_npy x, want;
+    snprintf(path, sizeof path, "%s/input.npy", dir);
+    assert_int_equal(ngt_npy_read(path, &x, &err), NGT_OK);
+    snprintf(path, sizeof path, "%s/output.npy", dir);
+    assert_int_equal(ngt_npy_read(path, &want, &err), NGT_OK);
+    int n = (int)x.shape[0];
+    size_t count = want.bytes / sizeof(double);
+    double *got = calloc(count, sizeof(double));
+    void *ws = malloc(be->workspace_size(m, n));
+    long bad = 0;
+    for (int e = 0; e < n; e += 7) { /* several events a call */
+        int k = n - e < 7 ? n - e : 7;
+        size_t per = count / (size_t)n;
+        const void *in[1] = {(const float *)x.data +
+                             (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
+        void *out[1] = {got + (size_t)e * per};
+        assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
+    }
+    const double *wd = want.data;
+    for (size_t i = 0; i < count; i++) {
+        bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
+        *lossy += (double)(float)wd[i] != wd[i];
+    }
+    free(got);
+    free(ws);
+    ngt_npy_free(&x);
+    ngt_npy_free(&want);
+    be->unload(m);
+    return bad;
+}
+
+static void test_f64_outputs(void **state)
+{
+    (void)state;
+    FILE *f = fopen("tests/hls/data/models/LIST", "r");
+    assert_non_null(f);
+    char name[128];
+    long bad = 0, lossy = 0;
+    int models = 0;
+    while (fscanf(f, "%127s", name) == 1) {
+        long b = check_f64(name, &lossy);
+        if (b)
+            print_message("%s: %ld float64 values differ from hls4ml's predict()\n", name, b);
+        bad += b;
+        models++;
+    }
+    fclose(f);
+    print_message("f64 outputs: %d models, %ld values differ; float32 would change %ld values\n",
+                  models, bad, lossy);
+    assert_true(models >= 25);
+    assert_true(lossy > 0); /* the test has values float32 cannot hold */
+    assert_int_equal(bad, 0);
+    ngt_error err = {0};
+    void *m = NULL;
+    const ngt_backend *be = hls_backend();
+    assert_true(be->load("models/fad.onnx", "{\"NgtOutput\": \"f16\"}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "NgtOutput"));
+    assert_true(be->load("models/fad.onnx", "{\"NgtBase\": \"/nonexistent.json\"}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "cannot open"));
+    assert_true(be->load("models/fad.onnx", "{\"NgtBase\": 3}", &m, &err) < 0);
+    assert_non_null(strstr(err.msg, "NgtBase"));
+    /* without NgtOutput: float32, as before */
+    assert_int_equal(be->load("models/fad.onnx", "configs/fad_hls.json", &m, &err), NGT_OK);
+    ngt_model_desc d;
+    be->describe(m, &d);
+    assert_int_equal(d.outputs[0].dtype, NGT_F32);
+    be->unload(m);
+}
+
+/* Loads fad with cfg; returns the model (NULL and err filled when refused). */
+static hls_model *load_fad(const char *cfg, ngt_error *err)
+{
+    void *m = NULL;
+    memset(err, 0, sizeof *err);
+    return hls_backend()->load("models/fad.onnx", cfg, &m, err) < 0 ? NULL : m;
+}
+
+static void refused(const char *cfg, const char *needle)
+{
+    ngt_error err;
+    hls_model *m = load_fad(cfg, &err);
+    if (m) {
+        hls_backend()->unload(m);
+        fail_msg("accepted: %s", cfg);
+    }
+    if (!strstr(err.msg, needle))
+        fail_msg("'%s': the error '%s' does not name '%s'", cfg, err.msg, needle);
+}
+
+/* Configuration keys as hls4ml reads them: CamelCase or snake_case layer keys (the later of two
+ * spellings wins), types looked up as hls4ml's get_precision does, unknown keys refused by name,
+ * keys that cannot change the C simulation accepted. */
+static void test_config_keys(void **state)
+{
+    (void)state;
+    ngt_error err;
+    /* a type left out takes the model default (fc1's sums are not lossless then), as hls4ml */
+    hls_model *m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\"}}}", &err);
+    assert_non_null(m);
+    assert_int_equal(m->layers[1].acc.w, 16);
+    assert_int_equal(m->layers[1].res.w, 16);
+    hls_backend()->unload(m);
+    /* layer Precision: a map's default, or a type, beats the Model's per-type entry */
+    m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"weight\": "
+                 "\"fixed<8,3>\"}}, \"LayerName\": {\"fc1\": {\"Precision\": {\"default\": "
+                 "\"fixed<12,4>\"}}, \"fc2\": {\"Precision\": \"fixed<10,4>\"}}}",
+                 &err);
+    assert_non_null(m);
+    assert_int_equal(m->layers[1].wt.w, 12);
+    assert_int_equal(m->layers[1].acc.w, 12);
+    assert_int_equal(m->layers[3].wt.w, 10);
+    assert_int_equal(m->layers[3].bt.w, 10);
+    assert_int_equal(m->layers[5].wt.w, 8); /* fc3: the Model's weight type */
+    assert_int_equal(m->layers[5].bt.w, 16);
+    hls_backend()->unload(m);
+    /* accepted: hls4ml's generator keys without effect on values, both spellings of a key */
+    m = load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\"}, \"ReuseFactor\": 1, "
+                 "\"Strategy\": \"Latency\", \"BramFactor\": 1000000000, \"TraceOutput\": false, "
+                 "\"ChannelsLastConversion\": \"full\", \"TransposeOutputs\": false}, "
+                 "\"InputShape\": [77], \"LayerName\": {\"fc1\": {\"ReuseFactor\": 1, \"Trace\": "
+                 "false, \"reuse_factor\": 2, \"Strategy\": \"latency\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    hls_backend()->unload(m);
+    /* refused, naming the key */
+    refused("{\"LayerName\": {\"fc1\": {\"TableSiz\": 512}}}", "TableSiz");
+    refused("{\"LayerName\": {\"fc1\": {\"Precision\": {\"wieght\": \"fixed<8,3>\"}}}}", "wieght");
+    refused("{\"LayerName\": {\"fc1\": {\"precision\": {\"weight\": \"fixed<8,3>\"}}}}",
+            "precision");
+    refused("{\"LayerName\": {\"fc9\": {\"Precision\": \"fixed<8,3>\"}}}", "fc9");
+    refused("{\"LayerType\": {\"Dense\": {\"Precision\": \"fixed<8,3>\"}}}", "LayerType");
+    refused("{\"Model\": {\"Strategy\": \"Resource\"}}", "Strategy");
+    refused("{\"Model\": {\"ChannelsLastConversion\": \"off\"}}", "ChannelsLastConversion");
+    refused("{\"Model\": {\"Precison\": \"fixed<8,3>\"}}", "Precison");
+    refused("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"maximum\": "
+            "\"fixed<20,8>\"}}}",
+            "maximum");
+    refused("{\"Modle\": {}}", "Modle");
+    refused("{\"LayerName\": {\"relu1\": {\"Strategy\": \"Resource\"}}}", "Strategy");
+    /* strings: JSON's escapes (\uXXXX as UTF-8, surrogate pairs) and Lua's (\ddd, \xhh); a key
+     * given twice: the later, as JSON readers and Lua tables take it */
+    hls_cfg *c =
+        hls_cfg_parse("{\"a\": \"\\t\\\"q\\\\\\/\\u00e9\\ud83d\\ude00\\r\", b = 'x\\9\\x41', "
+                      "\"a2\": 1, \"a2\": 2}",
+                      &err);
+    assert_non_null(c);
+    assert_string_equal(hls_cfg_str(hls_cfg_get(c, "a")), "\t\"q\\/\xc3\xa9\xf0\x9f\x98\x80\r");
+    assert_string_equal(hls_cfg_str(hls_cfg_get(c, "b")), "x\tA");
+    assert_true(hls_cfg_get(c, "a2")->num == 2);
+    hls_cfg_free(c);
+    assert_null(hls_cfg_parse("{\"a\": \"\\u12\"}", &err));
+}
+
+/* hls4ml's spellings: TableSize and table_size read alike, the later of the two winning. */
+static void test_config_spellings(void **state)
+{
+    (void)state;
+    const char *onnx = "tests/hls/data/models/rand02_cat/model.onnx";
+    const char *cfgs[] = {
+        "{\"LayerName\": {\"sigmoid4\": {\"TableSize\": 256}, \"softmax7\": {\"Implementation\": "
+        "\"latency\", \"TableSize\": 512, \"ExpTableT\": \"fixed<14,6>\"}}}",
+        "{\"LayerName\": {\"sigmoid4\": {\"table_size\": 256}, \"softmax7\": {\"implementation\": "
+        "\"latency\", \"table_size\": 512, \"exp_table_t\": \"fixed<14,6>\"}}}",
+        "{\"LayerName\": {\"sigmoid4\": {\"table_size\": 64, \"TableSize\": 256}, \"softmax7\": "
+        "{\"Implementation\": \"stable\", \"implementation\": \"latency\", \"TableSize\": 512, "
+        "\"exp_table_t\": \"fixed<14,6>\"}}}"};
+    for (int c = 0; c < 3; c++) {
+        void *m = NULL;
+        ngt_error err = {0};
+        if (hls_backend()->load(onnx, cfgs[c], &m, &err) < 0)
+            fail_msg("%s", err.msg);
+        const hls_model *hm = m;
+        int seen = 0;
+        for (int k = 0; k < hm->n_layers; k++) {
+            const hls_layer *l = &hm->layers[k];
+            if (strcmp(l->name, "sigmoid4") == 0) {
+                assert_int_equal(l->table_size, 256);
+                seen++;
+            } else if (strcmp(l->name, "softmax7") == 0) {
+                assert_int_equal(l->impl, HLS_SOFTMAX_LATENCY);
+                assert_int_equal(l->exp_t.w, 14);
+                seen++;
+            }
+        }
+        assert_int_equal(seen, 2);
+        hls_backend()->unload(m);
+    }
 }
 
 static void test_errors(void **state)
@@ -337,9 +561,10 @@ int main(int argc, char **argv)
         return failed != 0;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical), cmocka_unit_test(test_random),
-        cmocka_unit_test(test_tiled),     cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_canonical),   cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),       cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_errors),      cmocka_unit_test(test_f64_outputs),
+        cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
