@@ -29,8 +29,10 @@ def have_hls4ml():
 
 def core(exe, name, onnx_path, cfg_path, x_path, ref_path=None):
     args = [exe, name, onnx_path, cfg_path, x_path] + ([ref_path] if ref_path else [])
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()
-    return float(out[2]), int(out[3])
+    lines = subprocess.run(args, check=True, capture_output=True, text=True).stdout.splitlines()
+    out = lines[0].split()
+    kernel = lines[1].split(" ", 1)[1] if len(lines) > 1 else "?"
+    return float(out[2]), int(out[3]), kernel
 
 
 def main():
@@ -73,7 +75,8 @@ def main():
                 hz = n / (time.perf_counter() - t0)
                 ref_path = os.path.join(tmp, f"{name}.hls4ml.npy")
                 np.save(ref_path, y)
-            ngt_hz, bad = core(args.core, name, onnx_path, cfg_path, x_path, ref_path)
+            ngt_hz, bad, kernel = core(args.core, name, onnx_path, cfg_path, x_path, ref_path)
+            print(f"{name}: kernel {kernel}")
             rows.append((name, prec, n, ngt_hz, hz, bad))
     print(f"{'model':6} {'precision':12} {'events':>7} {'ngt ev/s':>12} {'hls4ml ev/s':>12} "
           f"{'ratio':>8} {'mismatches':>10}")
