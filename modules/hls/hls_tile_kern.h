@@ -119,17 +119,19 @@ static inline __attribute__((always_inline)) void KCAT(tile_input, KSFX)(const h
     const KV mid = (KV){0} + (mx + mn) / 2, hs = (KV){0} + (mx - mn) / 2;
     const KL nosign = (KL){0} + 0x7fffffffffffffffLL, sign = ~nosign;
     KL bad = {0};
-    for (int ch = 0; ch < c; ch++)
-        for (int p = 0; p < hw; p++)
-            for (int e0 = 0; e0 < TILE; e0 += KW) {
-                KF xf = {0};
-                for (int e = 0; e < KW && e0 + e < nv; e++)
-                    xf[e] = in[(size_t)(e0 + e) * ni + (size_t)ch * hw + p];
-                KV v = __builtin_convertvector(xf, KV) * sc + half, t = (v + big) - big;
-                KV r = t - (KV)(-(KL)((KU)(v - t) >> 63) & (KL)one);
-                bad |= ((KL)(hs - (KV)((KL)(r - mid) & nosign)) & sign) | (KL)(r - r);
-                *(KV *)(void *)(y + ((size_t)p * c + ch) * TILE + e0) = r;
-            }
+    /* first the floats to doubles in place, event by event (a vector gather through memory
+     * would stall on store forwarding), the missing events of a partial tile 0 */
+    for (int e = 0; e < TILE; e++)
+        for (int ch = 0; ch < c; ch++)
+            for (int p = 0; p < hw; p++)
+                y[((size_t)p * c + ch) * TILE + e] =
+                    e < nv ? (double)in[(size_t)e * ni + (size_t)ch * hw + p] : 0.0;
+    for (size_t i = 0; i < (size_t)hw * c * TILE; i += KW) {
+        KV v = *(const KV *)(const void *)(y + i) * sc + half, t = (v + big) - big;
+        KV r = t - (KV)(-(KL)((KU)(v - t) >> 63) & (KL)one);
+        bad |= ((KL)(hs - (KV)((KL)(r - mid) & nosign)) & sign) | (KL)(r - r);
+        *(KV *)(void *)(y + i) = r;
+    }
     int any = 0;
     for (int k = 0; k < KW; k++)
         any |= bad[k] != 0;
