@@ -37,7 +37,7 @@ static inline __attribute__((always_inline)) void KCAT(block, KSFX)(const hls_la
 #pragma GCC unroll 8
             for (int r = 0; r < R; r++)
                 xv[r] = *(const KV *)(const void *)(xr[r] + xo + (long)s * TILE);
-            /* one output's weight at a time: KR inputs + 1 weight + KR * JB sums live */
+                /* one output's weight at a time: KR inputs + 1 weight + KR * JB sums live */
 #pragma GCC unroll 4
             for (int q = 0; q < JB; q++) {
                 double w = wp[q];
@@ -57,10 +57,8 @@ static inline __attribute__((always_inline)) void KCAT(block, KSFX)(const hls_la
 }
 
 /* rows x n_out: blocks of KR sub-rows, then one sub-row at a time. */
-static inline __attribute__((always_inline)) void KCAT(gemm_rows, KSFX)(const hls_layer *l,
-                                                                        const geo *g,
-                                                                        const double *x, double *y,
-                                                                        int rows)
+static inline __attribute__((always_inline)) void
+KCAT(gemm_rows, KSFX)(const hls_layer *l, const geo *g, const double *x, double *y, int rows)
 {
     int u = 0, nu = rows * (TILE / KW);
     for (; u + KR <= nu; u += KR)
@@ -76,9 +74,8 @@ static inline __attribute__((always_inline)) void KCAT(gemm_rows, KSFX)(const hl
  * 2^d) (RND: v + 1/2), every step exact, and nearest is adding and taking away 1.5 * 2^52. A value
  * is in range when half the range minus its distance to the middle keeps the sign bit clear; where
  * any value wraps or saturates, the int64 cast. No vector compares: cheap on every ISA. */
-static inline __attribute__((always_inline)) void KCAT(cast_vals, KSFX)(const hls_cast *c,
-                                                                        const double *v, double *y,
-                                                                        size_t n, int relu)
+static inline __attribute__((always_inline)) void
+KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, int relu)
 {
     double mn = (double)c->mn + (c->t.o == HLS_SAT_SYM && c->t.sign), mx = (double)c->mx;
     double s = ldexp(1.0, -c->d);
@@ -108,9 +105,8 @@ static inline __attribute__((always_inline)) void KCAT(cast_vals, KSFX)(const hl
  * exact; floor(v) is the nearest integer t, less one where v - t is negative (TRN; RND: of v +
  * 1/2). Values out of range, beyond 2^51, NaN or infinite take the scalar cast of the exact path.
  */
-static inline __attribute__((always_inline)) void KCAT(tile_input, KSFX)(const hls_layer *l,
-                                                                         const float *in, int ni,
-                                                                         int nv, double *y)
+static inline __attribute__((always_inline)) void
+KCAT(tile_input, KSFX)(const hls_layer *l, const float *in, int ni, int nv, double *y)
 {
     int hw = l->w ? l->h * l->w : 1, c = l->w ? l->c : (int)l->size;
     double scale = ldexp(1.0, hls_frac(&l->res)), mn = (double)l->rq.mn, mx = (double)l->rq.mx;
@@ -144,9 +140,8 @@ static inline __attribute__((always_inline)) void KCAT(tile_input, KSFX)(const h
 }
 
 /* The output layer's values of nv events (channels last, tiles) -> float in the ONNX layout. */
-static inline __attribute__((always_inline)) void KCAT(out_tiles, KSFX)(const hls_model *m,
-                                                                        const double *tw,
-                                                                        float *out, int nv)
+static inline __attribute__((always_inline)) void
+KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
 {
     const hls_layer *o = &m->layers[m->out_layer];
     const double *y = tw + m->toff[m->out_layer];
