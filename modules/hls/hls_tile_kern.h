@@ -146,7 +146,8 @@ KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
     const hls_layer *o = &m->layers[m->out_layer];
     const double *y = tw + m->toff[m->out_layer];
     int hw = o->w ? o->h * o->w : 1, c = o->w ? o->c : (int)o->size;
-    KV sc = (KV){0} + ldexp(1.0, -hls_frac(&o->res));
+    double so = ldexp(1.0, -hls_frac(&o->res));
+    KV sc = (KV){0} + so;
     for (int t = 0; t * TILE < nv; t++) { /* channels last -> the ONNX layout */
         const double *yt = y + (size_t)t * o->size * TILE;
         float *ot = out + (size_t)t * TILE * o->size;
