@@ -44,18 +44,26 @@ const char *ngt_cpu_model(void)
     return cpu_model;
 }
 
+/* The host's widest ISA, lowered by NGT_ISA when set to a narrower one (avx2, sse2, generic: to
+ * run and measure the kernels another CPU would get); a wider or unknown value is ignored. */
 const char *ngt_cpu_isa(void)
 {
+    static const char *const order[] = {"generic", "sse2", "avx2", "avx512"};
+    int host = 0;
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return "avx2";
-    if (__builtin_cpu_supports("sse2"))
-        return "sse2";
+        host = 3;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        host = 2;
+    else if (__builtin_cpu_supports("sse2"))
+        host = 1;
 #endif
-    return "generic";
+    const char *want = getenv("NGT_ISA");
+    for (int i = 0; want && i < host; i++)
+        if (!strcmp(want, order[i]))
+            return order[i];
+    return order[host];
 }
 
 /* The core does not link OpenBLAS (genc does, when built): the kernel's name is looked up in the

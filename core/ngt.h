@@ -383,8 +383,8 @@ uint64_t ngt_stats_column_since(const ngt_stats *s);
 
 /* ---- Machine and provenance ------------------------------------------------------------------*/
 /* Thread-safe; the strings are static. */
-const char *ngt_cpu_model(void);   /* "AMD EPYC 9R45" */
-const char *ngt_cpu_isa(void);     /* "avx512" / "avx2" / "sse2" / "generic" */
+const char *ngt_cpu_model(void); /* "AMD EPYC 9R45" */
+const char *ngt_cpu_isa(void);   /* "avx512" / "avx2" / "sse2" / "generic"; env NGT_ISA lowers it */
 const char *ngt_blas_kernel(void); /* openblas_get_corename(), or "none" */
 
 #pragma GCC visibility pop

@@ -22,6 +22,9 @@ def session(model_bytes):
     return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
 
 
+CLOCK = time.perf_counter
+
+
 def per_call(sess, x, budget):
     """Seconds per run_with_iobinding call, input and output bound once (best of 5)."""
     b = sess.io_binding()
@@ -33,11 +36,11 @@ def per_call(sess, x, budget):
         sess.run_with_iobinding(b)
     best = 1e30
     for _ in range(5):
-        c, t0 = 0, time.perf_counter()
+        c, t0 = 0, CLOCK()
         while True:
             sess.run_with_iobinding(b)
             c += 1
-            t = time.perf_counter() - t0
+            t = CLOCK() - t0
             if t > budget / 5:
                 break
         best = min(best, t / c)
@@ -55,8 +58,30 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--core", required=True, help="bench_genc_core (the C half)")
     ap.add_argument("--budget", type=float, default=0.5, help="seconds per measurement")
+    ap.add_argument("--cpu-clock", action="store_true",
+                    help="time by this process's CPU time, not wall time (a shared machine)")
+    ap.add_argument("--before", action="store_true",
+                    help="also time genc with the dense blocking before the per-ISA shapes "
+                    "(NGT_GENC_BLOCKING=before) in the same run")
     a = ap.parse_args()
-    core = subprocess.run([a.core, str(a.budget)], check=True, capture_output=True, text=True).stdout
+    global CLOCK
+    env = dict(os.environ)
+    if a.cpu_clock:
+        CLOCK = time.process_time
+        env["NGT_BENCH_CLOCK"] = "cpu"
+    core = subprocess.run([a.core, str(a.budget)], check=True, capture_output=True, text=True,
+                          env=env).stdout
+    before = {}
+    if a.before:
+        env["NGT_GENC_BLOCKING"] = "before"
+        out = subprocess.run([a.core, str(a.budget)], check=True, capture_output=True, text=True,
+                             env=env).stdout
+        for line in out.splitlines():
+            f = line.split("\t")
+            if f[0] == "row" and f[3] == "genc":
+                before[(f[1], int(f[2]))] = float(f[4])
+            elif f[0] in ("genc_kernel", "peak_gflops"):
+                before[f[0]] = f[1]
     info, rows = {}, {}
     for line in core.splitlines():
         f = line.split("\t")
@@ -67,6 +92,7 @@ def main():
     peak = float(info["peak_gflops"])
     print("CPU: %s   ISA: %s   BLAS kernel: %s   FP32 FMA peak (1 core): %.1f GFLOP/s" %
           (info["cpu"], info["isa"], info["blas"], peak))
+    print("genc kernel: %s%s" % (info["genc_kernel"], "   (times: CPU time)" if a.cpu_clock else ""))
     env = os.environ.get("OPENBLAS_CORETYPE")
     slow = info["blas"].lower() in ("prescott", "core2", "nehalem", "atom", "katmai", "northwood")
     if slow and info["isa"] in ("avx512", "avx2") and not env:
@@ -103,6 +129,17 @@ def main():
                   (m, n, t_g * 1e6, n / t_g / 1e6, gf, 100 * gf / peak, t_ort * 1e6,
                    t_floor * 1e6, net * 1e6, n / t_ort / 1e6, t_ort / t_g, net / t_g,
                    "%.2f" % (n / t_s) if t_s else "-", n / t_r / 1e6))
+    if before:
+        print("\ngenc blocking before the per-ISA shapes, same run (%s; its peak %s GFLOP/s):" %
+              (before["genc_kernel"], before["peak_gflops"]))
+        print("| model | batch | before us | now us | now/before speed | before %peak | now %peak |")
+        print("|---|---|---|---|---|---|---|")
+        for m in ("fad", "mdt"):
+            for n in BATCHES:
+                tb, tn = before[(m, n)] * 1e-6, rows[(m, n, "genc")] * 1e-6
+                print("| %s | %d | %.2f | %.2f | %.2fx | %.0f%% | %.0f%% |" %
+                      (m, n, tb * 1e6, tn * 1e6, tb / tn, 100 * FLOP[m] * n / tb / 1e9 / peak,
+                       100 * FLOP[m] * n / tn / 1e9 / peak))
     print("\ngenc/ORT > 1: genc faster per call; genc/(ORT-floor): against ORT with its Python "
           "per-call floor taken off; sgemm: fad as four cblas_sgemm calls in C (mdt: none).")
 

@@ -27,16 +27,25 @@ def have_hls4ml():
         return False
 
 
-def core(exe, name, onnx_path, cfg_path, x_path, ref_path=None):
+def core(exe, name, onnx_path, cfg_path, x_path, ref_path=None, kernel=None):
     args = [exe, name, onnx_path, cfg_path, x_path] + ([ref_path] if ref_path else [])
-    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()
-    return float(out[2]), int(out[3])
+    env = dict(os.environ)
+    if kernel:
+        env["NGT_HLS_KERNEL"] = kernel
+    lines = subprocess.run(args, check=True, capture_output=True, text=True,
+                           env=env).stdout.splitlines()
+    out = lines[0].split()
+    kernel = lines[1].split(" ", 1)[1] if len(lines) > 1 else "?"
+    return float(out[2]), int(out[3]), kernel
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--core", required=True, help="bench_hls_core executable")
     ap.add_argument("--only", help="fad or mdt")
+    ap.add_argument("--kernels", help="comma-separated tiled kernels to time, each against the "
+                    "same hls4ml run (avx512, avx2, avx2-v8: the kernel before the AVX2 shape, "
+                    "generic; docs/hls.md); default: the one this CPU gets")
     args = ap.parse_args()
     env = subprocess.run([args.core, "--cpu"], capture_output=True, text=True).stdout.strip()
     print(f"CPU: {env}")
@@ -73,16 +82,21 @@ def main():
                 hz = n / (time.perf_counter() - t0)
                 ref_path = os.path.join(tmp, f"{name}.hls4ml.npy")
                 np.save(ref_path, y)
-            ngt_hz, bad = core(args.core, name, onnx_path, cfg_path, x_path, ref_path)
-            rows.append((name, prec, n, ngt_hz, hz, bad))
-    print(f"{'model':6} {'precision':12} {'events':>7} {'ngt ev/s':>12} {'hls4ml ev/s':>12} "
-          f"{'ratio':>8} {'mismatches':>10}")
-    for name, prec, n, ngt_hz, hz, bad in rows:
-        print(f"{name:6} {prec:12} {n:7d} {ngt_hz:12.0f} "
+            for want in (args.kernels.split(",") if args.kernels else [None]):
+                ngt_hz, bad, kernel = core(args.core, name, onnx_path, cfg_path, x_path, ref_path,
+                                           want)
+                print(f"{name}: kernel {kernel}")
+                if want and not kernel.startswith(want + " "):
+                    print(f"  (asked for {want}: this CPU cannot run it)")
+                rows.append((name, prec, n, ngt_hz, hz, bad, kernel.split(" ")[0]))
+    print(f"{'model':6} {'precision':12} {'kernel':8} {'events':>7} {'ngt ev/s':>12} "
+          f"{'hls4ml ev/s':>12} {'ratio':>8} {'mismatches':>10}")
+    for name, prec, n, ngt_hz, hz, bad, kernel in rows:
+        print(f"{name:6} {prec:12} {kernel:8} {n:7d} {ngt_hz:12.0f} "
               f"{(f'{hz:12.0f}' if hz else '           -')} "
               f"{(f'{ngt_hz / hz:7.0f}x' if hz else '       -')} "
               f"{(str(bad) if bad >= 0 else '-'):>10}")
-    return 1 if any(bad > 0 for *_, bad in rows) else 0
+    return 1 if any(r[5] > 0 for r in rows) else 0
 
 
 if __name__ == "__main__":

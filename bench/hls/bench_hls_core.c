@@ -55,7 +55,8 @@ int main(int argc, char **argv)
     }
     if (argc < 5 || strcmp(argv[1], "--help") == 0) {
         fprintf(stderr, "usage: bench_hls_core NAME MODEL.onnx CONFIG IN.npy [HLS4ML_OUT.npy]\n"
-                        "prints: NAME events events_per_s mismatches(-1 without hls4ml outputs)\n");
+                        "prints: NAME events events_per_s mismatches(-1 without hls4ml outputs)\n"
+                        "then: kernel VARIANT (the tiled path's, docs/hls.md)\n");
         return 2;
     }
     const ngt_backend *be = hls_backend();
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
         bad = mismatches(be, m, ws, xf, n, &want);
         ngt_npy_free(&want);
     }
-    printf("%s %d %.1f %ld\n", argv[1], n, best, bad);
+    printf("%s %d %.1f %ld\nkernel %s\n", argv[1], n, best, bad, hls_tile_kernel(hm));
     free(ws);
     free(out);
     ngt_npy_free(&x);

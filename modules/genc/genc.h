@@ -73,6 +73,8 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
 int genc_emit_header(const genc_plan *p, const char *prefix, genc_buf *h, ngt_error *err);
 /* The parts of genc_emit for fast layers (genc_emit_kern.c). */
 void genc_emit_dense(const genc_plan *p, const genc_step *s, int idx, genc_buf *c);
+int genc_blocking_before(void);
+const char *genc_kernel_desc(genc_target t);
 void genc_emit_conv(const genc_plan *p, const genc_step *s, int idx, genc_buf *c);
 void genc_emit_floats(genc_buf *c, const char *name, const float *v, size_t n);
 /* v as a C float literal (INFINITY, NAN spelled out); buf holds 48 bytes. */

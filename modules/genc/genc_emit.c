@@ -382,11 +382,20 @@ static void emit_infer(const genc_plan *p, const char *prefix, genc_buf *c)
                 p->arena);
     genc_printf(c, "    for (int ev0 = 0; ev0 < n; ev0 += %d) {\n", T);
     genc_printf(c, "        int ne = n - ev0 < %d ? n - ev0 : %d;\n        (void)ne;\n", T, T);
+    /* a BLAS step reads whole tiles: a partial input tile is copied, zero-padded (as always
+     * before: NGT_GENC_BLOCKING=before) */
+    int padded = genc_blocking_before();
+    for (int s = 0; s < p->n_steps; s++)
+        padded |= p->steps[s].blas;
     for (int i = 0; i < g->n_inputs; i++) {
         int t = g->inputs[i];
         const onnx_tensor *x = &g->tensors[t];
         long long e = (long long)onnx_tensor_elems(x);
         genc_printf(c, "        float *t%d = (float *)(A + %zu);\n", t, p->offset[t]);
+        if (x->dtype == NGT_F32 && !padded) { /* every step reads ne rows: read in place */
+            genc_printf(c, "        t%d = (float *)in[%d] + (size_t)ev0 * %lld;\n", t, i, e);
+            continue;
+        }
         if (x->dtype == NGT_F32)
             genc_printf(c,
                         "        if (ne == %d)\n            t%d = (float *)in[%d] + "

@@ -3,6 +3,8 @@
 #include "genc/genc.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int vec_width(genc_target t)
 {
@@ -64,12 +66,14 @@ static void emit_act(genc_buf *c, const genc_step *s, const char *v)
 
 /* One block of e rows by v vectors from output column j0, over all K. */
 static void dense_block(genc_buf *c, const genc_step *s, int idx, int np, int e, int v, int j0,
-                        int gw)
+                        int gw, int unroll)
 {
     genc_puts(c, "        {\n");
     for (int a = 0; a < e; a++)
         for (int b = 0; b < v; b++)
             genc_printf(c, "        gv a%d_%d = GLOAD(b%d + %d);\n", a, b, idx, j0 + b * gw);
+    if (unroll > 1) /* fewer loop instructions beside the FMAs (4-wide front ends) */
+        genc_printf(c, "        _Pragma(\"GCC unroll %d\")\n", unroll);
     genc_printf(c, "        for (int k = 0; k < %d; k++) {\n", s->K);
     genc_printf(c, "            const float *wk = w%d + k * %d + %d;\n", idx, np, j0);
     for (int b = 0; b < v; b++)
@@ -95,6 +99,8 @@ static void dense_block(genc_buf *c, const genc_step *s, int idx, int np, int e,
         }
     genc_puts(c, "        }\n");
 }
+
+enum { UNROLL = 4 };
 
 static void dense_blas(const genc_plan *p, const genc_step *s, int idx, genc_buf *c)
 {
@@ -148,19 +154,77 @@ void genc_emit_dense(const genc_plan *p, const genc_step *s, int idx, genc_buf *
         dense_blas(p, s, idx, c);
         return;
     }
-    int vmax = p->target == GENC_AVX2 ? 3 : 4, regs = vec_regs(p->target);
     genc_printf(c, "static void L%d(const float *restrict x, float *restrict y, int ne)\n{\n", idx);
     genc_printf(c, "    int nr = ne * %d;\n", s->rows);
-    for (int v0 = 0; v0 < nv; v0 += vmax) {
-        int v = nv - v0 < vmax ? nv - v0 : vmax, e = (regs - v - 2) / v;
+    if (genc_blocking_before()) { /* the blocking before the per-ISA shapes, to compare against */
+        int vmax = p->target == GENC_AVX2 ? 3 : 4, regs = vec_regs(p->target);
+        for (int v0 = 0; v0 < nv; v0 += vmax) {
+            int v = nv - v0 < vmax ? nv - v0 : vmax, e = (regs - v - 2) / v;
+            e = e > 8 ? 8 : e < 1 ? 1 : e;
+            genc_printf(c, "    {\n        int r = 0;\n        for (; r + %d <= nr; r += %d)\n", e,
+                        e);
+            dense_block(c, s, idx, np, e, v, v0 * gw, gw, 1);
+            genc_puts(c, "        for (; r < nr; r++)\n");
+            dense_block(c, s, idx, np, 1, v, v0 * gw, gw, 1);
+            genc_puts(c, "    }\n");
+        }
+        genc_puts(c, "}\n\n");
+        return;
+    }
+    /* A few rows (batch 1): each row alone over up to wide vectors at once, as many independent
+     * FMA chains as there are vectors (the weights as memory operands). */
+    int wide = p->target == GENC_AVX2 ? 12 : 16;
+    genc_puts(c, "    if (nr < 4) {\n");
+    for (int v0 = 0; v0 < nv; v0 += wide) {
+        int v = nv - v0 < wide ? nv - v0 : wide;
+        genc_puts(c, "        for (int r = 0; r < nr; r++)\n");
+        dense_block(c, s, idx, np, 1, v, v0 * gw, gw, UNROLL);
+    }
+    genc_puts(c, "        return;\n    }\n");
+    /* Else passes over groups of v vectors, as even as the group limit allows, e rows at a time
+     * with e * v sums + v weights + 1 input in the registers (AVX2: 3 x 4 or 2 x 6 of 16; AVX-512:
+     * up to 4 x 6 or 3 x 8 of 32); the rows left in blocks of 4, 2, 1. */
+    int vmax = p->target == GENC_AVX2 ? 3 : 4, regs = vec_regs(p->target);
+    int passes = (nv + vmax - 1) / vmax;
+    for (int k = 0, v0 = 0; k < passes; k++) {
+        int v = (nv - v0 + (passes - k) - 1) / (passes - k), e = (regs - v - 1) / v;
         e = e > 8 ? 8 : e < 1 ? 1 : e;
         genc_printf(c, "    {\n        int r = 0;\n        for (; r + %d <= nr; r += %d)\n", e, e);
-        dense_block(c, s, idx, np, e, v, v0 * gw, gw);
+        dense_block(c, s, idx, np, e, v, v0 * gw, gw, UNROLL);
+        for (int t = 4; t > 1; t /= 2)
+            if (t < e) {
+                genc_printf(c, "        if (r + %d <= nr) {\n", t);
+                dense_block(c, s, idx, np, t, v, v0 * gw, gw, UNROLL);
+                genc_printf(c, "        r += %d;\n        }\n", t);
+            }
         genc_puts(c, "        for (; r < nr; r++)\n");
-        dense_block(c, s, idx, np, 1, v, v0 * gw, gw);
+        dense_block(c, s, idx, np, 1, v, v0 * gw, gw, UNROLL);
         genc_puts(c, "    }\n");
+        v0 += v;
     }
     genc_puts(c, "}\n\n");
+}
+
+/* NGT_GENC_BLOCKING=before: dense layers blocked as before the per-ISA shapes (bench/genc compares
+ * the two in one run). */
+int genc_blocking_before(void)
+{
+    const char *b = getenv("NGT_GENC_BLOCKING");
+    return b && !strcmp(b, "before");
+}
+
+/* The dense blocking for a target, as text (benches print it). */
+const char *genc_kernel_desc(genc_target t)
+{
+    if (genc_blocking_before())
+        return t == GENC_AVX512 ? "before: up to 4 zmm x (32 - v - 2) / v rows, 1-row tails"
+               : t == GENC_AVX2 ? "before: up to 3 ymm x (16 - v - 2) / v rows, 1-row tails"
+                                : "before: scalar";
+    return t == GENC_AVX512 ? "avx512: even groups of <= 4 zmm x (32 - v - 1) / v rows (<= 8), "
+                              "tails of 4/2/1 rows; < 4 rows: 1 row x <= 16 zmm"
+           : t == GENC_AVX2 ? "avx2: even groups of <= 3 ymm x (16 - v - 1) / v rows, tails of "
+                              "4/2/1 rows; < 4 rows: 1 row x <= 12 ymm"
+                            : "generic: scalar loops";
 }
 
 typedef struct cgeo {

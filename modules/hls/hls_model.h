@@ -89,6 +89,7 @@ typedef struct hls_model {
     size_t ev_words, ws_scratch;
     int tiled, tile_n; /* 1: every layer runs on the tiled path (hls_tile.c), tile_n tiles a pass */
     int out_f64;       /* NgtOutput = "f64": outputs as float64, each value exact (<= 53 bits) */
+    int tkern;         /* tiled: the kernel variant (hls_tile_kernel) */
     size_t *toff, tpad, tile_doubles; /* tiled: per layer offsets, conv padding, total */
     size_t *tmarg; /* tiled: zero margins around a layer's values (1D conv padding) */
     ngt_model_desc desc;
@@ -152,6 +153,8 @@ static inline int64_t hls_castv(const hls_cast *c, int64_t v)
 /* The tiled path (hls_tile.c): n events, any n, the same bits as hls_event. */
 int hls_tile_prepare(hls_model *m);
 size_t hls_tile_bytes(const hls_model *m);
+/* The tiled path's kernel variant for this model and CPU, as text (benches print it). */
+const char *hls_tile_kernel(const hls_model *m);
 int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, int n);
 
 /* float input -> the input type without 128-bit steps: x * 2^f is exact in double, floor or

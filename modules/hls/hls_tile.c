@@ -9,13 +9,11 @@
 
 /* Eight events' values of one element (lane = event in the tile). */
 typedef double v8 __attribute__((vector_size(64), aligned(8), may_alias));
-#define LD(p) (*(const v8 *)(const void *)(p))
-#define ST(p, v) (*(v8 *)(void *)(p) = (v))
 typedef long long v8l __attribute__((vector_size(64), aligned(8), may_alias));
-typedef float v8f __attribute__((vector_size(32)));
 typedef unsigned long long v8u __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
 
-enum { TILE = HLS_TILE_EVENTS, ROWS = 6, JB = 4 };
+enum { TILE = HLS_TILE_EVENTS, JB = 4 };
 
 /* Row geometry of a Dense (rows = event tiles) or Conv (rows = output pixels of one tile). */
 typedef struct geo {
@@ -26,124 +24,52 @@ typedef struct geo {
     long ostride;  /* doubles from one output row to the next */
 } geo;
 
-/* R rows x JB outputs from output j0: y = bias + sum x * w, all exact integers in doubles. */
-static inline __attribute__((always_inline)) void
-block(const hls_layer *l, const geo *g, const double *x, double *y, int r0, int R, int j0)
-{
-    v8 acc[ROWS][JB];
-    const double *xr[ROWS];
-    const double *bias = l->bd + j0;
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-        int p = r0 + r;
-        xr[r] = x + ((long)(p / g->ow) * g->iwp + p % g->ow) * g->instride;
-#pragma GCC unroll 4
-        for (int q = 0; q < JB; q++)
-            acc[r][q] = (v8){0} + bias[q];
-    }
-    for (int ky = 0; ky < g->kh; ky++) {
-        const double *wk = l->wd + (size_t)ky * g->seg * l->np + j0;
-        long xo = ky * g->rs;
-        for (int s = 0; s < g->seg; s++) {
-            const double *wp = wk + (size_t)s * l->np;
-            double w0 = wp[0], w1 = wp[1], w2 = wp[2], w3 = wp[3];
-#pragma GCC unroll 8
-            for (int r = 0; r < R; r++) {
-                v8 xv = LD(xr[r] + xo + (long)s * TILE);
-                acc[r][0] += xv * w0;
-                acc[r][1] += xv * w1;
-                acc[r][2] += xv * w2;
-                acc[r][3] += xv * w3;
-            }
-        }
-    }
-    int nq = l->n_out - j0 < JB ? l->n_out - j0 : JB;
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < JB; q++)
-            if (q < nq)
-                ST(y + (r0 + r) * g->ostride + (long)(j0 + q) * TILE, acc[r][q]);
-}
+/* The kernel shapes (hls_tile_kern.h): AVX-512, 6 tiles x 4 outputs of one 8-double register (24
+ * of 32 registers); AVX2, 3 half tiles x 4 outputs of 4 doubles (12 accumulators, 3 inputs and a
+ * weight in 16 registers); plain x86-64 (SSE2, 16 registers of 2 doubles), 3 x 4 as well. */
+typedef double v4 __attribute__((vector_size(32), aligned(8), may_alias));
+typedef long long v4l __attribute__((vector_size(32), aligned(8), may_alias));
+typedef unsigned long long v4u __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v2 __attribute__((vector_size(16), aligned(8), may_alias));
+typedef long long v2l __attribute__((vector_size(16), aligned(8), may_alias));
+typedef unsigned long long v2u __attribute__((vector_size(16)));
+typedef float v2f __attribute__((vector_size(8)));
+#define KV v8
+#define KL v8l
+#define KU v8u
+#define KF v8f
+#define KW 8
+#define KR 6
+#define KSFX v8
+#include "hls/hls_tile_kern.h"
+#define KV v4
+#define KL v4l
+#define KU v4u
+#define KF v4f
+#define KW 4
+#define KR 3
+#define KSFX v4
+#include "hls/hls_tile_kern.h"
+#define KV v2
+#define KL v2l
+#define KU v2u
+#define KF v2f
+#define KW 2
+#define KR 3
+#define KSFX v2
+#include "hls/hls_tile_kern.h"
 
-static inline __attribute__((always_inline)) void gemm_rows(const hls_layer *l, const geo *g,
-                                                            const double *x, double *y, int rows)
-{
-    int r = 0;
-    for (; r + ROWS <= rows; r += ROWS)
-        for (int j = 0; j < l->n_out; j += JB)
-            block(l, g, x, y, r, ROWS, j);
-    for (; r < rows; r++)
-        for (int j = 0; j < l->n_out; j += JB)
-            block(l, g, x, y, r, 1, j);
-}
-
-/* y[i] = cast(v[i]) for n (a multiple of 8) doubles holding raw integers (|v| < 2^51) at the
- * cast's source fraction; relu: 0 where v <= 0. floor(v / 2^d) is nearest((v + 1/2 - 2^(d-1)) /
- * 2^d) (RND: v + 1/2), every step exact, and nearest is adding and taking away 1.5 * 2^52. A value
- * is in range when half the range minus its distance to the middle keeps the sign bit clear; where
- * any value wraps or saturates, the int64 cast. No vector compares: cheap on every ISA. */
-static inline __attribute__((always_inline)) void cast_vals(const hls_cast *c, const double *v,
-                                                            double *y, size_t n, int relu)
-{
-    double mn = (double)c->mn + (c->t.o == HLS_SAT_SYM && c->t.sign), mx = (double)c->mx;
-    double s = ldexp(1.0, -c->d);
-    const v8 sc = (v8){0} + s, big = (v8){0} + 0x1.8p52;
-    const v8 off = (v8){0} + (c->t.q == HLS_RND ? 0.5 : 0.5 - ldexp(1.0, c->d - 1));
-    const v8 mid = (v8){0} + (mx + mn) / 2, hs = (v8){0} + (mx - mn) / 2;
-    const v8l nosign = (v8l){0} + 0x7fffffffffffffffLL;
-    v8l bad = {0};
-    int rnd = c->d > 0;
-    for (size_t i = 0; i < n; i += TILE) {
-        v8 x = LD(v + i), r = rnd ? ((x + off) * sc + big) - big : x * sc;
-        if (relu) /* sign bit set (x <= 0, an integer): 0; x = +0 casts to +0 anyway */
-            r = (v8)((v8l)r & ((v8l)((v8u)x >> 63) - 1));
-        bad |= (v8l)(hs - (v8)((v8l)(r - mid) & nosign));
-        ST(y + i, r);
-    }
-    int any = 0;
-    for (int k = 0; k < TILE; k++)
-        any |= bad[k] < 0;
-    if (__builtin_expect(any, 0))
-        for (size_t i = 0; i < n; i++)
-            if (!relu || v[i] > 0)
-                y[i] = (double)hls_castv(c, (int64_t)v[i]);
-}
-
-/* Float input (ONNX layout, nv valid events) -> the input type, channels last: v = x * 2^f is
- * exact; floor(v) is the nearest integer t, less one where v - t is negative (TRN; RND: of v +
- * 1/2). Values out of range, beyond 2^51, NaN or infinite take the scalar cast of the exact path.
- */
-static inline __attribute__((always_inline)) void tile_input(const hls_layer *l, const float *in,
-                                                             int ni, int nv, double *y)
-{
-    int hw = l->w ? l->h * l->w : 1, c = l->w ? l->c : (int)l->size;
-    double scale = ldexp(1.0, hls_frac(&l->res)), mn = (double)l->rq.mn, mx = (double)l->rq.mx;
-    const v8 sc = (v8){0} + scale, big = (v8){0} + 0x1.8p52, one = (v8){0} + 1.0;
-    const v8 half = (v8){0} + (l->res.q == HLS_RND ? 0.5 : 0.0);
-    const v8 mid = (v8){0} + (mx + mn) / 2, hs = (v8){0} + (mx - mn) / 2;
-    const v8l nosign = (v8l){0} + 0x7fffffffffffffffLL, sign = ~nosign;
-    v8l bad = {0};
-    for (int ch = 0; ch < c; ch++)
-        for (int p = 0; p < hw; p++) {
-            v8f xf = {0};
-            for (int e = 0; e < nv; e++)
-                xf[e] = in[(size_t)e * ni + (size_t)ch * hw + p];
-            v8 v = __builtin_convertvector(xf, v8) * sc + half, t = (v + big) - big;
-            v8 r = t - (v8)(-(v8l)((v8u)(v - t) >> 63) & (v8l)one);
-            bad |= ((v8l)(hs - (v8)((v8l)(r - mid) & nosign)) & sign) | (v8l)(r - r);
-            ST(y + ((size_t)p * c + ch) * TILE, r);
-        }
-    int any = 0;
-    for (int k = 0; k < TILE; k++)
-        any |= bad[k] != 0;
-    if (__builtin_expect(any, 0))
-        for (int e = 0; e < nv; e++)
-            for (int ch = 0; ch < c; ch++)
-                for (int p = 0; p < hw; p++)
-                    y[((size_t)p * c + ch) * TILE + e] =
-                        (double)hls_quant_in(l, in[(size_t)e * ni + (size_t)ch * hw + p], scale);
-}
+/* The function NAME of the shape of kw doubles per vector (a constant in each variant). */
+#define BY_WIDTH(kw, name, ...)                                                                    \
+    do {                                                                                           \
+        if ((kw) == 8)                                                                             \
+            name##_v8(__VA_ARGS__);                                                                \
+        else if ((kw) == 4)                                                                        \
+            name##_v4(__VA_ARGS__);                                                                \
+        else                                                                                       \
+            name##_v2(__VA_ARGS__);                                                                \
+    } while (0)
 
 /* The conv input with its zero padding, so that each kernel row's ops are contiguous. */
 static const double *pad_input(const hls_layer *l, const double *x, double *xp)
@@ -172,9 +98,10 @@ static int conv1d(const hls_layer *l)
     return l->kind == HLS_L_CONV && l->ih == 1 && l->kh == 1 && !l->pt && !l->pb;
 }
 
-/* One chunk of nt tiles (nv valid events) through every layer. */
-HLS_CLONES static void run_chunk(const hls_model *m, double *tw, const float *in, float *out,
-                                 int nv, int nt)
+/* One chunk of nt tiles (nv valid events) through every layer, Dense/Conv by the kernel of kw
+ * doubles per vector (a constant once inlined into a variant below). */
+static inline __attribute__((always_inline)) void
+run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt, int kw)
 {
     for (int k = 0; k < m->n_layers; k++)
         if (m->tmarg[k]) {
@@ -191,15 +118,15 @@ HLS_CLONES static void run_chunk(const hls_model *m, double *tw, const float *in
         case HLS_L_INPUT:
             for (int t = 0; t < nt; t++) {
                 int v = nv - t * TILE;
-                tile_input(l, in + (size_t)t * TILE * l->size, (int)l->size, v > TILE ? TILE : v,
-                           y + (size_t)t * l->size * TILE);
+                BY_WIDTH(kw, tile_input, l, in + (size_t)t * TILE * l->size, (int)l->size,
+                         v > TILE ? TILE : v, y + (size_t)t * l->size * TILE);
             }
             break;
         case HLS_L_DENSE: {
             geo g = {1, 1, a->size * TILE, 0, 1, l->n_ops, (long)l->n_out * TILE};
-            gemm_rows(l, &g, x, y, nt);
+            BY_WIDTH(kw, gemm_rows, l, &g, x, y, nt);
             if (!l->cast_id)
-                cast_vals(&l->rq, y, y, n, 0);
+                BY_WIDTH(kw, cast_vals, &l->rq, y, y, n, 0);
             break;
         }
         case HLS_L_CONV: {
@@ -211,14 +138,14 @@ HLS_CLONES static void run_chunk(const hls_model *m, double *tw, const float *in
                 /* 1D: the zero margins around the input are its padding; else a padded copy */
                 const double *xp =
                     conv1d(l) ? xt - (size_t)l->pl * l->ic * TILE : pad_input(l, xt, tw + m->tpad);
-                gemm_rows(l, &g, xp, y + (size_t)t * l->size * TILE, l->h * l->w);
+                BY_WIDTH(kw, gemm_rows, l, &g, xp, y + (size_t)t * l->size * TILE, l->h * l->w);
             }
             if (!l->cast_id)
-                cast_vals(&l->rq, y, y, n, 0);
+                BY_WIDTH(kw, cast_vals, &l->rq, y, y, n, 0);
             break;
         }
         case HLS_L_RELU:
-            cast_vals(&l->rq, x, y, n, 1);
+            BY_WIDTH(kw, cast_vals, &l->rq, x, y, n, 1);
             break;
         default: { /* sigmoid, tanh: the cast table at trunc(x / 2^shift) + N / 2, clamped */
             int half = l->table_size / 2;
@@ -232,22 +159,78 @@ HLS_CLONES static void run_chunk(const hls_model *m, double *tw, const float *in
         }
         }
     }
-    const hls_layer *o = &m->layers[m->out_layer];
-    const double *y = tw + m->toff[m->out_layer];
-    int hw = o->w ? o->h * o->w : 1, c = o->w ? o->c : (int)o->size;
-    double so = ldexp(1.0, -hls_frac(&o->res));
-    v8 sc = (v8){0} + so;
-    for (int t = 0; t * TILE < nv; t++) { /* channels last -> the ONNX layout */
-        const double *yt = y + (size_t)t * o->size * TILE;
-        float *ot = out + (size_t)t * TILE * o->size;
-        int ne = nv - t * TILE < TILE ? nv - t * TILE : TILE;
-        for (int ch = 0; ch < c; ch++)
-            for (int p = 0; p < hw; p++) {
-                v8f f = __builtin_convertvector(LD(yt + ((size_t)p * c + ch) * TILE) * sc, v8f);
-                for (int e = 0; e < ne; e++)
-                    ot[(size_t)e * o->size + (size_t)ch * hw + p] = f[e];
-            }
+    BY_WIDTH(kw, out_tiles, m, tw, out, nv);
+}
+
+/* The variants, each compiled for its ISA (explicit targets, not an ifunc: chosen at load, also
+ * under ThreadSanitizer, and a narrower one can be forced to measure it). avx2-v8 is the kernel
+ * before the AVX2 shape (the AVX-512 shape compiled for AVX2 without FMA: it spills), kept to
+ * compare against. */
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f"))) static void
+chunk_avx512(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+{
+    run_chunk(m, tw, in, out, nv, nt, 8);
+}
+__attribute__((target("avx2,fma"))) static void
+chunk_avx2(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+{
+    run_chunk(m, tw, in, out, nv, nt, 4);
+}
+__attribute__((target("avx2"))) static void
+chunk_avx2_v8(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+{
+    run_chunk(m, tw, in, out, nv, nt, 8);
+}
+#endif
+static void chunk_generic(const hls_model *m, double *tw, const float *in, float *out, int nv,
+                          int nt)
+{
+    run_chunk(m, tw, in, out, nv, nt, 2);
+}
+
+typedef void (*chunk_fn)(const hls_model *, double *, const float *, float *, int, int);
+typedef struct tile_kern {
+    const char *name, *isa; /* the variant; the ngt_cpu_isa() it needs at least */
+    int old;                /* only when NGT_HLS_KERNEL names it */
+    chunk_fn run;
+} tile_kern;
+static const tile_kern KERNS[] = {
+#if defined(__x86_64__) || defined(__i386__)
+    {"avx512 (6 tiles x 4 outputs, zmm)", "avx512", 0, chunk_avx512},
+    {"avx2 (3 half tiles x 4 outputs, ymm, fma)", "avx2", 0, chunk_avx2},
+    {"avx2-v8 (6 tiles x 4 outputs as ymm pairs, no fma)", "avx2", 1, chunk_avx2_v8},
+#endif
+    {"generic (3 quarter tiles x 4 outputs, 2 doubles)", "generic", 0, chunk_generic},
+};
+enum { N_KERNS = sizeof KERNS / sizeof KERNS[0] };
+
+static int isa_rank(const char *isa)
+{
+    return !strcmp(isa, "avx512") ? 3 : !strcmp(isa, "avx2") ? 2 : !strcmp(isa, "sse2") ? 1 : 0;
+}
+
+/* The kernel for this CPU (ngt_cpu_isa(), which NGT_ISA can lower), or the one NGT_HLS_KERNEL
+ * names (its first word: avx512, avx2, avx2-v8, generic) when the CPU can run it. */
+static int pick_kernel(void)
+{
+    int have = isa_rank(ngt_cpu_isa()), pick = N_KERNS - 1;
+    for (int k = N_KERNS - 1; k >= 0;
+         k--) /* the widest the CPU runs (the list goes widest first) */
+        if (!KERNS[k].old && isa_rank(KERNS[k].isa) <= have)
+            pick = k;
+    const char *want = getenv("NGT_HLS_KERNEL");
+    for (int k = 0; want && *want && k < N_KERNS; k++) {
+        size_t n = strcspn(KERNS[k].name, " ");
+        if (strlen(want) == n && !strncmp(want, KERNS[k].name, n) && isa_rank(KERNS[k].isa) <= have)
+            pick = k;
     }
+    return pick;
+}
+
+const char *hls_tile_kernel(const hls_model *m)
+{
+    return m->tiled ? KERNS[m->tkern].name : "none (one event at a time)";
 }
 
 int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, int n)
@@ -258,7 +241,8 @@ int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, in
     int chunk = m->tile_n * TILE;
     for (int e = 0; e < n; e += chunk) {
         int nv = n - e < chunk ? n - e : chunk;
-        run_chunk(m, tw, in + (size_t)e * ni, out + (size_t)e * no, nv, (nv + TILE - 1) / TILE);
+        KERNS[m->tkern].run(m, tw, in + (size_t)e * ni, out + (size_t)e * no, nv,
+                            (nv + TILE - 1) / TILE);
         if (e + nv == n) { /* the last event's raw output, for hls_output_raw */
             int last = nv - 1;
             const double *y = tw + m->toff[m->out_layer] + (size_t)(last / TILE) * no * TILE;
@@ -301,7 +285,8 @@ int hls_tile_prepare(hls_model *m)
         if (!ok)
             return NGT_OK;
     }
-    m->tile_n = conv ? 1 : ROWS;
+    m->tile_n = conv ? 1 : 6;
+    m->tkern = pick_kernel();
     m->toff = malloc(sizeof *m->toff * (size_t)m->n_layers);
     m->tmarg = calloc((size_t)m->n_layers, sizeof *m->tmarg);
     if (!m->toff || !m->tmarg)
