@@ -40,11 +40,11 @@ static void run_shadow(exec_job *j, ngt_ctx *ctx, const step *s, model_version *
                 continue;
             same = 0;
             for (int64_t x = 0; x < c->elems; x++) {
-                double d = c->dtype == NGT_F32   ? fabs((double)((const float *)a)[x] -
-                                                        (double)((const float *)b)[x])
-                           : c->dtype == NGT_F64 ? fabs(((const double *)a)[x] -
-                                                        ((const double *)b)[x])
-                                                 : 1.0;
+                double d = c->dtype == NGT_F32
+                               ? fabs((double)((const float *)a)[x] - (double)((const float *)b)[x])
+                           : c->dtype == NGT_F64
+                               ? fabs(((const double *)a)[x] - ((const double *)b)[x])
+                               : 1.0;
                 if (d > maxd || isnan(d))
                     maxd = d;
             }

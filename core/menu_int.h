@@ -109,8 +109,8 @@ struct ngt_menu {
     uint64_t applied_since;
     uint64_t batches_started;
     int64_t last_lumi;
-    int lumi_col; /* batch scalar used as the lumi boundary, or -1 */
-    uint32_t *override;     /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
+    int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
+    uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
     pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
     pthread_mutex_t stats_mu;
@@ -187,9 +187,9 @@ struct ngt_ctx {
     ngt_menu *menu;
     int worker;
     ctx_stats *stats;
-    void **ws;       /* per model: workspace */
-    size_t *ws_size; /* per model: its size */
-    void *shadow_out;    /* a shadow version's outputs (grown when a shadow first runs) */
+    void **ws;        /* per model: workspace */
+    size_t *ws_size;  /* per model: its size */
+    void *shadow_out; /* a shadow version's outputs (grown when a shadow first runs) */
     size_t shadow_bytes;
     int max_batch;
     struct exec_job *job; /* for ngt_menu_process */
