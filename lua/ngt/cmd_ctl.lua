@@ -107,7 +107,8 @@ return function(list)
          local st = json.decode(s)
          local j = st and st.jobs and st.jobs[1]
          if j and (j.state == "done" or j.state == "failed") then
-            reply, r = s, { ok = j.state == "done" }
+            -- the job's outcome is the answer: ok false when it failed
+            reply, r = s:gsub('^{"ok":true', '{"ok":' .. tostring(j.state == "done"), 1), { ok = j.state == "done" }
             break
          end
          if os.time() > deadline then eprint("ngt ctl: job ", r.job, " still running") return 1 end

@@ -58,8 +58,7 @@ static int string(cur *c, char *out, size_t size)
                 return -1;
             char e = *c->p++;
             ch = e == 'n' ? '\n' : e == 't' ? '\t' : e == 'r' ? '\r' : e;
-            if (e == 'u' || (e != '"' && e != '\\' && e != '/' && e != 'n' && e != 't' &&
-                             e != 'r'))
+            if (e == 'u' || (e != '"' && e != '\\' && e != '/' && e != 'n' && e != 't' && e != 'r'))
                 return -1; /* \uXXXX and others: not needed by the protocol */
         } else if ((unsigned char)ch < 0x20) {
             return -1;
@@ -204,8 +203,7 @@ void ctl_stats_locked(ngt_ctl *c, sb *s)
         sb_printf(s,
                   ",\"seen\":%" PRIu64 ",\"passed\":%" PRIu64 ",\"prescaled\":%" PRIu64
                   ",\"errored\":%" PRIu64 ",\"prescale\":%u}",
-                  ch->seen, ch->passed, ch->prescaled, ch->errored,
-                  ngt_menu_chain_prescale(m, i));
+                  ch->seen, ch->passed, ch->prescaled, ch->errored, ngt_menu_chain_prescale(m, i));
     }
     sb_printf(s, "],\"streams\":[");
     for (int i = 0; i < ngt_menu_nstreams(m); i++) {
@@ -277,14 +275,17 @@ void ctl_metrics_locked(ngt_ctl *c, sb *s)
     sb_printf(s, "ngt_events_total{outcome=\"accepted\"} %" PRIu64 "\n", node.accepted);
     sb_printf(s, "ngt_events_total{outcome=\"rejected\"} %" PRIu64 "\n", node.rejected);
     sb_printf(s, "ngt_events_total{outcome=\"errored\"} %" PRIu64 "\n", node.errored);
-    sb_printf(s, "# HELP ngt_batches_total Batches processed.\n# TYPE ngt_batches_total counter\n"
-                 "ngt_batches_total %" PRIu64 "\n",
+    sb_printf(s,
+              "# HELP ngt_batches_total Batches processed.\n# TYPE ngt_batches_total counter\n"
+              "ngt_batches_total %" PRIu64 "\n",
               node.batches);
-    sb_printf(s, "# HELP ngt_reloads_total Menu reloads.\n# TYPE ngt_reloads_total counter\n"
-                 "ngt_reloads_total %d\n",
+    sb_printf(s,
+              "# HELP ngt_reloads_total Menu reloads.\n# TYPE ngt_reloads_total counter\n"
+              "ngt_reloads_total %d\n",
               c->reloads);
-    sb_printf(s, "# HELP ngt_paused 1 while the node is paused.\n# TYPE ngt_paused gauge\n"
-                 "ngt_paused %d\n",
+    sb_printf(s,
+              "# HELP ngt_paused 1 while the node is paused.\n# TYPE ngt_paused gauge\n"
+              "ngt_paused %d\n",
               atomic_load(&c->state) == NGT_CTL_PAUSED);
     if (!m)
         return;
