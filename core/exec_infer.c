@@ -40,11 +40,18 @@ static void run_shadow(exec_job *j, ngt_ctx *ctx, const step *s, model_version *
                 continue;
             same = 0;
             for (int64_t x = 0; x < c->elems; x++) {
-                double d = c->dtype == NGT_F32
-                               ? fabs((double)((const float *)a)[x] - (double)((const float *)b)[x])
-                           : c->dtype == NGT_F64
-                               ? fabs(((const double *)a)[x] - ((const double *)b)[x])
-                               : 1.0;
+                double d = 1.0; /* integer outputs: differ or not */
+                if (c->dtype == NGT_F32) {
+                    float fa, fb;
+                    memcpy(&fa, a + x * 4, 4);
+                    memcpy(&fb, b + x * 4, 4);
+                    d = fabs((double)fa - (double)fb);
+                } else if (c->dtype == NGT_F64) {
+                    double da, db;
+                    memcpy(&da, a + x * 8, 8);
+                    memcpy(&db, b + x * 8, 8);
+                    d = fabs(da - db);
+                }
                 if (d > maxd || isnan(d))
                     maxd = d;
             }

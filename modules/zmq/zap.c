@@ -82,10 +82,10 @@ static int recv_frame(void *s, char *buf, size_t size, int *more)
 
 static void handle(zap_handler *z)
 {
-    char f[8][256];
-    int len[8], n = 0, more = 1;
+    char f[8][256] = {{0}};
+    int len[8] = {0}, n = 0, more = 1;
     while (more) {
-        char tmp[256];
+        char tmp[256] = {0};
         int k = recv_frame(z->sock, n < 8 ? f[n] : tmp, 256, &more);
         if (k < 0)
             return;
