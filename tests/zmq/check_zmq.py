@@ -386,8 +386,8 @@ def curve():
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         good = ("--server-key", spub, "--secret-key", asec)
-        for _ in range(200):
-            q = subprocess.run([NGT, "ctl", ep, "status", "--timeout", "300", *good], capture_output=True, text=True)
+        for _ in range(30):
+            q = subprocess.run([NGT, "ctl", ep, "status", "--timeout", "2000", *good], capture_output=True, text=True)
             if q.returncode == 0:
                 break
         else:
