@@ -140,6 +140,55 @@ function _M.request(endpoint, text, opts)
    return ffi.string(buf, n)
 end
 
+-- ---- Model swap from Lua (the same C functions the control socket's jobs call) ------------
+
+local function check(opts)
+   opts = opts or {}
+   local c = ffi.new("ngt_swap_check")
+   c.inputs, c.outputs, c.tol = opts.inputs, opts.outputs, opts.tol or 0
+   return c, opts
+end
+
+-- API: swap(menu, model, file, opts) -> the new version's serial, or nil, why (the old version
+-- kept). opts: backend, options, inputs, outputs (comma-separated .npy), tol. Loads and validates
+-- on the calling thread. Example: control.swap(menu, "fad", "models/fad2.onnx", { tol = 1e-4 })
+function _M.swap(menu, model, file, opts)
+   local c, o = check(opts)
+   local e = core.err()
+   local rc = C.ngt_registry_swap(menu.registry, model, o.backend, file, o.options, c, e)
+   if rc < 0 then return nil, core.msg(e) end
+   return rc
+end
+
+-- API: shadow(menu, model, file, opts) -> true or nil, why; opts as swap.
+function _M.shadow(menu, model, file, opts)
+   local c, o = check(opts)
+   local e = core.err()
+   if C.ngt_registry_shadow(menu.registry, model, o.backend, file, o.options, c, e) < 0 then
+      return nil, core.msg(e)
+   end
+   return true
+end
+
+-- API: promote(menu, model) -> the new serial or nil, why.
+function _M.promote(menu, model)
+   local e = core.err()
+   local rc = C.ngt_registry_promote(menu.registry, model, e)
+   if rc < 0 then return nil, core.msg(e) end
+   return rc
+end
+
+-- API: shadow_stats(menu, model) -> { active, events, identical, errors, max_abs_diff }.
+function _M.shadow_stats(menu, model)
+   local st = ffi.new("ngt_shadow_stats")
+   C.ngt_registry_shadow_stats(menu.registry, model, st)
+   return { active = st.active ~= 0, events = tonumber(st.events), identical = tonumber(st.identical),
+            errors = tonumber(st.errors), max_abs_diff = st.max_abs_diff }
+end
+
+-- API: the serial of a model's live version (0 when unknown).
+function _M.serial(menu, model) return tonumber(C.ngt_registry_model_serial(menu.registry, model)) end
+
 -- API: sleeps ms milliseconds.
 function _M.sleep_ms(ms) C.usleep(ms * 1000) end
 

@@ -413,7 +413,61 @@ def curve():
     assert "allow-list" in r.stderr, r.stderr
 
 
-CHECKS = {"swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve}
+LUA_API = """
+local ngt = require "ngt"
+local control = require "ngt.control"
+local menu = assert(ngt.load(arg[1]))
+assert(control.serial(menu, "m") == 1)
+local ok, err = control.swap(menu, "m", arg[3])
+assert(ok == nil and err:find("input 0 is f32%[9%]"), err)
+assert(control.serial(menu, "m") == 1)
+assert(control.swap(menu, "m", arg[2]) == 2)
+assert(control.shadow(menu, "m", arg[2]))
+assert(control.shadow_stats(menu, "m").active)
+assert(control.promote(menu, "m") == 3)
+assert(not control.shadow_stats(menu, "m").active)
+menu:close()
+print("lua api ok")
+"""
+
+
+def lua_api():
+    """The same swap, shadow and promote from Lua (a plain luajit with libngt)."""
+    path = os.path.join(TMP, "plain.lua")
+    text = MENU.split("-- slows")[0] + """return ngt.menu {{ schema = ev, chains = {{
+   ngt.chain "Sel" {{ ngt.infer(m, "x", "y"), ngt.cut "y[0] > 0" }} }} }}
+"""
+    open(path, "w").write(text.format(model=MODEL_A))  # no Lua step: plain luajit has none
+    script = os.path.join(TMP, "api.lua")
+    open(script, "w").write(LUA_API)
+    build = os.path.dirname(NGT)
+    env = dict(os.environ, NGT_LIB=os.path.join(build, "libngt.so"), NGT_HEADER="core/ngt.h",
+               LUA_PATH="lua/?.lua;lua/?/init.lua;;")
+    p = subprocess.run(["luajit", script, path, MODEL_B, MODEL_WIDE], capture_output=True, text=True, env=env)
+    assert p.returncode == 0 and "lua api ok" in p.stdout, p.stdout + p.stderr
+    # the control endpoint named by the menu script itself
+    ep = "ipc://" + os.path.join(TMP, "script-ctl")
+    scripted = os.path.join(TMP, "scripted.lua")
+    open(scripted, "w").write(open(menu("s.lua")).read().replace(
+        "prescale_columns =", 'control = {{ endpoint = "{}" }}, prescale_columns ='.format(ep).replace("{{", "{").replace("}}", "}")))
+    node = subprocess.Popen([NGT, "run", scripted, "--events", "1000000000", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(300):
+            q = subprocess.run([NGT, "ctl", ep, "stats", "--timeout", "200"], capture_output=True, text=True)
+            if q.returncode == 0:
+                break
+        assert json.loads(q.stdout)["menu"]["path"] == scripted, q.stdout + q.stderr
+        ctl(ep, "stop")
+        node.communicate(timeout=60)
+        assert node.returncode == 0
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+
+
+CHECKS = {"lua_api": lua_api, "swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve}
 
 if __name__ == "__main__":
     CHECKS[CHECK]()
