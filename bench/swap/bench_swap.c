@@ -171,8 +171,8 @@ int main(int argc, char **argv)
     printf("  %-22s %10s %10s\n", "", "p50 us", "p99 us");
     printf("  %-22s %10.1f %10.1f\n", "steady", a50, a99);
     printf("  %-22s %10.1f %10.1f\n", "swap every 100 ms", b50, b99);
-    printf("  swaps %d (failed %d); p99 swapping / steady = %.2fx (target <= 2x)\n", swaps,
-           failed, a99 > 0 ? b99 / a99 : NAN);
+    printf("  swaps %d (failed %d); p99 swapping / steady = %.2fx (target <= 2x)\n", swaps, failed,
+           a99 > 0 ? b99 / a99 : NAN);
     ngt_runner_free(r);
     ngt_menu_free(m);
     ngt_schema_free(s);

@@ -572,7 +572,9 @@ void ngt_ctl_set_menu(ngt_ctl *c, ngt_menu *m, const char *path)
     if (!c)
         return;
     pthread_mutex_lock(&c->mu);
-    while (c->thread_live && c->busy) { /* a swap on the old menu's registry: let it finish */
+    /* a swap or shadow job on the old menu's registry: let it finish (a main-thread job, the
+     * reload calling this, has no thread) */
+    while (c->thread_live && c->busy && job_get(c, c->busy) && !job_get(c, c->busy)->main_thread) {
         pthread_mutex_unlock(&c->mu);
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
