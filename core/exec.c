@@ -40,8 +40,8 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->sel = aalloc(c * sizeof *j->sel);
     j->gather = aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = aalloc(scratch + 64);
-    if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
-        !j->sel || !j->gather || !j->cut_scratch) {
+    if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
+        !j->pass || !j->error || !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;

@@ -223,11 +223,12 @@ int ngt_registry_infer(ngt_registry *r, const char *name, const void *const *inp
 /* Runtime swap: loads PATH as a candidate version of the published model NAME (backend NULL or ""
  * = the current version's), validates it on the calling thread (off the hot path) and publishes it
  * with one store only when every check passes; otherwise the current version stays and err says
- * why. Checks: the same inputs and outputs (count, per-event shapes, dtypes) as the current version,
- * which the menus built on it read and write; a validation batch runs without error (check->inputs,
- * or NGT_SWAP_VALIDATION_EVENTS events of zeros); with check->outputs, every output value within
- * check->tol of the reference. Batches already running finish on the version they pinned. check
- * may be NULL; its arrays are borrowed for the call. Thread-safe. Returns the new version's serial
+ * why. Checks: the same inputs and outputs (count, per-event shapes, dtypes) as the current
+ * version, which the menus built on it read and write; a validation batch runs without error
+ * (check->inputs, or NGT_SWAP_VALIDATION_EVENTS events of zeros); with check->outputs, every output
+ * value within check->tol of the reference. Batches already running finish on the version they
+ * pinned. check may be NULL; its arrays are borrowed for the call. Thread-safe. Returns the new
+ * version's serial
  * (>= 1) or a negative code. */
 typedef struct ngt_swap_check {
     int n;                      /* validation events in inputs/outputs (0: zeros) */
@@ -249,12 +250,12 @@ int ngt_registry_shadow(ngt_registry *r, const char *name, const char *backend, 
 int ngt_registry_promote(ngt_registry *r, const char *name, ngt_error *err);
 int ngt_registry_shadow_clear(ngt_registry *r, const char *name, ngt_error *err);
 typedef struct ngt_shadow_stats {
-    int active;               /* a shadow is loaded */
-    uint64_t hash;            /* its file's hash */
-    uint64_t events;          /* events both ran on */
-    uint64_t identical;       /* events whose outputs were bitwise identical to the live ones */
-    uint64_t errors;          /* batches where the shadow failed */
-    double max_abs_diff;      /* largest |shadow - live| over every output value */
+    int active;          /* a shadow is loaded */
+    uint64_t hash;       /* its file's hash */
+    uint64_t events;     /* events both ran on */
+    uint64_t identical;  /* events whose outputs were bitwise identical to the live ones */
+    uint64_t errors;     /* batches where the shadow failed */
+    double max_abs_diff; /* largest |shadow - live| over every output value */
 } ngt_shadow_stats;
 int ngt_registry_shadow_stats(ngt_registry *r, const char *name, ngt_shadow_stats *st);
 

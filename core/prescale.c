@@ -118,8 +118,7 @@ int ngt_menu_set_prescale(ngt_menu *m, int chain, uint32_t n, ngt_error *err)
     if (chain < 0 || chain >= m->n_chains)
         return seterr(err, NGT_EINVAL, "set prescale: no chain %d", chain);
     if (m->chains[chain].prescale_step < 0)
-        return seterr(err, NGT_EINVAL, "chain '%s' has no prescale step",
-                          m->chains[chain].name);
+        return seterr(err, NGT_EINVAL, "chain '%s' has no prescale step", m->chains[chain].name);
     pthread_mutex_lock(&m->col_mu);
     m->override[chain] = n;
     pthread_mutex_unlock(&m->col_mu);

@@ -100,7 +100,7 @@ static int check_desc(const ngt_model_desc *d, ngt_error *err)
 
 /* Loads and describes a version (not yet published); NULL with err filled on failure. */
 model_version *registry_version_load(ngt_registry *r, const char *name, const char *backend,
-                                   const char *path, const char *options, ngt_error *err)
+                                     const char *path, const char *options, ngt_error *err)
 {
     if (!name || !*name || strlen(name) >= NGT_NAME_MAX) {
         seterr(err, NGT_EINVAL, "bad model name '%s'", name ? name : "(null)");
@@ -109,7 +109,7 @@ model_version *registry_version_load(ngt_registry *r, const char *name, const ch
     const ngt_backend *be = ngt_registry_backend(r, backend);
     if (!be) {
         seterr(err, NGT_EINVAL, "model '%s': unknown backend '%s'", name,
-                   backend ? backend : "(null)");
+               backend ? backend : "(null)");
         return NULL;
     }
     model_version *v = calloc(1, sizeof *v);
@@ -121,7 +121,7 @@ model_version *registry_version_load(ngt_registry *r, const char *name, const ch
     v->backend = be;
     v->path = strdup(path ? path : "");
     v->hash = path ? file_hash(path, err) : 0;
-    int rc = !v->path ? seterr(err, NGT_ENOMEM, "out of memory")
+    int rc = !v->path  ? seterr(err, NGT_ENOMEM, "out of memory")
              : v->hash ? be->load(path, options, &v->model, err)
                        : (path ? NGT_EIO : seterr(err, NGT_EINVAL, "no model file"));
     if (rc == NGT_OK)
@@ -130,8 +130,7 @@ model_version *registry_version_load(ngt_registry *r, const char *name, const ch
                  : seterr(err, NGT_EINVAL, "describe failed");
     if (rc != NGT_OK) {
         registry_version_free(v);
-        preferr(err, rc, "model '%s' (%s, backend %s)", name, path ? path : "(null)",
-                    backend);
+        preferr(err, rc, "model '%s' (%s, backend %s)", name, path ? path : "(null)", backend);
         return NULL;
     }
     atomic_init(&v->refs, 1); /* the registry's own reference */

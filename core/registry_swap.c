@@ -30,8 +30,8 @@ static int same_io(const ngt_model_desc *cur, const ngt_model_desc *cand, ngt_er
 {
     if (cur->n_inputs != cand->n_inputs || cur->n_outputs != cand->n_outputs)
         return seterr(err, NGT_EINVAL,
-                          "candidate has %d inputs and %d outputs, the current version %d and %d",
-                          cand->n_inputs, cand->n_outputs, cur->n_inputs, cur->n_outputs);
+                      "candidate has %d inputs and %d outputs, the current version %d and %d",
+                      cand->n_inputs, cand->n_outputs, cur->n_inputs, cur->n_outputs);
     for (int k = 0; k < cur->n_inputs + cur->n_outputs; k++) {
         int in = k < cur->n_inputs;
         int i = in ? k : k - cur->n_inputs;
@@ -42,7 +42,7 @@ static int same_io(const ngt_model_desc *cur, const ngt_model_desc *cand, ngt_er
             tensor_text(a, ta, sizeof ta);
             tensor_text(b, tb, sizeof tb);
             return seterr(err, NGT_EINVAL, "%s %d is %s, the current version's %s",
-                              in ? "input" : "output", i, tb, ta);
+                          in ? "input" : "output", i, tb, ta);
         }
     }
     return NGT_OK;
@@ -78,7 +78,8 @@ static int validate(model_version *v, const ngt_swap_check *check, ngt_error *er
     void *ws = NULL;
     int rc = NGT_OK;
     for (int k = 0; k < d->n_inputs && rc == NGT_OK; k++) {
-        in[k] = given ? check->inputs[k] : (zeros[k] = calloc(1, (size_t)n * tensor_bytes(&d->inputs[k]) + 1));
+        in[k] = given ? check->inputs[k]
+                      : (zeros[k] = calloc(1, (size_t)n * tensor_bytes(&d->inputs[k]) + 1));
         if (!in[k])
             rc = given ? seterr(err, NGT_EINVAL, "validation input %d missing", k)
                        : seterr(err, NGT_ENOMEM, "out of memory");
@@ -130,8 +131,8 @@ static int validate(model_version *v, const ngt_swap_check *check, ngt_error *er
 
 /* Loads and validates a candidate for the published model name; NULL with err on failure. */
 static model_version *candidate(ngt_registry *r, const char *name, const char *backend,
-                                const char *path, const char *options,
-                                const ngt_swap_check *check, ngt_error *err)
+                                const char *path, const char *options, const ngt_swap_check *check,
+                                ngt_error *err)
 {
     model_version *cur = registry_pin(r, name ? registry_slot(r, name) : -1);
     if (!cur) {

@@ -6,27 +6,8 @@ local ffi, C = core.ffi, core.C
 
 local _M = {}
 
-ffi.cdef [[
-typedef struct ngt_ctl ngt_ctl;
-ngt_ctl *ngt_ctl_new(const char *endpoint, const char *curve_secret, const char *curve_allow,
-                     int allow_remote, ngt_error *err);
-void ngt_ctl_free(ngt_ctl *c);
-const char *ngt_ctl_endpoint(const ngt_ctl *c);
-void ngt_ctl_set_menu(ngt_ctl *c, ngt_menu *m, const char *path);
-int ngt_ctl_state(const ngt_ctl *c);
-int ngt_ctl_next(ngt_ctl *c, char *cmd, size_t cmd_size, char *arg, size_t arg_size);
-void ngt_ctl_finish(ngt_ctl *c, int job, int ok, const char *message);
-size_t ngt_ctl_stats_json(ngt_ctl *c, char *buf, size_t size);
-int ngt_ctl_request(const char *endpoint, const char *request, char *reply, size_t size,
-                    int timeout_ms, const char *server_key, const char *client_secret,
-                    ngt_error *err);
-int ngt_curve_keypair(char *public_key, char *secret_key);
-int ngt_curve_public(const char *secret_key, char *public_key);
-typedef struct ngt_metrics ngt_metrics;
-ngt_metrics *ngt_metrics_new(ngt_ctl *c, const char *address, int allow_remote, ngt_error *err);
-void ngt_metrics_free(ngt_metrics *m);
-int usleep(unsigned int usec);
-]]
+assert(core.cdef_module("ngt_zmq.h"))
+ffi.cdef "int usleep(unsigned int usec);"
 
 local STATE = { [0] = "running", "paused", "draining", "stopping" }
 
@@ -39,6 +20,10 @@ function _M.new(o)
    local e = core.err()
    local c = C.ngt_ctl_new(o.endpoint, o.curve_secret, o.curve_allow, o.remote and 1 or 0, e)
    if c == nil then return nil, core.msg(e) end
+   if core.in_binary then -- validation files: the binary's .npy reader
+      require "ngt.npyio"
+      C.ngt_ctl_set_npy(c, C.ngt_npy_read, C.ngt_npy_free)
+   end
    local self = setmetatable({ c = c, path = nil, cmd = ffi.new("char[16]"),
                                arg = ffi.new("char[1024]") }, M)
    if o.metrics then
@@ -142,32 +127,66 @@ end
 
 -- ---- Model swap from Lua (the same C functions the control socket's jobs call) ------------
 
+-- The validation arrays of opts (comma-separated .npy files, read by the binary's reader) as an
+-- ngt_swap_check; keep holds what must live through the call.
 local function check(opts)
    opts = opts or {}
    local c = ffi.new("ngt_swap_check")
-   c.inputs, c.outputs, c.tol = opts.inputs, opts.outputs, opts.tol or 0
-   return c, opts
+   c.tol = opts.tol or 0
+   local keep = {}
+   local function arrays(list)
+      require "ngt.npyio"
+      local files = {}
+      for f in list:gmatch("[^,]+") do files[#files + 1] = f end
+      local ptrs = ffi.new("const void *[?]", #files)
+      for i, f in ipairs(files) do
+         local a = ffi.gc(ffi.new("ngt_npy[1]"), function(x) C.ngt_npy_free(x) end)
+         local e = core.err()
+         if C.ngt_npy_read(f, a, e) < 0 then error({ swap = core.msg(e) }) end
+         keep[#keep + 1] = a
+         ptrs[i - 1] = a[0].data
+         if i == 1 then c.n = a[0].shape[0] end
+      end
+      keep[#keep + 1] = ptrs
+      return ptrs
+   end
+   if opts.inputs then c.inputs = arrays(opts.inputs) end
+   if opts.outputs then c.outputs = arrays(opts.outputs) end
+   return c, opts, keep
+end
+
+local function with_check(opts, fn)
+   local ok, c, o, keep = pcall(check, opts)
+   if not ok then
+      if type(c) == "table" and c.swap then return nil, c.swap end
+      error(c, 0)
+   end
+   local r, err = fn(c, o)
+   keep = nil
+   return r, err
 end
 
 -- API: swap(menu, model, file, opts) -> the new version's serial, or nil, why (the old version
--- kept). opts: backend, options, inputs, outputs (comma-separated .npy), tol. Loads and validates
--- on the calling thread. Example: control.swap(menu, "fad", "models/fad2.onnx", { tol = 1e-4 })
+-- kept). opts: backend, options, inputs, outputs (comma-separated .npy, in the ngt binary), tol.
+-- Loads and validates on the calling thread. Example: control.swap(menu, "fad", "models/fad2.onnx", { tol = 1e-4 })
 function _M.swap(menu, model, file, opts)
-   local c, o = check(opts)
-   local e = core.err()
-   local rc = C.ngt_registry_swap(menu.registry, model, o.backend, file, o.options, c, e)
-   if rc < 0 then return nil, core.msg(e) end
-   return rc
+   return with_check(opts, function(c, o)
+      local e = core.err()
+      local rc = C.ngt_registry_swap(menu.registry, model, o.backend, file, o.options, c, e)
+      if rc < 0 then return nil, core.msg(e) end
+      return rc
+   end)
 end
 
 -- API: shadow(menu, model, file, opts) -> true or nil, why; opts as swap.
 function _M.shadow(menu, model, file, opts)
-   local c, o = check(opts)
-   local e = core.err()
-   if C.ngt_registry_shadow(menu.registry, model, o.backend, file, o.options, c, e) < 0 then
-      return nil, core.msg(e)
-   end
-   return true
+   return with_check(opts, function(c, o)
+      local e = core.err()
+      if C.ngt_registry_shadow(menu.registry, model, o.backend, file, o.options, c, e) < 0 then
+         return nil, core.msg(e)
+      end
+      return true
+   end)
 end
 
 -- API: promote(menu, model) -> the new serial or nil, why.

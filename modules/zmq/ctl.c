@@ -18,8 +18,7 @@
 
 static ctl_job *job_get(ngt_ctl *c, int id)
 {
-    return id > 0 && id > c->n_jobs - CTL_JOBS && id <= c->n_jobs ? &c->jobs[id % CTL_JOBS]
-                                                                   : NULL;
+    return id > 0 && id > c->n_jobs - CTL_JOBS && id <= c->n_jobs ? &c->jobs[id % CTL_JOBS] : NULL;
 }
 
 /* Splits a comma-separated list into at most max items (in place in buf); returns the count. */
@@ -47,8 +46,7 @@ static int64_t elems(const ngt_tensor_desc *t)
 
 /* Reads one .npy per tensor (n events of its dtype and element count) through the host's reader. */
 static int read_arrays(ngt_ctl *c, const char *list, const ngt_tensor_desc *t, int count,
-                       ngt_npy *a, const void **ptr, int64_t *n, const char *what,
-                       ngt_error *err)
+                       ngt_npy *a, const void **ptr, int64_t *n, const char *what, ngt_error *err)
 {
     char buf[CTL_PATH];
     char *items[NGT_MAX_MODEL_IO];
@@ -91,8 +89,7 @@ static int model_job(ngt_ctl *c, const ctl_job *j, ngt_registry *reg, ngt_error 
     int64_t n = -1;
     int rc = ngt_registry_describe(reg, j->model, &d, e);
     if (rc == NGT_OK && j->inputs[0])
-        rc = read_arrays(c, j->inputs, d.inputs, d.n_inputs, in, inp, &n, "validation inputs",
-                         e);
+        rc = read_arrays(c, j->inputs, d.inputs, d.n_inputs, in, inp, &n, "validation inputs", e);
     if (rc == NGT_OK && j->outputs[0])
         rc = j->inputs[0] ? read_arrays(c, j->outputs, d.outputs, d.n_outputs, ref, refp, &n,
                                         "reference outputs", e)
@@ -100,8 +97,8 @@ static int model_job(ngt_ctl *c, const ctl_job *j, ngt_registry *reg, ngt_error 
     if (rc != NGT_OK) {
         preferr(e, rc, "model '%s' (%s): kept the current version", j->model, j->file);
     } else {
-        ngt_swap_check chk = {n > 0 ? (int)n : 0, n > 0 ? inp : NULL,
-                              j->outputs[0] ? refp : NULL, j->tol};
+        ngt_swap_check chk = {n > 0 ? (int)n : 0, n > 0 ? inp : NULL, j->outputs[0] ? refp : NULL,
+                              j->tol};
         const char *opt = j->options[0] ? j->options : NULL;
         rc = strcmp(j->cmd, "swap") == 0
                  ? ngt_registry_swap(reg, j->model, j->backend, j->file, opt, &chk, e)
@@ -208,8 +205,8 @@ void ngt_ctl_finish(ngt_ctl *c, int id, int ok, const char *message)
 
 /* ---- commands ---------------------------------------------------------------------------------*/
 
-static void fail(sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(sb *s, const char *fmt, ...)
+static void fail(strbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(strbuf *s, const char *fmt, ...)
 {
     char msg[CTL_MSG + 64];
     va_list ap;
@@ -218,11 +215,11 @@ static void fail(sb *s, const char *fmt, ...)
     va_end(ap);
     s->len = 0;
     sb_printf(s, "{\"ok\":false,\"error\":");
-    sb_str(s, msg);
+    ctl_str(s, msg);
     sb_printf(s, "}");
 }
 
-static void job_json(sb *s, const ctl_job *j)
+static void job_json(strbuf *s, const ctl_job *j)
 {
     static const char *st[] = {"queued", "running", "done", "failed"};
     uint64_t end = j->ended_ns ? j->ended_ns : now_ns();
@@ -230,16 +227,16 @@ static void job_json(sb *s, const ctl_job *j)
               st[j->state], (double)(end - j->started_ns) * 1e-9);
     if (j->model[0]) {
         sb_printf(s, ",\"model\":");
-        sb_str(s, j->model);
+        ctl_str(s, j->model);
     }
     if (j->file[0]) {
         sb_printf(s, ",\"file\":");
-        sb_str(s, j->file);
+        ctl_str(s, j->file);
     }
     if (j->state == JOB_DONE && strcmp(j->cmd, "swap") == 0)
         sb_printf(s, ",\"serial\":%lld", j->result);
     sb_printf(s, ",\"message\":");
-    sb_str(s, j->msg);
+    ctl_str(s, j->msg);
     sb_printf(s, "}");
 }
 
@@ -257,7 +254,7 @@ static void copy_opt(char *dst, size_t size, const ctl_req *r, const char *key)
     str_copy(dst, v ? v : "", size);
 }
 
-static void start_model_job(ngt_ctl *c, const ctl_req *r, const char *cmd, sb *s)
+static void start_model_job(ngt_ctl *c, const ctl_req *r, const char *cmd, strbuf *s)
 {
     const char *model = ctl_get(r, "model"), *file = ctl_get(r, "file");
     if (!model || !*model || !file || !*file)
@@ -292,7 +289,7 @@ static void start_model_job(ngt_ctl *c, const ctl_req *r, const char *cmd, sb *s
 }
 
 /* Answers one request into s (under mu). */
-static void command(ngt_ctl *c, const ctl_req *r, sb *s)
+static void command(ngt_ctl *c, const ctl_req *r, strbuf *s)
 {
     const char *cmd = ctl_get(r, "cmd");
     ngt_menu *m = c->menu;
@@ -305,7 +302,7 @@ static void command(ngt_ctl *c, const ctl_req *r, sb *s)
         reap(c);
         sb_printf(s, "{\"ok\":true,\"state\":\"%s\",\"busy\":%d,\"menu\":",
                   ctl_state_name(atomic_load(&c->state)), c->busy);
-        sb_str(s, c->path);
+        ctl_str(s, c->path);
         sb_printf(s, ",\"reloads\":%d,\"uptime_s\":%.3f,\"jobs\":[", c->reloads,
                   (double)(now_ns() - c->t0) * 1e-9);
         const char *want = ctl_get(r, "job");
@@ -342,12 +339,12 @@ static void command(ngt_ctl *c, const ctl_req *r, sb *s)
         if (k < 0)
             return fail(s, "prescale: unknown chain '%s'", chain ? chain : "(none)");
         if (!v || end == v || *end || v[0] == '-' || n > UINT32_MAX)
-            return fail(s, "prescale: \"value\" must be an integer in 0..%u, not '%s'",
-                        UINT32_MAX, v ? v : "(none)");
+            return fail(s, "prescale: \"value\" must be an integer in 0..%u, not '%s'", UINT32_MAX,
+                        v ? v : "(none)");
         if (ngt_menu_set_prescale(m, k, (uint32_t)n, &e) != NGT_OK)
             return fail(s, "prescale: %s", e.msg);
         sb_printf(s, "{\"ok\":true,\"chain\":");
-        sb_str(s, chain);
+        ctl_str(s, chain);
         sb_printf(s, ",\"prescale\":%llu}", n);
         return;
     }
@@ -356,7 +353,7 @@ static void command(ngt_ctl *c, const ctl_req *r, sb *s)
         if (!name || ngt_menu_select_column(m, name, &e) != NGT_OK)
             return fail(s, "column: %s", name ? e.msg : "needs \"name\"");
         sb_printf(s, "{\"ok\":true,\"column\":");
-        sb_str(s, name);
+        ctl_str(s, name);
         sb_printf(s, "}");
         return;
     }
@@ -381,7 +378,7 @@ static void command(ngt_ctl *c, const ctl_req *r, sb *s)
         if (rc < 0)
             return fail(s, "promote: %s", e.msg);
         sb_printf(s, "{\"ok\":true,\"model\":");
-        sb_str(s, model);
+        ctl_str(s, model);
         sb_printf(s, ",\"serial\":%d}", rc);
         return;
     }
@@ -398,14 +395,15 @@ static void command(ngt_ctl *c, const ctl_req *r, sb *s)
         sb_printf(s, "{\"ok\":true,\"job\":%d,\"state\":\"queued\"}", j->id);
         return;
     }
-    fail(s, "unknown command '%s' (stats status prescale column swap shadow promote reload "
-            "pause resume drain stop)",
+    fail(s,
+         "unknown command '%s' (stats status prescale column swap shadow promote reload "
+         "pause resume drain stop)",
          cmd);
 }
 
 /* ---- the socket thread ------------------------------------------------------------------------*/
 
-static void serve_one(ngt_ctl *c, char **out, size_t *out_size)
+static void serve_one(ngt_ctl *c)
 {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
@@ -416,7 +414,7 @@ static void serve_one(ngt_ctl *c, char **out, size_t *out_size)
     int more = zmq_msg_more(&msg);
     size_t len = zmq_msg_size(&msg);
     ctl_req *req = malloc(sizeof *req);
-    sb s = {*out, *out_size, 0};
+    strbuf s = {0};
     char why[256] = "";
     pthread_mutex_lock(&c->mu);
     c->requests++;
@@ -430,17 +428,11 @@ static void serve_one(ngt_ctl *c, char **out, size_t *out_size)
         fail(&s, "bad request: %s", why);
     else
         command(c, req, &s);
-    const char *cmd = req && s.len < s.size ? NULL : (req ? ctl_get(req, "cmd") : NULL);
-    if (s.len >= s.size && cmd && (strcmp(cmd, "stats") == 0 || strcmp(cmd, "status") == 0)) {
-        char *b = realloc(*out, s.len + 1); /* read-only commands: grow and answer again */
-        if (b) {
-            *out = b;
-            *out_size = s.len + 1;
-            s = (sb){b, *out_size, 0};
-            command(c, req, &s);
-        }
+    if (s.oom || !s.s) {
+        sb_free(&s);
+        fail(&s, "out of memory for the reply");
     }
-    if (strncmp(s.buf, "{\"ok\":false", 11) == 0)
+    if (s.s && strncmp(s.s, "{\"ok\":false", 11) == 0)
         c->bad_requests++;
     pthread_mutex_unlock(&c->mu);
     while (more) { /* drop the rest of a multipart request */
@@ -449,20 +441,18 @@ static void serve_one(ngt_ctl *c, char **out, size_t *out_size)
     }
     zmq_msg_close(&msg);
     free(req);
-    zmq_send(c->sock, s.buf, s.len < s.size ? s.len : s.size - 1, 0);
+    zmq_send(c->sock, s.s ? s.s : "", s.s ? s.len : 0, 0);
+    sb_free(&s);
 }
 
 static void *ctl_main(void *arg)
 {
     ngt_ctl *c = arg;
-    size_t size = 64 * 1024;
-    char *out = malloc(size);
-    while (out && !atomic_load(&c->stop)) {
+    while (!atomic_load(&c->stop)) {
         zmq_pollitem_t it = {c->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 50) > 0 && (it.revents & ZMQ_POLLIN))
-            serve_one(c, &out, &size);
+            serve_one(c);
     }
-    free(out);
     return NULL;
 }
 
@@ -481,9 +471,9 @@ ngt_ctl *ngt_ctl_new(const char *endpoint, const char *curve_secret, const char 
 {
     if (endpoint && !loopback(endpoint) && !allow_remote) {
         seterr(err, NGT_EINVAL,
-                   "control endpoint '%s' is not on loopback (127.0.0.1, localhost, [::1]); "
-                   "binding elsewhere must be asked for explicitly",
-                   endpoint);
+               "control endpoint '%s' is not on loopback (127.0.0.1, localhost, [::1]); "
+               "binding elsewhere must be asked for explicitly",
+               endpoint);
         return NULL;
     }
     ngt_ctl *c = calloc(1, sizeof *c);
@@ -511,8 +501,7 @@ ngt_ctl *ngt_ctl_new(const char *endpoint, const char *curve_secret, const char 
     if (c->zap && zap_server_socket(c->sock, curve_secret, err) != NGT_OK)
         goto fail;
     if (zmq_bind(c->sock, endpoint) != 0) {
-        seterr(err, NGT_EIO, "control: cannot bind '%s': %s", endpoint,
-                   zmq_strerror(zmq_errno()));
+        seterr(err, NGT_EIO, "control: cannot bind '%s': %s", endpoint, zmq_strerror(zmq_errno()));
         goto fail;
     }
     size_t len = sizeof c->endpoint;
@@ -600,7 +589,7 @@ void ngt_ctl_set_menu(ngt_ctl *c, ngt_menu *m, const char *path)
 
 size_t ngt_ctl_stats_json(ngt_ctl *c, char *buf, size_t size)
 {
-    sb s = {buf, size, 0};
+    strbuf s = sb_fixed(buf, size);
     pthread_mutex_lock(&c->mu);
     ctl_stats_locked(c, &s);
     pthread_mutex_unlock(&c->mu);
@@ -625,15 +614,15 @@ int ngt_ctl_request(const char *endpoint, const char *request, char *reply, size
         rc = zap_client_socket(s, server_key, client_secret, err);
     if (rc == NGT_OK && zmq_connect(s, endpoint) != 0)
         rc = seterr(err, NGT_EINVAL, "cannot connect to '%s': %s", endpoint,
-                        zmq_strerror(zmq_errno()));
+                    zmq_strerror(zmq_errno()));
     if (rc == NGT_OK && zmq_send(s, request, strlen(request), 0) < 0)
         rc = seterr(err, NGT_EIO, "send: %s", zmq_strerror(zmq_errno()));
     if (rc == NGT_OK) {
         zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
         int p = zmq_poll(&it, 1, timeout_ms);
         if (p <= 0)
-            rc = seterr(err, NGT_ETIMEOUT, "no reply from '%s' in %d ms%s", endpoint,
-                            timeout_ms, server_key ? " (CURVE: is this key allowed?)" : "");
+            rc = seterr(err, NGT_ETIMEOUT, "no reply from '%s' in %d ms%s", endpoint, timeout_ms,
+                        server_key ? " (CURVE: is this key allowed?)" : "");
     }
     if (rc == NGT_OK) {
         int n = zmq_recv(s, reply, size ? size - 1 : 0, 0);

@@ -4,6 +4,7 @@
 #define NGT_CTL_INT_H
 
 #include "ngt_zmq.h"
+#include "strbuf.h"
 #include "zap.h"
 
 #include <pthread.h>
@@ -56,13 +57,8 @@ struct ngt_ctl {
     ngt_ctl_npy_free_fn npy_free;
 };
 
-/* A growing text buffer; sb_printf appends (truncating at size but counting the need). */
-typedef struct sb {
-    char *buf;
-    size_t size, len;
-} sb;
-void sb_printf(sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_str(sb *s, const char *str); /* a JSON string, quoted and escaped */
+/* A JSON string (quoted, escaped) appended to b. */
+void ctl_str(strbuf *b, const char *str);
 
 /* A flat JSON object: up to CTL_KEYS string/number/bool members (values as text). */
 enum { CTL_KEYS = 16 };
@@ -76,8 +72,8 @@ int ctl_parse(const char *text, size_t len, ctl_req *r, char *why, size_t why_si
 const char *ctl_get(const ctl_req *r, const char *key); /* NULL when absent */
 
 /* Under c->mu: stats as JSON / Prometheus text. */
-void ctl_stats_locked(ngt_ctl *c, sb *s);
-void ctl_metrics_locked(ngt_ctl *c, sb *s);
+void ctl_stats_locked(ngt_ctl *c, strbuf *s);
+void ctl_metrics_locked(ngt_ctl *c, strbuf *s);
 const char *ctl_state_name(int state);
 
 #endif

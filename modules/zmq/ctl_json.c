@@ -8,18 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void sb_printf(sb *s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = s->len < s->size ? s->size - s->len : 0;
-    int n = vsnprintf(room ? s->buf + s->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        s->len += (size_t)n;
-}
-
-void sb_str(sb *s, const char *str)
+void ctl_str(strbuf *s, const char *str)
 {
     sb_printf(s, "\"");
     for (const unsigned char *p = (const unsigned char *)str; p && *p; p++) {
@@ -160,7 +149,7 @@ const char *ctl_state_name(int state)
     return state >= 0 && state < 4 ? names[state] : "unknown";
 }
 
-static void totals(sb *s, const ngt_totals *t)
+static void totals(strbuf *s, const ngt_totals *t)
 {
     sb_printf(s,
               "{\"batches\":%" PRIu64 ",\"in\":%" PRIu64 ",\"accepted\":%" PRIu64
@@ -168,7 +157,7 @@ static void totals(sb *s, const ngt_totals *t)
               t->batches, t->in, t->accepted, t->rejected, t->errored);
 }
 
-void ctl_stats_locked(ngt_ctl *c, sb *s)
+void ctl_stats_locked(ngt_ctl *c, strbuf *s)
 {
     double up = (double)(now_ns() - c->t0) * 1e-9;
     sb_printf(s, "{\"ok\":true,\"state\":\"%s\",\"uptime_s\":%.3f,\"reloads\":%d",
@@ -189,17 +178,17 @@ void ctl_stats_locked(ngt_ctl *c, sb *s)
         return;
     }
     sb_printf(s, ",\"menu\":{\"path\":");
-    sb_str(s, c->path);
+    ctl_str(s, c->path);
     sb_printf(s, ",\"hash\":\"%016" PRIx64 "\",\"schema_id\":\"%016" PRIx64 "\",\"column\":",
               ngt_menu_hash(m), ngt_schema_id(ngt_menu_schema(m)));
-    sb_str(s, ngt_menu_current_column(m));
+    ctl_str(s, ngt_menu_current_column(m));
     sb_printf(s, ",\"totals\":");
     totals(s, &cur);
     sb_printf(s, "},\"chains\":[");
     for (int i = 0; i < ngt_menu_nchains(m); i++) {
         const ngt_chain_stats *ch = ngt_stats_chain(c->stats, i);
         sb_printf(s, "%s{\"name\":", i ? "," : "");
-        sb_str(s, ngt_menu_chain_name(m, i));
+        ctl_str(s, ngt_menu_chain_name(m, i));
         sb_printf(s,
                   ",\"seen\":%" PRIu64 ",\"passed\":%" PRIu64 ",\"prescaled\":%" PRIu64
                   ",\"errored\":%" PRIu64 ",\"prescale\":%u}",
@@ -208,14 +197,14 @@ void ctl_stats_locked(ngt_ctl *c, sb *s)
     sb_printf(s, "],\"streams\":[");
     for (int i = 0; i < ngt_menu_nstreams(m); i++) {
         sb_printf(s, "%s{\"name\":", i ? "," : "");
-        sb_str(s, ngt_menu_stream_name(m, i));
+        ctl_str(s, ngt_menu_stream_name(m, i));
         sb_printf(s, ",\"accepted\":%" PRIu64 "}", ngt_stats_stream(c->stats, i)->accepted);
     }
     sb_printf(s, "],\"steps\":[");
     for (int i = 0; i < ngt_menu_nsteps(m); i++) {
         const ngt_step_stats *st = ngt_stats_step(c->stats, i);
         sb_printf(s, "%s{\"name\":", i ? "," : "");
-        sb_str(s, ngt_menu_step_name(m, i));
+        ctl_str(s, ngt_menu_step_name(m, i));
         sb_printf(s,
                   ",\"calls\":%" PRIu64 ",\"events\":%" PRIu64 ",\"errors\":%" PRIu64
                   ",\"timeouts\":%" PRIu64 ",\"p50_us\":%.3f,\"p99_us\":%.3f}",
@@ -230,10 +219,10 @@ void ctl_stats_locked(ngt_ctl *c, sb *s)
         ngt_shadow_stats sh;
         ngt_registry_shadow_stats(reg, name, &sh);
         sb_printf(s, "%s{\"name\":", i ? "," : "");
-        sb_str(s, name);
+        ctl_str(s, name);
         sb_printf(s, ",\"serial\":%" PRIu64 ",\"hash\":\"%016" PRIx64 "\",\"file\":",
                   ngt_registry_model_serial(reg, name), ngt_registry_model_hash(reg, name));
-        sb_str(s, file);
+        ctl_str(s, file);
         if (sh.active)
             sb_printf(s,
                       ",\"shadow\":{\"hash\":\"%016" PRIx64 "\",\"events\":%" PRIu64
@@ -246,7 +235,7 @@ void ctl_stats_locked(ngt_ctl *c, sb *s)
 
 /* ---- Prometheus text format 0.0.4 ------------------------------------------------------------ */
 
-static void label(sb *s, const char *v)
+static void label(strbuf *s, const char *v)
 {
     for (const char *p = v; p && *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -258,7 +247,7 @@ static void label(sb *s, const char *v)
     }
 }
 
-void ctl_metrics_locked(ngt_ctl *c, sb *s)
+void ctl_metrics_locked(ngt_ctl *c, strbuf *s)
 {
     ngt_totals node = c->retired, cur = {0};
     ngt_menu *m = c->menu;

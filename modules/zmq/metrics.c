@@ -16,7 +16,7 @@ struct ngt_metrics {
 
 size_t ngt_metrics_text(ngt_ctl *c, char *buf, size_t size)
 {
-    sb s = {buf, size, 0};
+    strbuf s = sb_fixed(buf, size);
     pthread_mutex_lock(&c->mu);
     ctl_metrics_locked(c, &s);
     pthread_mutex_unlock(&c->mu);
@@ -43,11 +43,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *con, const char 
         code = MHD_HTTP_NOT_FOUND;
         text = "ngt: metrics are at /metrics\n";
     } else {
-        size_t need = ngt_metrics_text(m->ctl, NULL, 0);
-        body = malloc(need + 1024);
-        if (body)
-            len = ngt_metrics_text(m->ctl, body, need + 1024);
-        if (!body || len >= need + 1024) {
+        strbuf sb = {0};
+        pthread_mutex_lock(&m->ctl->mu);
+        ctl_metrics_locked(m->ctl, &sb);
+        pthread_mutex_unlock(&m->ctl->mu);
+        body = sb.s;
+        len = sb.len;
+        if (sb.oom || !body) {
             code = MHD_HTTP_INTERNAL_SERVER_ERROR;
             text = "ngt: out of memory\n";
         }
@@ -74,7 +76,7 @@ ngt_metrics *ngt_metrics_new(ngt_ctl *c, const char *address, int allow_remote, 
     if (!c || !colon || (size_t)(colon - address) >= sizeof host || !end || *end || port < 0 ||
         port > 65535) {
         seterr(err, NGT_EINVAL, "metrics address '%s': expected HOST:PORT",
-                   address ? address : "(null)");
+               address ? address : "(null)");
         return NULL;
     }
     memcpy(host, address, (size_t)(colon - address));
@@ -86,15 +88,14 @@ ngt_metrics *ngt_metrics_new(ngt_ctl *c, const char *address, int allow_remote, 
     if (strcmp(host, "localhost") == 0)
         str_copy(host, "127.0.0.1", sizeof host);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        seterr(err, NGT_EINVAL, "metrics address '%s': '%s' is not an IPv4 address",
-                   address, host);
+        seterr(err, NGT_EINVAL, "metrics address '%s': '%s' is not an IPv4 address", address, host);
         return NULL;
     }
     if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127 && !allow_remote) {
         seterr(err, NGT_EINVAL,
-                   "metrics address '%s' is not on loopback; binding elsewhere must be asked "
-                   "for explicitly",
-                   address);
+               "metrics address '%s' is not on loopback; binding elsewhere must be asked "
+               "for explicitly",
+               address);
         return NULL;
     }
     ngt_metrics *m = calloc(1, sizeof *m);

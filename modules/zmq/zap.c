@@ -36,8 +36,10 @@ static int add_keys(zap_handler *z, const char *text, ngt_error *err)
             n++;
         char key[KEY_Z85 + 1];
         if (n != KEY_Z85)
-            return seterr(err, NGT_EINVAL, "CURVE allow-list: '%.*s' is not a Z85 key of 40 "
-                              "characters", (int)(n > 60 ? 60 : n), p);
+            return seterr(err, NGT_EINVAL,
+                          "CURVE allow-list: '%.*s' is not a Z85 key of 40 "
+                          "characters",
+                          (int)(n > 60 ? 60 : n), p);
         if (z->n_keys == MAX_KEYS)
             return seterr(err, NGT_EINVAL, "CURVE allow-list: more than %d keys", MAX_KEYS);
         memcpy(key, p, KEY_Z85);
@@ -197,8 +199,7 @@ int zap_server_socket(void *sock, const char *secret_key, ngt_error *err)
     return NGT_OK;
 }
 
-int zap_client_socket(void *sock, const char *server_key, const char *client_secret,
-                      ngt_error *err)
+int zap_client_socket(void *sock, const char *server_key, const char *client_secret, ngt_error *err)
 {
     char pub[KEY_Z85 + 1], sec[KEY_Z85 + 1];
     if (!server_key || strlen(server_key) != KEY_Z85)

@@ -441,7 +441,7 @@ def lua_api():
     script = os.path.join(TMP, "api.lua")
     open(script, "w").write(LUA_API)
     build = os.path.dirname(NGT)
-    env = dict(os.environ, NGT_LIB=os.path.join(build, "libngt.so"), NGT_HEADER="core/ngt.h",
+    env = dict(os.environ, NGT_LIB=os.path.join(build, "libngt.so"), NGT_HEADER=os.path.join(build, "include", "ngt.h"),
                LUA_PATH="lua/?.lua;lua/?/init.lua;;")
     p = subprocess.run(["luajit", script, path, MODEL_B, MODEL_WIDE], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and "lua api ok" in p.stdout, p.stdout + p.stderr
