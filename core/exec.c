@@ -110,9 +110,11 @@ void exec_job_finish(exec_job *j)
         return;
     for (int k = 0; k < j->m->n_models; k++) {
         registry_release(j->m->reg, j->pins[k]);
-        registry_release(j->m->reg, j->shadows[k]);
         j->pins[k] = NULL;
-        j->shadows[k] = NULL;
+        if (j->shadows) { /* NULL when the job's allocation failed part way */
+            registry_release(j->m->reg, j->shadows[k]);
+            j->shadows[k] = NULL;
+        }
     }
 }
 
