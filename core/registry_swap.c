@@ -74,7 +74,7 @@ static int validate(model_version *v, const ngt_swap_check *check, ngt_error *er
         return seterr(err, NGT_EINVAL, "reference outputs need validation inputs");
     int64_t n = given ? check->n : NGT_SWAP_VALIDATION_EVENTS;
     void *zeros[NGT_MAX_MODEL_IO] = {0}, *out[NGT_MAX_MODEL_IO] = {0};
-    const void *in[NGT_MAX_MODEL_IO];
+    const void *in[NGT_MAX_MODEL_IO] = {0};
     void *ws = NULL;
     int rc = NGT_OK;
     for (int k = 0; k < d->n_inputs && rc == NGT_OK; k++) {

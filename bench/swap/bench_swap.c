@@ -97,7 +97,8 @@ static void quantiles(lat *l, double *p50, double *p99)
     int n = atomic_load(&l->n);
     n = n < MAX_LAT ? n : MAX_LAT;
     qsort(l->ns, (size_t)n, sizeof *l->ns, cmp_u64);
-    *p50 = n ? (double)l->ns[n / 2] * 1e-3 : 0;
+    size_t mid = (size_t)n / 2;
+    *p50 = n ? (double)l->ns[mid] * 1e-3 : 0;
     *p99 = n ? (double)l->ns[(size_t)((double)n * 0.99)] * 1e-3 : 0;
 }
 
