@@ -140,6 +140,14 @@ def check_totals(r):
     assert ev["errored"] == 0, ev
 
 
+def free_port():
+    """A TCP port on loopback nobody listens on now (the kernel's choice)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 # ---- checks ------------------------------------------------------------------------------------
 
 
@@ -283,7 +291,7 @@ def reload():
 def commands():
     """Every command once: stats, status, prescale, column, pause/resume, shadow, promote,
     unshadow, bad requests; metrics over HTTP; ngt top; stop ends the node with a report."""
-    port = 47400 + os.getpid() % 500
+    port = free_port()
     node = Node(menu("cmd.lua"), "--metrics", "127.0.0.1:%d" % port)
     try:
         node.wait_events(2000)
@@ -375,7 +383,7 @@ def curve():
     plain text refused; tcp off loopback refused unless asked for."""
     keys = [ngt("ctl", "keygen").stdout.split() for _ in range(3)]
     (spub, ssec), (apub, asec), (upub, usec) = keys
-    port = 47900 + os.getpid() % 90
+    port = free_port()
     ep = "tcp://127.0.0.1:%d" % port
     allow = os.path.join(TMP, "allow.txt")
     open(allow, "w").write("# clients\n%s\n" % apub)
@@ -387,6 +395,8 @@ def curve():
     try:
         good = ("--server-key", spub, "--secret-key", asec)
         for _ in range(30):
+            if p.poll() is not None:
+                raise AssertionError("node ended: %s" % p.stderr.read())
             q = subprocess.run([NGT, "ctl", ep, "status", "--timeout", "2000", *good], capture_output=True, text=True)
             if q.returncode == 0:
                 break
@@ -405,9 +415,9 @@ def curve():
         if p.poll() is None:
             p.kill()
             p.wait()
-    r = ngt("run", menu("lb.lua"), "--events", "10", "--control", "tcp://0.0.0.0:%d" % (port + 1), status=1)
+    r = ngt("run", menu("lb.lua"), "--events", "10", "--control", "tcp://0.0.0.0:%d" % free_port(), status=1)
     assert "not on loopback" in r.stderr, r.stderr
-    r = ngt("run", menu("lb.lua"), "--events", "10", "--metrics", "0.0.0.0:%d" % (port + 2), status=1)
+    r = ngt("run", menu("lb.lua"), "--events", "10", "--metrics", "0.0.0.0:%d" % free_port(), status=1)
     assert "not on loopback" in r.stderr, r.stderr
     r = ngt("run", menu("lb.lua"), "--events", "10", "--control", ep, "--curve-secret", ssec, status=1)
     assert "allow-list" in r.stderr, r.stderr
