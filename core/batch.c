@@ -13,6 +13,7 @@ struct ngt_batch {
     void **cols; /* current pointers (own, or a wrapped host array) */
     uint64_t *ids;
     uint64_t copies;
+    ngt_provenance prov; /* set by exec_job_start */
 };
 
 static size_t column_bytes(const ngt_column_info *c, int capacity)
@@ -140,4 +141,14 @@ void ngt_batch_unwrap(ngt_batch *b)
 uint64_t ngt_batch_copies(const ngt_batch *b)
 {
     return b->copies;
+}
+
+const ngt_provenance *ngt_batch_provenance(const ngt_batch *b)
+{
+    return &b->prov;
+}
+
+ngt_provenance *batch_provenance(ngt_batch *b)
+{
+    return &b->prov;
 }

@@ -79,6 +79,7 @@ void ngt_ctx_free(ngt_ctx *c)
     exec_job_free(c->job);
     for (int k = 0; k < m->n_models; k++)
         afree(c->ws[k]);
+    afree(c->shadow_out);
     free(c->ws);
     free(c->ws_size);
     stats_free(c->stats);
@@ -90,6 +91,19 @@ void ngt_ctx_free(ngt_ctx *c)
 void ctx_set_worker(ngt_ctx *c, int worker)
 {
     c->worker = worker;
+}
+
+void *ctx_shadow_out(ngt_ctx *c, size_t bytes)
+{
+    if (bytes > c->shadow_bytes || !c->shadow_out) {
+        void *p = aalloc(bytes ? bytes : 64);
+        if (!p)
+            return NULL;
+        afree(c->shadow_out);
+        c->shadow_out = p;
+        c->shadow_bytes = bytes;
+    }
+    return c->shadow_out;
 }
 
 void *ctx_workspace(ngt_ctx *c, int k, const model_version *v, int n)

@@ -29,6 +29,8 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
             scratch = k > scratch ? k : scratch;
         }
     j->pins = calloc((size_t)m->n_models + 1, sizeof(model_version *)); /* array of pointers */
+    j->shadows = calloc((size_t)m->n_models + 1, sizeof(model_version *));
+    j->factors = calloc((size_t)m->n_chains + 1, sizeof *j->factors);
     j->live = aalloc(nch * c);
     j->errc = aalloc(nch * c);
     j->perr = aalloc(nst * c);
@@ -38,8 +40,8 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->sel = aalloc(c * sizeof *j->sel);
     j->gather = aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = aalloc(scratch + 64);
-    if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
-        !j->sel || !j->gather || !j->cut_scratch) {
+    if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
+        !j->pass || !j->error || !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -54,6 +56,8 @@ void exec_job_free(exec_job *j)
     exec_job_finish(j);
     pthread_mutex_destroy(&j->mu);
     free(j->pins);
+    free(j->shadows);
+    free(j->factors);
     afree(j->live);
     afree(j->errc);
     afree(j->perr);
@@ -85,9 +89,17 @@ void exec_job_start(exec_job *j, ngt_batch *b)
     j->n = ngt_batch_count(b) < j->cap ? ngt_batch_count(b) : j->cap;
     j->cursor = 0;
     j->resuming = 0;
-    for (int k = 0; k < m->n_models; k++)
+    ngt_provenance *p = batch_provenance(b);
+    p->n_models = m->n_models;
+    for (int k = 0; k < m->n_models; k++) {
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
-    j->column = menu_column_for_batch(m, b);
+        j->shadows[k] = registry_pin_shadow(m->reg, m->model_slots[k]);
+        p->model_hash[k] = j->pins[k] ? j->pins[k]->hash : 0;
+        p->model_serial[k] = j->pins[k] ? j->pins[k]->serial : 0;
+    }
+    j->column = menu_column_for_batch(m, b, j->factors);
+    p->menu_hash = m->hash;
+    p->column = j->column;
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
 }
@@ -99,6 +111,10 @@ void exec_job_finish(exec_job *j)
     for (int k = 0; k < j->m->n_models; k++) {
         registry_release(j->m->reg, j->pins[k]);
         j->pins[k] = NULL;
+        if (j->shadows) { /* NULL when the job's allocation failed part way */
+            registry_release(j->m->reg, j->shadows[k]);
+            j->shadows[k] = NULL;
+        }
     }
 }
 
@@ -217,6 +233,8 @@ static void producer_select(exec_job *j, int si)
 static int prescale_factor(const exec_job *j, const step *s, int si)
 {
     const ngt_menu *m = j->m;
+    if (m->chains[s->chain].prescale_step == si && j->factors[s->chain] != UINT32_MAX)
+        return (int)(j->factors[s->chain] > INT32_MAX ? INT32_MAX : j->factors[s->chain]);
     if (j->column >= 0 && m->chains[s->chain].prescale_step == si) {
         uint32_t f = m->pcols[j->column].factors[s->chain];
         if (f != UINT32_MAX)

@@ -21,6 +21,8 @@ struct exec_job {
     int resuming; /* the node at cursor parked and must be finished */
     int column;   /* prescale column pinned for this batch */
     model_version **pins;
+    model_version **shadows; /* per model: its shadow pinned with it, or NULL */
+    uint32_t *factors; /* per chain: the operator's prescale for this batch (UINT32_MAX: none) */
     uint8_t *live, *errc, *perr, *need, *pass, *error;
     uint32_t *sel;
     int n_sel;

@@ -46,6 +46,9 @@ void *read_file(const char *path, size_t max, size_t *size, ngt_error *err);
 /* The integer at p, of integer dtype t (identity columns, lumi sections), widened to 64 bits. */
 int64_t read_int(const void *p, ngt_dtype t);
 
+/* The batch's provenance, written when a menu starts it (exec.c). */
+ngt_provenance *batch_provenance(ngt_batch *b);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

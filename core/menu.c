@@ -81,6 +81,7 @@ void ngt_menu_free(ngt_menu *m)
     free(m->chains);
     free(m->streams);
     free(m->pcols);
+    free(m->override);
     free(m->nodes);
     free(m->user_start);
     free(m->users);

@@ -22,6 +22,11 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     ngt_schema_identity(m->schema, NULL, &lumi, NULL);
     m->lumi_col =
         lumi >= 0 && ngt_schema_column(m->schema, lumi)->kind == NGT_COL_SCALAR ? lumi : -1;
+    m->override = malloc(sizeof *m->override * (size_t)m->n_chains);
+    if (!m->override)
+        return seterr(err, NGT_ENOMEM, "out of memory");
+    for (int c = 0; c < m->n_chains; c++)
+        m->override[c] = UINT32_MAX;
     m->built = 1;
     size_t need = ngt_menu_describe(m, NULL, 0);
     char *text = malloc(need + 1);
@@ -126,4 +131,17 @@ size_t ngt_menu_describe(const ngt_menu *m, char *buf, size_t size)
         sb_printf(&o, "\n");
     }
     return o.len;
+}
+
+int ngt_menu_nmodels(const ngt_menu *m)
+{
+    return m ? m->n_models : 0;
+}
+const char *ngt_menu_model_name(const ngt_menu *m, int k)
+{
+    return m && k >= 0 && k < m->n_models ? ngt_registry_name(m->reg, m->model_slots[k]) : NULL;
+}
+ngt_registry *ngt_menu_registry(const ngt_menu *m)
+{
+    return m ? m->reg : NULL;
 }

@@ -109,7 +109,8 @@ struct ngt_menu {
     uint64_t applied_since;
     uint64_t batches_started;
     int64_t last_lumi;
-    int lumi_col; /* batch scalar used as the lumi boundary, or -1 */
+    int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
+    uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
     pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
     pthread_mutex_t stats_mu;
@@ -186,8 +187,10 @@ struct ngt_ctx {
     ngt_menu *menu;
     int worker;
     ctx_stats *stats;
-    void **ws;       /* per model: workspace */
-    size_t *ws_size; /* per model: its size */
+    void **ws;        /* per model: workspace */
+    size_t *ws_size;  /* per model: its size */
+    void *shadow_out; /* a shadow version's outputs (grown when a shadow first runs) */
+    size_t shadow_bytes;
     int max_batch;
     struct exec_job *job; /* for ngt_menu_process */
     pthread_mutex_t mu;
@@ -203,8 +206,11 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
-/* Applies a requested prescale column at a batch boundary; returns the column to use. */
-int menu_column_for_batch(ngt_menu *m, ngt_batch *b);
+/* Scratch of at least bytes for a shadow's outputs (grown off the steady state); NULL on ENOMEM. */
+void *ctx_shadow_out(struct ngt_ctx *c, size_t bytes);
+/* Applies a requested prescale column at a batch boundary; returns the column to use and copies
+ * the operator's per-chain prescales (ngt_menu_set_prescale) into factors (n_chains). */
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint32_t *factors);
 
 /* The index of the chain called name, or -1 (name may be NULL). */
 int menu_find_chain(const ngt_menu *m, const char *name);

@@ -155,6 +155,17 @@ uint64_t *ngt_batch_event_ids(ngt_batch *b);
 int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error *err);
 void ngt_batch_unwrap(ngt_batch *b); /* back to the batch's own columns */
 uint64_t ngt_batch_copies(const ngt_batch *b);
+/* What decided a processed batch (set when it starts through a menu): the menu, the prescale
+ * column, and for each of the menu's models (ngt_menu_model_name order) the version it pinned. */
+enum { NGT_MAX_MENU_MODELS = 64 };
+typedef struct ngt_provenance {
+    uint64_t menu_hash;
+    int column; /* prescale column index, -1 = the chains' own */
+    int n_models;
+    uint64_t model_hash[NGT_MAX_MENU_MODELS];   /* FNV-1a 64 of the version's file */
+    uint64_t model_serial[NGT_MAX_MENU_MODELS]; /* its serial in the registry */
+} ngt_provenance;
+const ngt_provenance *ngt_batch_provenance(const ngt_batch *b);
 
 /* ---- Models: registry and backends ----------------------------------------------------------
  * A backend turns a model file into an immutable model shared by all threads; each thread brings
@@ -208,6 +219,45 @@ const char *ngt_registry_name(const ngt_registry *r, int i);
 /* Runs the current version of a model outside any menu (ngt infer, tests). */
 int ngt_registry_infer(ngt_registry *r, const char *name, const void *const *inputs,
                        void *const *outputs, int n, ngt_error *err);
+
+/* Runtime swap: loads PATH as a candidate version of the published model NAME (backend NULL or ""
+ * = the current version's), validates it on the calling thread (off the hot path) and publishes it
+ * with one store only when every check passes; otherwise the current version stays and err says
+ * why. Checks: the same inputs and outputs (count, per-event shapes, dtypes) as the current
+ * version, which the menus built on it read and write; a validation batch runs without error
+ * (check->inputs, or NGT_SWAP_VALIDATION_EVENTS events of zeros); with check->outputs, every output
+ * value within check->tol of the reference. Batches already running finish on the version they
+ * pinned. check may be NULL; its arrays are borrowed for the call. Thread-safe. Returns the new
+ * version's serial
+ * (>= 1) or a negative code. */
+typedef struct ngt_swap_check {
+    int n;                      /* validation events in inputs/outputs (0: zeros) */
+    const void *const *inputs;  /* per model input: n x elems values of its dtype, or NULL */
+    const void *const *outputs; /* per model output: the reference, or NULL (no comparison) */
+    double tol;                 /* largest |candidate - reference| accepted; <= 0: 1e-5 */
+} ngt_swap_check;
+enum { NGT_SWAP_VALIDATION_EVENTS = 16 };
+int ngt_registry_swap(ngt_registry *r, const char *name, const char *backend, const char *path,
+                      const char *options, const ngt_swap_check *check, ngt_error *err);
+/* Current version of NAME: serial (1, 2, ... bumped by every publish; 0 when unknown), its file. */
+uint64_t ngt_registry_model_serial(ngt_registry *r, const char *name);
+int ngt_registry_model_file(ngt_registry *r, const char *name, char *path, size_t size);
+/* Shadow: a validated candidate (checked as for a swap) runs beside the live version on the same
+ * events of every batch, its outputs compared with the live ones, never used for a decision.
+ * ngt_registry_promote publishes the shadow (as a swap would, no reload); clear drops it. */
+int ngt_registry_shadow(ngt_registry *r, const char *name, const char *backend, const char *path,
+                        const char *options, const ngt_swap_check *check, ngt_error *err);
+int ngt_registry_promote(ngt_registry *r, const char *name, ngt_error *err);
+int ngt_registry_shadow_clear(ngt_registry *r, const char *name, ngt_error *err);
+typedef struct ngt_shadow_stats {
+    int active;          /* a shadow is loaded */
+    uint64_t hash;       /* its file's hash */
+    uint64_t events;     /* events both ran on */
+    uint64_t identical;  /* events whose outputs were bitwise identical to the live ones */
+    uint64_t errors;     /* batches where the shadow failed */
+    double max_abs_diff; /* largest |shadow - live| over every output value */
+} ngt_shadow_stats;
+int ngt_registry_shadow_stats(ngt_registry *r, const char *name, ngt_shadow_stats *st);
 
 /* ---- Steps ----------------------------------------------------------------------------------
  * A step processes the events listed in sel (indices into the batch, ascending). A filter sets
@@ -283,6 +333,15 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err);
 /* Requests a prescale column ("" = the chains' own factors); applied at the next boundary. */
 int ngt_menu_select_column(ngt_menu *m, const char *column, ngt_error *err);
 const char *ngt_menu_current_column(const ngt_menu *m);
+/* Operator's prescale for one chain (with a prescale step), applied at the next batch boundary and
+ * taking precedence over the column until the column is selected again (which clears every
+ * chain's override). */
+int ngt_menu_set_prescale(ngt_menu *m, int chain, uint32_t n, ngt_error *err);
+/* The factor the chain's prescale uses now (override, column or its own); 0 when it has none. */
+uint32_t ngt_menu_chain_prescale(const ngt_menu *m, int chain);
+int ngt_menu_nmodels(const ngt_menu *m); /* models the menu's steps use */
+const char *ngt_menu_model_name(const ngt_menu *m, int k);
+ngt_registry *ngt_menu_registry(const ngt_menu *m);
 
 const ngt_schema *ngt_menu_schema(const ngt_menu *m); /* input + derived columns */
 int ngt_menu_nchains(const ngt_menu *m);

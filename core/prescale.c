@@ -67,7 +67,11 @@ int ngt_menu_select_column(ngt_menu *m, const char *column, ngt_error *err)
             k = i;
     if (k < 0 && *column)
         return seterr(err, NGT_EINVAL, "unknown prescale column '%s'", column);
+    pthread_mutex_lock(&m->col_mu);
+    for (int c = 0; m->override && c < m->n_chains; c++)
+        m->override[c] = UINT32_MAX;
     atomic_store(&m->requested_col, k);
+    pthread_mutex_unlock(&m->col_mu);
     return NGT_OK;
 }
 
@@ -89,7 +93,7 @@ static int64_t batch_lumi(const ngt_menu *m, ngt_batch *b)
     return read_int(ngt_batch_column(b, m->lumi_col), c->dtype);
 }
 
-int menu_column_for_batch(ngt_menu *m, ngt_batch *b)
+int menu_column_for_batch(ngt_menu *m, ngt_batch *b, uint32_t *factors)
 {
     int64_t lumi = batch_lumi(m, b);
     pthread_mutex_lock(&m->col_mu);
@@ -102,6 +106,37 @@ int menu_column_for_batch(ngt_menu *m, ngt_batch *b)
     }
     m->last_lumi = lumi;
     int k = m->applied_col;
+    memcpy(factors, m->override, sizeof *factors * (size_t)m->n_chains);
     pthread_mutex_unlock(&m->col_mu);
     return k;
+}
+
+int ngt_menu_set_prescale(ngt_menu *m, int chain, uint32_t n, ngt_error *err)
+{
+    if (!m || !m->built)
+        return seterr(err, NGT_ESTATE, "set prescale: the menu is not built");
+    if (chain < 0 || chain >= m->n_chains)
+        return seterr(err, NGT_EINVAL, "set prescale: no chain %d", chain);
+    if (m->chains[chain].prescale_step < 0)
+        return seterr(err, NGT_EINVAL, "chain '%s' has no prescale step", m->chains[chain].name);
+    pthread_mutex_lock(&m->col_mu);
+    m->override[chain] = n;
+    pthread_mutex_unlock(&m->col_mu);
+    return NGT_OK;
+}
+
+uint32_t ngt_menu_chain_prescale(const ngt_menu *mc, int chain)
+{
+    ngt_menu *m = (ngt_menu *)mc; /* the lock only */
+    if (!m || !m->built || chain < 0 || chain >= m->n_chains || m->chains[chain].prescale_step < 0)
+        return 0;
+    pthread_mutex_lock(&m->col_mu);
+    uint32_t f = m->override[chain];
+    int k = atomic_load(&m->requested_col);
+    pthread_mutex_unlock(&m->col_mu);
+    if (f != UINT32_MAX)
+        return f;
+    if (k >= 0 && m->pcols[k].factors[chain] != UINT32_MAX)
+        return m->pcols[k].factors[chain];
+    return m->steps[m->chains[chain].prescale_step].factor;
 }

@@ -11,6 +11,7 @@ enum { MAX_BACKENDS = 16, MAX_MODELS = 256 };
 typedef struct slot {
     char name[NGT_NAME_MAX];
     model_version *current;
+    model_version *shadow; /* candidate run beside current, or NULL */
     uint64_t serial;
 } slot;
 
@@ -35,10 +36,12 @@ ngt_registry *ngt_registry_new(ngt_error *err)
     return r;
 }
 
-static void version_free(model_version *v)
+void registry_version_free(model_version *v)
 {
     if (v->backend && v->model)
         v->backend->unload(v->model);
+    pthread_mutex_destroy(&v->mu);
+    free(v->path);
     free(v);
 }
 
@@ -46,9 +49,10 @@ void ngt_registry_free(ngt_registry *r)
 {
     if (!r)
         return;
-    for (int i = 0; i < r->n_slots; i++)
-        if (r->slots[i].current)
-            registry_release(r, r->slots[i].current);
+    for (int i = 0; i < r->n_slots; i++) {
+        registry_release(r, r->slots[i].current);
+        registry_release(r, r->slots[i].shadow);
+    }
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -94,30 +98,48 @@ static int check_desc(const ngt_model_desc *d, ngt_error *err)
     return NGT_OK;
 }
 
-int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, const char *path,
-                      const char *options, ngt_error *err)
+/* Loads and describes a version (not yet published); NULL with err filled on failure. */
+model_version *registry_version_load(ngt_registry *r, const char *name, const char *backend,
+                                     const char *path, const char *options, ngt_error *err)
 {
-    if (!name || !*name || strlen(name) >= NGT_NAME_MAX)
-        return seterr(err, NGT_EINVAL, "bad model name '%s'", name ? name : "(null)");
+    if (!name || !*name || strlen(name) >= NGT_NAME_MAX) {
+        seterr(err, NGT_EINVAL, "bad model name '%s'", name ? name : "(null)");
+        return NULL;
+    }
     const ngt_backend *be = ngt_registry_backend(r, backend);
-    if (!be)
-        return seterr(err, NGT_EINVAL, "model '%s': unknown backend '%s'", name,
-                      backend ? backend : "(null)");
+    if (!be) {
+        seterr(err, NGT_EINVAL, "model '%s': unknown backend '%s'", name,
+               backend ? backend : "(null)");
+        return NULL;
+    }
     model_version *v = calloc(1, sizeof *v);
-    if (!v)
-        return seterr(err, NGT_ENOMEM, "out of memory");
+    if (!v) {
+        seterr(err, NGT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&v->mu, NULL);
     v->backend = be;
-    v->hash = file_hash(path, err);
-    int rc = v->hash ? be->load(path, options, &v->model, err) : NGT_EIO;
+    v->path = strdup(path ? path : "");
+    v->hash = path ? file_hash(path, err) : 0;
+    int rc = !v->path  ? seterr(err, NGT_ENOMEM, "out of memory")
+             : v->hash ? be->load(path, options, &v->model, err)
+                       : (path ? NGT_EIO : seterr(err, NGT_EINVAL, "no model file"));
     if (rc == NGT_OK)
         rc = be->describe(v->model, &v->desc) == NGT_OK
                  ? check_desc(&v->desc, err)
                  : seterr(err, NGT_EINVAL, "describe failed");
     if (rc != NGT_OK) {
-        version_free(v);
-        return preferr(err, rc, "model '%s' (%s, backend %s)", name, path, backend);
+        registry_version_free(v);
+        preferr(err, rc, "model '%s' (%s, backend %s)", name, path ? path : "(null)", backend);
+        return NULL;
     }
     atomic_init(&v->refs, 1); /* the registry's own reference */
+    return v;
+}
+
+/* Publishes v as the current version of name (a new slot when unknown); returns its serial. */
+int64_t registry_publish(ngt_registry *r, const char *name, model_version *v, ngt_error *err)
+{
     pthread_mutex_lock(&r->mu);
     int i = 0;
     while (i < r->n_slots && strcmp(r->slots[i].name, name) != 0)
@@ -125,7 +147,7 @@ int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, co
     if (i == r->n_slots) {
         if (r->n_slots == MAX_MODELS) {
             pthread_mutex_unlock(&r->mu);
-            version_free(v);
+            registry_version_free(v);
             return seterr(err, NGT_EINVAL, "too many models (max %d)", MAX_MODELS);
         }
         str_copy(r->slots[i].name, name, NGT_NAME_MAX);
@@ -135,9 +157,18 @@ int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, co
     v->serial = ++r->slots[i].serial;
     r->slots[i].current = v;
     pthread_mutex_unlock(&r->mu);
-    if (old)
-        registry_release(r, old);
-    return NGT_OK;
+    registry_release(r, old);
+    return (int64_t)v->serial;
+}
+
+int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, const char *path,
+                      const char *options, ngt_error *err)
+{
+    model_version *v = registry_version_load(r, name, backend, path, options, err);
+    if (!v)
+        return err ? err->code : NGT_EINVAL;
+    int64_t rc = registry_publish(r, name, v, err);
+    return rc < 0 ? (int)rc : NGT_OK;
 }
 
 model_version *registry_pin(ngt_registry *r, int s)
@@ -150,11 +181,35 @@ model_version *registry_pin(ngt_registry *r, int s)
     return v;
 }
 
+model_version *registry_swap_shadow(ngt_registry *r, int s, model_version *v)
+{
+    pthread_mutex_lock(&r->mu);
+    model_version *old = NULL;
+    if (s >= 0 && s < r->n_slots) {
+        old = r->slots[s].shadow;
+        r->slots[s].shadow = v;
+    } else {
+        old = v; /* no such slot: drop v */
+    }
+    pthread_mutex_unlock(&r->mu);
+    return old;
+}
+
+model_version *registry_pin_shadow(ngt_registry *r, int s)
+{
+    pthread_mutex_lock(&r->mu);
+    model_version *v = s >= 0 && s < r->n_slots ? r->slots[s].shadow : NULL;
+    if (v)
+        atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&r->mu);
+    return v;
+}
+
 void registry_release(ngt_registry *r, model_version *v)
 {
     (void)r;
     if (v && atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) == 1)
-        version_free(v);
+        registry_version_free(v);
 }
 
 int ngt_registry_describe(ngt_registry *r, const char *name, ngt_model_desc *desc, ngt_error *err)

@@ -30,6 +30,11 @@ usage: ngt run MENU.lua [options]
   --prescale-column C  start with prescale column C
   --json FILE          write the report as JSON
   --quiet              no report on the terminal
+  --control EP         control socket (tcp://127.0.0.1:PORT or ipc://PATH): ngt ctl, ngt top
+  --metrics HOST:PORT  Prometheus metrics over HTTP at /metrics (loopback unless --remote)
+  --curve-secret K     CURVE on the control socket with this server secret key (Z85) ...
+  --curve-allow KEYS   ... admitting only these client public keys (comma-separated, or @FILE)
+  --remote             allow control and metrics endpoints off loopback
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
 ]],
    inspect = [[
@@ -64,7 +69,8 @@ local verbs = {}
 function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
-                                   json = 1 }, { record = true, quiet = true })
+                                   json = 1, control = 1, metrics = 1, ["curve-secret"] = 1,
+                                   ["curve-allow"] = 1 }, { record = true, quiet = true, remote = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -89,9 +95,24 @@ function verbs.run(list)
       if rec == nil then eprint("ngt run: out of memory") return 1 end
    end
    local progress = not opts.quiet and core.C.isatty(1) == 1
+   local sc = menu.spec.control or {}
+   if type(sc) == "string" then sc = { endpoint = sc } end
+   local ctl
+   if opts.control or opts.metrics or sc.endpoint or sc.metrics then
+      local cerr
+      ctl, cerr = require("ngt.control").new { endpoint = opts.control or sc.endpoint,
+         metrics = opts.metrics or sc.metrics, remote = opts.remote or sc.remote,
+         curve_secret = opts["curve-secret"] or sc.curve_secret,
+         curve_allow = opts["curve-allow"] or sc.curve_allow }
+      if not ctl then eprint("ngt run: ", cerr) menu:close() return 1 end
+   end
    local res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
-                                                         progress = progress, recorder = rec })
+                                                         progress = progress, recorder = rec,
+                                                         control = ctl, path = pos[1] })
+   if ctl then ctl:close() end
    if not res then eprint("ngt run: ", rerr) return 1 end
+   local first_menu = menu
+   menu = res.menu
    if threads == 0 then
       local f = io.popen("nproc 2>/dev/null")
       threads = f and tonumber(f:read("*l")) or 0
@@ -101,7 +122,11 @@ function verbs.run(list)
    local r = report.build(menu, res.stats, { menu_path = pos[1], threads = threads, batch = batch,
       input_rate = tonumber(opts["input-rate"]) or menu.spec.input_rate, wall = res.wall,
       interrupted = res.interrupted })
-   if not opts.quiet then io.write(report.text(r)) end
+   if #res.reloads > 0 then report.node_totals(r, res.reloads) end
+   if not opts.quiet then
+      io.write(report.text(r))
+      if r.node then io.write(report.node_text(r.node)) end
+   end
    local status = 0
    if opts.json then
       local f, ferr = io.open(opts.json, "w")
@@ -115,6 +140,7 @@ function verbs.run(list)
       core.C.ngt_recorder_free(rec)
    end
    menu:close()
+   if first_menu ~= menu then first_menu:close() end
    return status
 end
 

@@ -268,7 +268,7 @@ function _M.menu(t)
    end
    return { kind = "menu", schema = t.schema, chains = t.chains, models = models,
             streams = streams, prescale_columns = columns, prescale_column = t.prescale_column,
-            input_rate = t.input_rate, where = w }
+            input_rate = t.input_rate, control = t.control, where = w }
 end
 
 -- ---- Loading ------------------------------------------------------------------------------

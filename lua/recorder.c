@@ -20,6 +20,8 @@ struct ngt_recorder {
     int streams_col;
     uint64_t *events; /* per set */
     buf *bufs;        /* [set][col] */
+    int n_models;
+    buf models; /* every event: the hash of each model version that decided it (provenance) */
     pthread_mutex_t mu;
 };
 
@@ -52,6 +54,7 @@ ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, ngt_error *e
         r->ncols++;
     }
     r->streams_col = ngt_schema_find(s, "ngt.streams");
+    r->n_models = ngt_menu_nmodels(m);
     pthread_mutex_init(&r->mu, NULL);
     r->mu_init = 1;
     return r;
@@ -107,6 +110,9 @@ void ngt_recorder_sink(void *user, ngt_batch *b)
             if (streams[i] >> s & 1)
                 keep(r, b, s, i);
         keep(r, b, r->nsets - 1, i);
+        if (r->n_models > 0)
+            append(r, &r->models, ngt_batch_provenance(b)->model_hash,
+                   sizeof(uint64_t) * (size_t)r->n_models);
     }
     pthread_mutex_unlock(&r->mu);
 }
@@ -134,6 +140,12 @@ const void *ngt_recorder_data(const ngt_recorder *r, int s, int k)
     return b->data;
 }
 
+const uint64_t *ngt_recorder_models(const ngt_recorder *r, int *n_models)
+{
+    *n_models = r->n_models;
+    return (const uint64_t *)r->models.data;
+}
+
 int ngt_recorder_failed(const ngt_recorder *r)
 {
     return r->failed;
@@ -143,6 +155,7 @@ void ngt_recorder_free(ngt_recorder *r)
 {
     if (!r)
         return;
+    free(r->models.data);
     if (r->bufs) {
         size_t n = (size_t)r->nsets * (size_t)ngt_schema_ncolumns(r->s);
         for (size_t i = 0; i < n; i++)

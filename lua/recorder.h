@@ -17,6 +17,9 @@ int ngt_recorder_column(const ngt_recorder *r, int k); /* menu schema index of r
 uint64_t ngt_recorder_events(const ngt_recorder *r, int s);
 /* Rows of recorded column k for stream s (NULL when not kept); [events][row bytes]. */
 const void *ngt_recorder_data(const ngt_recorder *r, int s, int k);
+/* Every event's provenance: [events][n_models] hashes of the model versions that decided it
+ * (ngt_menu_model_name order); NULL when the menu has no models or no event was recorded. */
+const uint64_t *ngt_recorder_models(const ngt_recorder *r, int *n_models);
 int ngt_recorder_failed(const ngt_recorder *r); /* an allocation failed: output incomplete */
 void ngt_recorder_free(ngt_recorder *r);
 

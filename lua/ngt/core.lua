@@ -62,6 +62,7 @@ int ngt_recorder_ncolumns(const ngt_recorder *r);
 int ngt_recorder_column(const ngt_recorder *r, int k);
 uint64_t ngt_recorder_events(const ngt_recorder *r, int s);
 const void *ngt_recorder_data(const ngt_recorder *r, int s, int k);
+const uint64_t *ngt_recorder_models(const ngt_recorder *r, int *n_models);
 int ngt_recorder_failed(const ngt_recorder *r);
 void ngt_recorder_free(ngt_recorder *r);
 int isatty(int fd);

@@ -66,4 +66,93 @@ function _M.encode(v)
    return table.concat(out)
 end
 
+-- API: the value of a JSON text (objects as tables, arrays as lists, null as json.null), or
+-- nil, err. Example: json.decode '{"a":[1,2]}' --> { a = { 1, 2 } }
+function _M.decode(text)
+   local pos = 1
+   local function fail(what) error({ json = what .. " at byte " .. pos }) end
+   local function ws() pos = text:find("[^ \t\r\n]", pos) or #text + 1 end
+   local value
+   local function str()
+      local out = {}
+      pos = pos + 1
+      while true do
+         local c = text:sub(pos, pos)
+         if c == "" then fail("unterminated string") end
+         if c == '"' then pos = pos + 1 break end
+         if c == "\\" then
+            local e = text:sub(pos + 1, pos + 1)
+            if e == "u" then
+               out[#out + 1] = string.char(tonumber(text:sub(pos + 2, pos + 5), 16) % 256)
+               pos = pos + 6
+            else
+               out[#out + 1] = ({ n = "\n", t = "\t", r = "\r", b = "\b", f = "\f" })[e] or e
+               pos = pos + 2
+            end
+         else
+            out[#out + 1] = c
+            pos = pos + 1
+         end
+      end
+      return table.concat(out)
+   end
+   function value()
+      ws()
+      local c = text:sub(pos, pos)
+      if c == "{" then
+         local t = {}
+         pos = pos + 1
+         ws()
+         if text:sub(pos, pos) == "}" then pos = pos + 1 return t end
+         while true do
+            ws()
+            if text:sub(pos, pos) ~= '"' then fail("expected a name") end
+            local k = str()
+            ws()
+            if text:sub(pos, pos) ~= ":" then fail("expected ':'") end
+            pos = pos + 1
+            t[k] = value()
+            ws()
+            local d = text:sub(pos, pos)
+            pos = pos + 1
+            if d == "}" then return t end
+            if d ~= "," then fail("expected ',' or '}'") end
+         end
+      elseif c == "[" then
+         local t = {}
+         pos = pos + 1
+         ws()
+         if text:sub(pos, pos) == "]" then pos = pos + 1 return t end
+         while true do
+            t[#t + 1] = value()
+            ws()
+            local d = text:sub(pos, pos)
+            pos = pos + 1
+            if d == "]" then return t end
+            if d ~= "," then fail("expected ',' or ']'") end
+         end
+      elseif c == '"' then
+         return str()
+      else
+         local word = text:match("^[%w%.%+%-]+", pos)
+         if not word then fail("unexpected character") end
+         pos = pos + #word
+         if word == "true" then return true elseif word == "false" then return false
+         elseif word == "null" then return _M.null end
+         local n = tonumber(word)
+         if not n then fail("bad value '" .. word .. "'") end
+         return n
+      end
+   end
+   local ok, v = pcall(function()
+      local x = value()
+      ws()
+      if pos <= #text then fail("text after the value") end
+      return x
+   end)
+   if ok then return v end
+   if type(v) == "table" then return nil, "json: " .. v.json end
+   error(v, 0)
+end
+
 return _M

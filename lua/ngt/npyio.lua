@@ -107,7 +107,26 @@ function _M.write(menu, rec, dir)
       local ok, err = write_set(rec, schema, s, dir .. "/" .. ffi.string(C.ngt_menu_stream_name(m, s)))
       if not ok then return nil, err end
    end
-   return write_set(rec, schema, ns, dir .. "/all")
+   local ok, err = write_set(rec, schema, ns, dir .. "/all")
+   if not ok then return nil, err end
+   -- provenance: DIR/all/ngt.models.npy, [events][models] u64 hashes of the versions that
+   -- decided each event (model order: DIR/all/ngt.models.txt, one name a line)
+   local nm = ffi.new("int[1]")
+   local data = C.ngt_recorder_models(rec, nm)
+   if nm[0] > 0 then
+      local n = tonumber(C.ngt_recorder_events(rec, ns))
+      local shape = ffi.new("int64_t[2]", n, nm[0])
+      local e = core.err()
+      local path = dir .. "/all/ngt.models.npy"
+      if C.ngt_npy_write(path, C.NGT_U64, 2, shape, data ~= nil and data or ffi.new("uint64_t[1]"), e) < 0 then
+         return nil, path .. ": " .. core.msg(e)
+      end
+      local f = io.open(dir .. "/all/ngt.models.txt", "w")
+      if not f then return nil, dir .. "/all/ngt.models.txt: cannot write" end
+      for k = 0, nm[0] - 1 do f:write(ffi.string(C.ngt_menu_model_name(m, k)), "\n") end
+      f:close()
+   end
+   return true
 end
 
 return _M

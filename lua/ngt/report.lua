@@ -150,4 +150,37 @@ end
 -- API: the report as JSON text (DESIGN.md section 15 keys).
 function _M.json(r) return json.encode(r) .. "\n" end
 
+-- API: totals of the whole run when menus were reloaded: each menu's (those reloaded away, then
+-- the last, r's own) and their sum, the node's. Sets r.node (also in the JSON).
+function _M.node_totals(r, reloads)
+   local keys = { "in", "accepted", "rejected", "errored" }
+   local node = obj(keys, { ["in"] = 0, accepted = 0, rejected = 0, errored = 0 })
+   local menus = { __array = true }
+   local function add(path, t)
+      local m = obj({ "menu", "in", "accepted", "rejected", "errored" }, { menu = path })
+      for _, k in ipairs(keys) do
+         m[k] = t[k]
+         node[k] = node[k] + t[k]
+      end
+      menus[#menus + 1] = m
+   end
+   for _, x in ipairs(reloads) do add(x.path or "?", x.totals) end
+   add("(last)", r.events)
+   local out = obj({ "reloads", "menus", "totals" }, { reloads = #reloads, menus = menus, totals = node })
+   table.insert(r.__order, "node")
+   r.node = out
+   return out
+end
+
+-- API: the node totals as text.
+function _M.node_text(n)
+   local out = { string.format("node totals over %d reload(s): in %d = accepted %d + rejected %d + errored %d",
+      n.reloads, n.totals["in"], n.totals.accepted, n.totals.rejected, n.totals.errored) }
+   for _, m in ipairs(n.menus) do
+      out[#out + 1] = string.format("  menu %s: in %d, accepted %d, rejected %d, errored %d", m.menu,
+         m["in"], m.accepted, m.rejected, m.errored)
+   end
+   return table.concat(out, "\n") .. "\n"
+end
+
 return _M

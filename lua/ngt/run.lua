@@ -17,8 +17,10 @@ function _M.now()
    return tonumber(ts.sec) + tonumber(ts.nsec) * 1e-9
 end
 
--- API: runs; opts: threads, batch, progress (bool), recorder (ngt_recorder* or nil).
--- Returns { stats = ngt_stats*, wall = s, interrupted = bool } or nil, err.
+-- API: runs; opts: threads, batch, progress (bool), recorder (ngt_recorder* or nil), control
+-- (lua/ngt/control.lua object or nil: pause, drain, stop, reload between batches), path.
+-- Returns { stats = ngt_stats*, menu = the menu run last, reloads = { {path, totals}... },
+-- wall = s, interrupted = bool, stopped = "control" or nil } or nil, err.
 function _M.run(menu, src, opts)
    local e = core.err()
    local ro = ffi.new("ngt_run_opts")
@@ -30,30 +32,48 @@ function _M.run(menu, src, opts)
       ro.sink = C.ngt_recorder_sink
       ro.sink_user = opts.recorder
    end
-   local r = C.ngt_runner_new(menu.menu, ro, e)
-   if r == nil then return nil, "runner: " .. core.msg(e) end
+   -- st: what a reload (control.lua) replaces between batches
+   local st = { menu = menu, src = src, path = opts.path, recorder = opts.recorder, old = {} }
+   function st.make_runner(m)
+      local r = C.ngt_runner_new(m.menu, ro, e)
+      if r == nil then return nil, "runner: " .. core.msg(e) end
+      return r
+   end
+   local rerr
+   st.runner, rerr = st.make_runner(menu)
+   if not st.runner then return nil, rerr end
+   local ctl = opts.control
+   if ctl then ctl:attach(menu, opts.path) end
    if core.in_binary then C.ngt_cli_catch_signals() end
    local stats = ffi.gc(C.ngt_stats_new(menu.menu), C.ngt_stats_free)
    local t0 = _M.now()
-   local last, interrupted, err = t0, false, nil
+   local last, interrupted, err, stopped = t0, false, nil, nil
    local submitted = 0
    while true do
       if core.in_binary and C.ngt_cli_interrupted() ~= 0 then
          interrupted = true
          break
       end
-      local b = C.ngt_runner_acquire(r)
-      if b == nil then break end
-      local n = src:fill(b)
-      if n == 0 then
-         C.ngt_runner_release(r, b)
+      local act = ctl and ctl:tick(st)
+      if act == "stop" then
+         stopped = "control"
          break
       end
-      if C.ngt_runner_submit(r, b, e) < 0 then
-         err = "submit: " .. core.msg(e)
-         break
+      if act ~= "pause" then
+         local r = st.runner
+         local b = C.ngt_runner_acquire(r)
+         if b == nil then break end
+         local n = src:fill(b)
+         if n == 0 then
+            C.ngt_runner_release(r, b)
+            break
+         end
+         if C.ngt_runner_submit(r, b, e) < 0 then
+            err = "submit: " .. core.msg(e)
+            break
+         end
+         submitted = submitted + n
       end
-      submitted = submitted + n
       if opts.progress then
          local t = _M.now()
          if t - last > 0.25 then
@@ -66,13 +86,29 @@ function _M.run(menu, src, opts)
          end
       end
    end
-   C.ngt_runner_drain(r)
+   C.ngt_runner_drain(st.runner)
    local wall = _M.now() - t0
-   C.ngt_runner_free(r)
+   C.ngt_runner_free(st.runner)
+   if ctl then ctl:attach(nil) end
    if opts.progress then io.stdout:write("\r" .. string.rep(" ", 70) .. "\r") end
+   local reloads = {}
+   if #st.old > 0 then
+      for _, o in ipairs(st.old) do
+         local s = C.ngt_stats_new(o.menu.menu)
+         C.ngt_stats_read(o.menu.menu, s)
+         local t = C.ngt_stats_totals(s)
+         reloads[#reloads + 1] = { path = o.path, totals = { ["in"] = tonumber(t["in"]),
+            accepted = tonumber(t.accepted), rejected = tonumber(t.rejected),
+            errored = tonumber(t.errored), batches = tonumber(t.batches) } }
+         C.ngt_stats_free(s)
+         if o.menu ~= menu then o.menu:close() end
+      end
+      stats = ffi.gc(C.ngt_stats_new(st.menu.menu), C.ngt_stats_free)
+   end
    if err then return nil, err end
-   C.ngt_stats_read(menu.menu, stats)
-   return { stats = stats, wall = wall, interrupted = interrupted, submitted = submitted }
+   C.ngt_stats_read(st.menu.menu, stats)
+   return { stats = stats, menu = st.menu, reloads = reloads, wall = wall,
+            interrupted = interrupted, stopped = stopped, submitted = submitted }
 end
 
 return _M
