@@ -9,6 +9,7 @@ struct ngt_batch {
     ngt_schema *schema; /* the batch's own copy */
     int capacity, n;
     void *block; /* owned storage */
+    size_t block_bytes;
     void **own;  /* each column's own storage inside block */
     void **cols; /* current pointers (own, or a wrapped host array) */
     uint64_t *ids;
@@ -44,6 +45,7 @@ ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
     b->block = ngt_aalloc(total);
     if (!b->block)
         goto oom;
+    b->block_bytes = ngt_pad64(total);
     memset(b->block, 0, ngt_pad64(total));
     char *p = b->block;
     b->ids = (uint64_t *)p;
@@ -140,4 +142,11 @@ void ngt_batch_unwrap(ngt_batch *b)
 uint64_t ngt_batch_copies(const ngt_batch *b)
 {
     return b->copies;
+}
+
+/* The batch's own storage as one block (the runner's pool registers it, e.g. pinned). */
+void *batch_memory(const ngt_batch *b, size_t *bytes)
+{
+    *bytes = b->block_bytes;
+    return b->block;
 }

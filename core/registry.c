@@ -37,6 +37,9 @@ ngt_registry *ngt_registry_new(ngt_error *err)
 #ifdef NGT_HAVE_HLS
     ngt_registry_add_backend(r, ngt_backend_hls(), NULL);
 #endif
+#ifdef NGT_HAVE_GPU
+    ngt_registry_add_backend(r, ngt_backend_gpu(), NULL);
+#endif
     return r;
 }
 
