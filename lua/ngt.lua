@@ -111,7 +111,9 @@ end
 
 -- API: a model, loaded once when the menu is built.
 -- Example: ngt.model { name = "fad", file = "models/fad.onnx", backend = "ref" }
--- backend = "hls" takes precision = a config file path (.json/.lua) or a table (docs/hls.md).
+-- backend = "hls" takes precision = a config file path (.json/.lua) or a table (docs/hls.md);
+-- backend = "gpu" takes the same precision (fixed point, bit-exact with hls) and options such as
+-- "gemm=cublas" (docs/gpu.md).
 function _M.model(t)
    local w = where()
    if type(t) ~= "table" or type(t.name) ~= "string" or type(t.file) ~= "string" then
@@ -119,7 +121,9 @@ function _M.model(t)
    end
    local options = t.options
    if t.precision ~= nil then
-      options = type(t.precision) == "table" and to_json(t.precision) or tostring(t.precision)
+      local p = type(t.precision) == "table" and to_json(t.precision) or tostring(t.precision)
+      -- the gpu backend takes its own words first, then "precision=" and the rest (docs/gpu.md)
+      options = (t.backend == "gpu" and t.options) and (t.options .. " precision=" .. p) or p
    end
    return { kind = "model", name = t.name, file = t.file, backend = t.backend or "ref",
             options = options, where = w }
