@@ -87,6 +87,10 @@ int gpu_host_register(void *p, size_t bytes, int attach);
 int gpu_dev_timed(gpu_model *m, gpu_slot *s, const void *in, void *out, int n, double ms[3],
                   ngt_error *err);
 
+/* gpu_backend.c: for bench/gpu, one inference timed on the device (ms: copy in, kernels, copy
+ * out); the model's path ("fused", "cublas", "fixed"). */
+int gpu_bench_once(void *model, const float *in, float *out, int n, double ms[3], ngt_error *err);
+const char *gpu_model_path(const void *model);
 /* gpu_backend.c: called when the device (or the emulation) finished slot s. */
 void gpu_slot_device_done(gpu_slot *s);
 /* Shape of the fused kernel for a net: events per block, threads, shared memory. */

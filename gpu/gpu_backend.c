@@ -821,3 +821,17 @@ const char *gpu_model_path(const void *model)
     const gpu_model *m = model;
     return m->fixed ? "fixed" : m->layerwise ? "cublas" : "fused";
 }
+
+/* For bench/gpu: one timed inference on the device (copy in, kernels, copy out, in ms). */
+int gpu_bench_once(void *model, const float *in, float *out, int n, double ms[3], ngt_error *err)
+{
+    gpu_model *m = model;
+    if (m->emulate)
+        return ngt_seterr(err, NGT_EINVAL, "gpu: the bench times the device, not the emulation");
+    gpu_slot *s = slot_get(m, n, err);
+    if (!s)
+        return err && err->code < 0 ? err->code : NGT_ENOMEM;
+    int rc = gpu_dev_timed(m, s, in, out, n, ms, err);
+    slot_put(m, s);
+    return rc;
+}
