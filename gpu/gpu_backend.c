@@ -87,13 +87,15 @@ static int parse_opts(const char *text, gpu_opts *o, ngt_error *err)
             o->gemm = 1;
         else if (strcmp(word, "gemm") == 0 && strcmp(v, "cublas") == 0)
             o->gemm = 2;
-        else if (strcmp(word, "tile") == 0 && (o->tile = (int)strtol(v, &end, 10), *v && !*end) &&
-                 o->tile >= 0 && o->tile <= (1 << 20))
-            ;
-        else if (strcmp(word, "delay_ms") == 0 && (o->delay_ms = strtod(v, &end), *v && !*end) &&
-                 o->delay_ms >= 0)
-            ;
-        else
+        else if (strcmp(word, "tile") == 0 || strcmp(word, "delay_ms") == 0) {
+            double x = strtod(v, &end);
+            if (!*v || *end || !(x >= 0 && x <= (1 << 20)))
+                return ngt_seterr(err, NGT_EINVAL, "gpu: options: bad '%s=%s'", word, v);
+            if (word[0] == 't')
+                o->tile = (int)x;
+            else
+                o->delay_ms = x;
+        } else
             return ngt_seterr(err, NGT_EINVAL,
                               "gpu: options: bad '%s=%s' (precision=, gemm=fused|cublas, "
                               "tile=N, emulate=0|1, delay_ms=N)",
@@ -134,11 +136,11 @@ static int node_err(ngt_error *err, const onnx_node *nd, const char *why)
     return ngt_seterr(err, NGT_EUNSUPPORTED, "gpu: node '%s' (%s): %s", nd->name, nd->op_type, why);
 }
 
-static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
+static int build_float_layers(gpu_model *m, const onnx_graph *g, float **Pp, ngt_error *err)
 {
     gpu_fnet *net = &m->fnet;
-    float *P = NULL;
-    int64_t np = 0, cap = 0;
+    int64_t np = 0, cap = 1024;
+    float *P = *Pp;
     int cur = g->inputs[0], rc = NGT_OK;
     int64_t width = onnx_tensor_elems(&g->tensors[cur]);
     const onnx_tensor *in = &g->tensors[cur];
@@ -203,10 +205,10 @@ static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
             L->kind = GPU_F_DENSE;
             L->n_in = n_in;
             L->n_out = n_out;
-            L->w_off = params_add(&P, &np, &cap, (int64_t)n_in * n_out);
-            L->b_off = params_add(&P, &np, &cap, n_out);
+            L->w_off = params_add(Pp, &np, &cap, (int64_t)n_in * n_out);
+            L->b_off = params_add(Pp, &np, &cap, n_out);
+            P = *Pp;
             if (L->w_off < 0 || L->b_off < 0) {
-                free(P);
                 return ngt_seterr(err, NGT_ENOMEM, "out of memory");
             }
             for (int i = 0; i < n_in; i++)
@@ -250,10 +252,10 @@ static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
                 return node_err(err, nd, "unexpected weight or output shape");
             L->n_in = chan * len;
             L->n_out = L->oc * L->ow;
-            L->w_off = params_add(&P, &np, &cap, (int64_t)L->oc * chan * L->k);
-            L->b_off = params_add(&P, &np, &cap, L->oc);
+            L->w_off = params_add(Pp, &np, &cap, (int64_t)L->oc * chan * L->k);
+            L->b_off = params_add(Pp, &np, &cap, L->oc);
+            P = *Pp;
             if (L->w_off < 0 || L->b_off < 0) {
-                free(P);
                 return ngt_seterr(err, NGT_ENOMEM, "out of memory");
             }
             for (int64_t i = 0; i < (int64_t)L->oc * chan * L->k; i++)
@@ -265,7 +267,6 @@ static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
             break;
         }
         default:
-            free(P);
             return node_err(err, nd,
                             "no gpu kernel for this operator (Gemm, MatMul, Add bias, "
                             "Conv 1-D, Relu, Sigmoid, Tanh, Reshape)");
@@ -281,7 +282,6 @@ static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
         }
     }
     if (cur != g->outputs[0] || net->n_layers == 0) {
-        free(P);
         return ngt_seterr(err, NGT_EUNSUPPORTED,
                           "gpu: the graph's output is not the end of a "
                           "chain of layers");
@@ -293,9 +293,20 @@ static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
         if (net->l[k].n_out > net->max_act)
             net->max_act = net->l[k].n_out;
     m->params = P;
+    *Pp = NULL;
     m->param_bytes = (size_t)np * sizeof(float);
     m->max_act = net->max_act;
     return NGT_OK;
+}
+
+static int build_float(gpu_model *m, const onnx_graph *g, ngt_error *err)
+{
+    float *P = calloc(1024, sizeof *P);
+    if (!P)
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    int rc = build_float_layers(m, g, &P, err);
+    free(P); /* NULL once the model owns it */
+    return rc;
 }
 
 /* ---- fixed point: the hls backend's layers ------------------------------------------------------
@@ -490,7 +501,7 @@ static gpu_slot *slot_get(gpu_model *m, int n, ngt_error *err)
         pthread_mutex_lock(&m->mu);
         if (m->n_slots == m->cap_slots) {
             int c = m->cap_slots ? 2 * m->cap_slots : 16;
-            gpu_slot **a = realloc(m->all_slots, (size_t)c * sizeof *a);
+            gpu_slot **a = realloc(m->all_slots, (size_t)c * sizeof(gpu_slot *));
             if (a) {
                 m->all_slots = a;
                 m->cap_slots = c;
