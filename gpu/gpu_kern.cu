@@ -336,13 +336,19 @@ int gpu_dev_load(gpu_model *m, ngt_error *err)
     CU(cudaMemcpy(m->d_net, m->fixed ? (const void *)&m->xnet : (const void *)&m->fnet, net_bytes,
                   cudaMemcpyHostToDevice),
        "copy of the layers");
-    int smem = (int)m->shape.smem_bytes;
-    if (m->fixed)
-        CU(cudaFuncSetAttribute(gpu_k_xnet, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
-           "shared memory of the fixed-point kernel");
-    else
-        CU(cudaFuncSetAttribute(gpu_k_fnet, cudaFuncAttributeMaxDynamicSharedMemorySize, smem),
-           "shared memory of the float kernel");
+    /* The attribute is the kernel's, shared by every model: allow the device's whole opt-in. */
+    int dev = 0, optin = 0;
+    CU(cudaGetDevice(&dev), "cudaGetDevice");
+    CU(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev),
+       "shared memory per block");
+    if (m->shape.smem_bytes > (size_t)optin)
+        return ngt_seterr(err, NGT_EUNSUPPORTED,
+                          "gpu: the kernel wants %zu bytes of shared memory, the device has %d",
+                          m->shape.smem_bytes, optin);
+    CU(cudaFuncSetAttribute(gpu_k_xnet, cudaFuncAttributeMaxDynamicSharedMemorySize, optin),
+       "shared memory of the fixed-point kernel");
+    CU(cudaFuncSetAttribute(gpu_k_fnet, cudaFuncAttributeMaxDynamicSharedMemorySize, optin),
+       "shared memory of the float kernel");
     return NGT_OK;
 }
 
