@@ -77,6 +77,8 @@ void gpu_slot_dev_free(gpu_slot *s);
 /* Enqueues copies in, kernels, copy out on the lane's stream and a host callback that calls
  * gpu_slot_device_done(s). */
 int gpu_dev_start(gpu_model *m, gpu_slot *s, const void *in, int n, ngt_error *err);
+/* Waits for everything queued on the slot's lane (after a failed gpu_dev_start). */
+void gpu_dev_drain(gpu_model *m, gpu_slot *s);
 /* After the callback: NGT_OK, or the device error that the stream met. */
 int gpu_dev_status(gpu_slot *s, ngt_error *err);
 /* The kernels' bodies on the CPU over their grids: in -> out for n events (emu: slot scratch). */

@@ -732,8 +732,9 @@ static int gpu_infer_start(const void *model, const void *const *inputs, int n, 
     }
     int rc = gpu_dev_start(m, s, inputs[0], n, err);
     if (rc < 0) {
-        /* a failed enqueue may leave earlier copies running: the stream is synchronised before
-         * the slot is reused (the host callback was not queued, so do it here) */
+        /* a failed enqueue may leave the copy in running: wait for the lane before the slot
+         * is reused (no host callback was queued) */
+        gpu_dev_drain(m, s);
         s->busy = 0;
         slot_put(m, s);
         return rc;

@@ -514,6 +514,16 @@ int gpu_dev_start(gpu_model *m, gpu_slot *s, const void *in, int n, ngt_error *e
     return NGT_OK;
 }
 
+void gpu_dev_drain(gpu_model *m, gpu_slot *s)
+{
+    int i = s->lane >= 0 && s->lane < GPU_MAX_LANES ? s->lane : GPU_MAX_LANES;
+    pthread_mutex_lock(&m->mu);
+    cudaStream_t st = (cudaStream_t)m->streams[i];
+    pthread_mutex_unlock(&m->mu);
+    if (st)
+        cudaStreamSynchronize(st);
+}
+
 int gpu_dev_status(gpu_slot *s, ngt_error *err)
 {
     cudaError_t e = cudaEventQuery((cudaEvent_t)s->ev);

@@ -1,6 +1,6 @@
 /* test_kernels.c: the gpu kernels, emulated on the CPU over their grids (and launched on a device
- * when there is one), against the ref backend (float: within a tolerance) and the hls backend
- * (fixed point: the same bits), at several batch sizes (batch-invariant: the same bits). */
+ * when there is one), against the ref and genc backends (float: within a tolerance) and the hls
+ * backend (fixed point: the same bits), at several batch sizes (batch-invariant: the same bits). */
 #include <math.h>
 
 #include "testutil.h"
@@ -107,6 +107,12 @@ static void float_model(const char *name, int nmax, const char *opts)
     run(&gpu, in, g, n, 0, ni, no);
     snprintf(what, sizeof what, "%s float (%s) vs ref", name, opts);
     close_to(what, g, r, (size_t)n * no);
+    model genc; /* and the compiled CPU backend */
+    must_load(&genc, ngt_backend_genc(), path, NULL);
+    run(&genc, in, r, n, 0, ni, no);
+    snprintf(what, sizeof what, "%s float (%s) vs genc", name, opts);
+    close_to(what, g, r, (size_t)n * no);
+    genc.be->unload(genc.m);
     int chunks[] = {1, 7, 100};
     for (int c = 0; c < 3; c++) {
         run(&gpu, in, g2, n, chunks[c], ni, no);
