@@ -13,6 +13,20 @@
 
 enum { REPS = 7 };
 
+/* A backend by name, from a registry (the public way: the backends' own functions are internal). */
+static const ngt_backend *backend(const char *name)
+{
+    static ngt_registry *reg;
+    if (!reg)
+        reg = ngt_registry_new(NULL);
+    const ngt_backend *b = reg ? ngt_registry_backend(reg, name) : NULL;
+    if (!b) {
+        fprintf(stderr, "no backend '%s' in this build\n", name);
+        exit(1);
+    }
+    return b;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -119,8 +133,8 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "models/%s.onnx", cases[c].name);
         snprintf(opts, sizeof opts, "%s%s", cases[c].precision ? "precision=" : "",
                  cases[c].precision ? cases[c].precision : "");
-        void *g = load(ngt_backend_gpu(), path, opts);
-        const ngt_backend *cb = cases[c].precision ? ngt_backend_hls() : ngt_backend_genc();
+        void *g = load(backend("gpu"), path, opts);
+        const ngt_backend *cb = cases[c].precision ? backend("hls") : backend("genc");
         void *cm = load(cb, path, cases[c].precision);
         for (int b = 0; b < nb; b++) {
             int n = batches[b];
@@ -137,13 +151,13 @@ int main(int argc, char **argv)
             free(in);
             free(out);
         }
-        ngt_backend_gpu()->unload(g);
+        backend("gpu")->unload(g);
         cb->unload(cm);
     }
     printf("\nfad float: the fused kernel vs cuBLAS layer by layer (kernels only, no copies)\n");
     printf("%7s | %12s %12s | %6s\n", "batch", "fused ms", "cublas ms", "ratio");
-    void *fu = load(ngt_backend_gpu(), "models/fad.onnx", "gemm=fused");
-    void *cu = load(ngt_backend_gpu(), "models/fad.onnx", "gemm=cublas tile=0");
+    void *fu = load(backend("gpu"), "models/fad.onnx", "gemm=fused");
+    void *cu = load(backend("gpu"), "models/fad.onnx", "gemm=cublas tile=0");
     for (int b = 0; b < nb; b++) {
         int n = batches[b];
         size_t ni;
@@ -159,7 +173,7 @@ int main(int argc, char **argv)
         free(in);
         free(out);
     }
-    ngt_backend_gpu()->unload(fu);
-    ngt_backend_gpu()->unload(cu);
+    backend("gpu")->unload(fu);
+    backend("gpu")->unload(cu);
     return 0;
 }

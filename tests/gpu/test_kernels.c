@@ -7,6 +7,20 @@
 
 #include "gpu.h"
 
+/* A backend by name, from a registry (the public way: the backends' own functions are internal). */
+static const ngt_backend *backend(const char *name)
+{
+    static ngt_registry *reg;
+    if (!reg)
+        reg = ngt_registry_new(NULL);
+    const ngt_backend *b = reg ? ngt_registry_backend(reg, name) : NULL;
+    if (!b) {
+        fprintf(stderr, "no backend '%s' in this build\n", name);
+        exit(1);
+    }
+    return b;
+}
+
 typedef struct model {
     const ngt_backend *be;
     void *m;
@@ -98,8 +112,8 @@ static void float_model(const char *name, int nmax, const char *opts)
     char path[128], what[160];
     snprintf(path, sizeof path, "models/%s.onnx", name);
     model ref, gpu;
-    must_load(&ref, ngt_backend_ref(), path, NULL);
-    must_load(&gpu, ngt_backend_gpu(), path, opts);
+    must_load(&ref, backend("ref"), path, NULL);
+    must_load(&gpu, backend("gpu"), path, opts);
     size_t no = out_size(&ref);
     float *r = malloc((size_t)n * no * sizeof *r), *g = malloc((size_t)n * no * sizeof *g);
     float *g2 = malloc((size_t)n * no * sizeof *g2);
@@ -108,7 +122,7 @@ static void float_model(const char *name, int nmax, const char *opts)
     snprintf(what, sizeof what, "%s float (%s) vs ref", name, opts);
     close_to(what, g, r, (size_t)n * no);
     model genc; /* and the compiled CPU backend */
-    must_load(&genc, ngt_backend_genc(), path, NULL);
+    must_load(&genc, backend("genc"), path, NULL);
     run(&genc, in, r, n, 0, ni, no);
     snprintf(what, sizeof what, "%s float (%s) vs genc", name, opts);
     close_to(what, g, r, (size_t)n * no);
@@ -157,8 +171,8 @@ static int fixed_model(const char *name, const char *precision, int nmax)
     snprintf(path, sizeof path, "models/%s.onnx", name);
     snprintf(opts, sizeof opts, "emulate=1 precision=%s", precision);
     model hls, gpu;
-    must_load(&hls, ngt_backend_hls(), path, precision);
-    must_load(&gpu, ngt_backend_gpu(), path, opts);
+    must_load(&hls, backend("hls"), path, precision);
+    must_load(&gpu, backend("gpu"), path, opts);
     const gpu_model *gm = gpu.m;
     assert_int_equal(gm->fixed, 1);
     int slow = 0;
@@ -215,14 +229,14 @@ static void test_errors(void **state)
     (void)state;
     model x;
     ngt_error err = {0};
-    assert_true(load(&x, ngt_backend_gpu(), "models/fad.onnx", "emulate=2", &err) < 0);
+    assert_true(load(&x, backend("gpu"), "models/fad.onnx", "emulate=2", &err) < 0);
     assert_non_null(strstr(err.msg, "emulate"));
-    assert_true(load(&x, ngt_backend_gpu(), "models/fad.onnx",
+    assert_true(load(&x, backend("gpu"), "models/fad.onnx",
                      "emulate=1 gemm=cublas "
                      "precision=configs/fad_hls.lua",
                      &err) < 0);
-    assert_true(load(&x, ngt_backend_gpu(), "models/none.onnx", "emulate=1", &err) < 0);
-    assert_true(load(&x, ngt_backend_gpu(), "models/fad.onnx", "delay_ms=3", &err) < 0);
+    assert_true(load(&x, backend("gpu"), "models/none.onnx", "emulate=1", &err) < 0);
+    assert_true(load(&x, backend("gpu"), "models/fad.onnx", "delay_ms=3", &err) < 0);
 }
 
 /* Real launches: the same bits as the emulation (float fused and fixed), cuBLAS within the
@@ -232,7 +246,7 @@ static void test_device(void **state)
     (void)state;
     model x;
     ngt_error err = {0};
-    int rc = load(&x, ngt_backend_gpu(), "models/fad.onnx", "", &err);
+    int rc = load(&x, backend("gpu"), "models/fad.onnx", "", &err);
     if (rc != NGT_OK) {
         assert_int_equal(rc, NGT_EUNSUPPORTED);
         assert_non_null(strstr(err.msg, "CUDA"));
@@ -257,8 +271,8 @@ static void test_device(void **state)
         char path[128];
         snprintf(path, sizeof path, "models/%s.onnx", cases[c][0]);
         model dev, emu;
-        must_load(&dev, ngt_backend_gpu(), path, cases[c][1]);
-        must_load(&emu, ngt_backend_gpu(), path, cases[c][2]);
+        must_load(&dev, backend("gpu"), path, cases[c][1]);
+        must_load(&emu, backend("gpu"), path, cases[c][2]);
         size_t no = out_size(&dev);
         if (strcmp(cases[c][0], "mdt") == 0 && n > 256)
             n = 256;
