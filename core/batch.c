@@ -9,6 +9,7 @@ struct ngt_batch {
     ngt_schema *schema; /* the batch's own copy */
     int capacity, n;
     void *block; /* owned storage */
+    size_t block_bytes;
     void **own;  /* each column's own storage inside block */
     void **cols; /* current pointers (own, or a wrapped host array) */
     uint64_t *ids;
@@ -45,6 +46,7 @@ ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
     b->block = aalloc(total);
     if (!b->block)
         goto oom;
+    b->block_bytes = pad64(total);
     memset(b->block, 0, pad64(total));
     char *p = b->block;
     b->ids = (uint64_t *)p;
@@ -151,4 +153,11 @@ const ngt_provenance *ngt_batch_provenance(const ngt_batch *b)
 ngt_provenance *batch_provenance(ngt_batch *b)
 {
     return &b->prov;
+}
+
+/* The batch's own storage as one block (the runner's pool registers it, e.g. pinned). */
+void *batch_memory(const ngt_batch *b, size_t *bytes)
+{
+    *bytes = b->block_bytes;
+    return b->block;
 }

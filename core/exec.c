@@ -245,6 +245,21 @@ static int prescale_factor(const exec_job *j, const step *s, int si)
 
 /* ---- steps: begin, park, finish ----------------------------------------------------------- */
 
+/* Parks the job on its started asynchronous operations (0), or returns 1 when they all completed
+ * before it could park. */
+static int park(exec_job *j, const step *s)
+{
+    pthread_mutex_lock(&j->mu);
+    if (j->pending == 0) { /* everything completed before we could park */
+        pthread_mutex_unlock(&j->mu);
+        return 1;
+    }
+    j->parked = 1;
+    j->deadline = now_ns() + s->timeout_ns;
+    pthread_mutex_unlock(&j->mu);
+    return 0;
+}
+
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
  * parked (the caller must not touch the job any more). */
 static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
@@ -271,9 +286,15 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
             j->pass[i] = (uint8_t)prescale_keep(event_key(j, (int)j->sel[i]), s->seed, (uint32_t)f);
         return 1;
     }
-    case STEP_INFER:
-        j->step_rc = exec_run_infer(j, ctx, s);
-        return 1;
+    case STEP_INFER: {
+        exec_reset_async(j);
+        int rc = exec_start_infer(j, ctx, s);
+        if (rc != NGT_PENDING) {
+            j->step_rc = rc;
+            return 1;
+        }
+        return park(j, s);
+    }
     default:
         break;
     }
@@ -292,22 +313,16 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     }
     pthread_mutex_lock(&j->mu);
-    if (j->n_started == 0) {
-        pthread_mutex_unlock(&j->mu);
+    int started = j->n_started;
+    pthread_mutex_unlock(&j->mu);
+    if (started == 0) {
         if (rc == NGT_PENDING)
             j->step_rc = seterr(&j->step_err, NGT_ESTEP,
                                 "step returned pending but started "
                                 "no asynchronous operation");
         return 1;
     }
-    if (j->pending == 0) { /* everything completed before we could park */
-        pthread_mutex_unlock(&j->mu);
-        return 1;
-    }
-    j->parked = 1;
-    j->deadline = now_ns() + s->timeout_ns;
-    pthread_mutex_unlock(&j->mu);
-    return 0;
+    return park(j, s);
 }
 
 static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
@@ -317,6 +332,11 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
     int timed_out = j->timed_out, failed = j->failed;
     j->timed_out = j->failed = 0;
     pthread_mutex_unlock(&j->mu);
+    if (s->kind == STEP_INFER && j->infer_op) { /* an asynchronous inference ends here */
+        int rc = exec_end_infer(j, s, timed_out ? NGT_ETIMEOUT : failed ? NGT_ESTEP : NGT_OK);
+        if (rc < 0 && j->step_rc >= 0)
+            j->step_rc = rc;
+    }
     int all_bad = j->step_rc < 0 || timed_out || failed;
     uint64_t dt = now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {

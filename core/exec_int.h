@@ -39,6 +39,7 @@ struct exec_job {
     uint64_t deadline;
     struct ngt_async slots[NGT_MAX_ASYNC];
     int n_started;
+    void *infer_op; /* an asynchronous backend's inference in flight (NULL when none) */
     exec_wake_fn wake;
     exec_offload_fn offload_fn;
     void *cb_user;
@@ -56,6 +57,12 @@ void exec_reset_async(exec_job *j);
 int exec_call_fn(exec_job *j, const step *s, ngt_ctx *ctx);
 /* exec_infer.c: runs a model producer on the job's selection (dense or gathered). */
 int exec_run_infer(exec_job *j, ngt_ctx *ctx, const step *s);
+/* A backend with infer_start: starts the inference as one asynchronous operation of the job and
+ * returns NGT_PENDING, or returns what exec_run_infer returns when it cannot (a chunked batch,
+ * no wake-up callback). exec_end_infer hands the operation back (status: NGT_OK, or the timeout
+ * or failure seen) and scatters the outputs; it returns the step's status. */
+int exec_start_infer(exec_job *j, ngt_ctx *ctx, const step *s);
+int exec_end_infer(exec_job *j, const step *s, int status);
 /* exec_result.c: decisions, streams, statuses and the batch's statistics. */
 void exec_finalize(exec_job *j, ngt_ctx *ctx);
 

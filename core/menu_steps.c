@@ -118,6 +118,7 @@ int ngt_menu_infer(ngt_menu *m, int ci, const char *model, int n_in, const char 
         str_copy(s->model, model, sizeof s->model);
         s->model_slot = slot;
         s->model_index = mi;
+        s->timeout_ns = 1000000000ULL; /* an asynchronous backend's inference: 1 s */
         s->n_in = n_in;
         memcpy(s->in, in, sizeof in[0] * (size_t)n_in);
         snprintf(s->name, sizeof s->name, "infer:%s", model);

@@ -26,7 +26,7 @@ extern "C" {
 /* ---- Versions -------------------------------------------------------------------------------
  * The ABI version changes whenever a struct below changes layout or a function its signature.
  * A host checks ngt_abi_version() == NGT_ABI_VERSION at start-up. */
-enum { NGT_ABI_VERSION = 2 };
+enum { NGT_ABI_VERSION = 3 };
 int ngt_abi_version(void);
 const char *ngt_version(void); /* "0.1.0" */
 
@@ -191,8 +191,12 @@ typedef struct ngt_model_desc {
     int batch_invariant; /* 1 when outputs never depend on batching */
 } ngt_model_desc;
 
+/* Called once, from any thread, when an asynchronous inference has finished (status NGT_OK or a
+ * negative code). */
+typedef void (*ngt_infer_done_fn)(void *user, int status);
+
 typedef struct ngt_backend {
-    const char *name; /* "ref", "genc", "hls", "torch" */
+    const char *name; /* "ref", "genc", "hls", "torch", "gpu" */
     /* options: backend-specific text (may be NULL). On failure returns a negative code with err
      * naming the problem (the node, the operator, the file offset). */
     int (*load)(const char *path, const char *options, void **model, ngt_error *err);
@@ -201,6 +205,22 @@ typedef struct ngt_backend {
     int (*infer)(const void *model, void *workspace, const void *const *inputs,
                  void *const *outputs, int n, ngt_error *err);
     void (*unload)(void *model);
+    /* Optional (NULL: infer only; ABI 2). Asynchronous inference, so that a worker never waits
+     * on a device: infer_start begins n events and returns NGT_PENDING with *op set, then calls
+     * done(user, status) once from any thread when the results are ready in the backend's own
+     * buffers; or it returns a negative code (nothing started, done never called). The inputs
+     * stay valid until done. lane is the worker (0..threads-1, or -1 for a host's thread): one
+     * queue per lane. infer_end is called exactly once per started op, on a worker, after done
+     * or after the step's timeout (status NGT_ETIMEOUT; the backend then recycles the op when
+     * its device is finished): with status NGT_OK it writes the outputs and returns NGT_OK or
+     * the error the device met. */
+    int (*infer_start)(const void *model, const void *const *inputs, int n, int lane,
+                       ngt_infer_done_fn done, void *user, void **op, ngt_error *err);
+    int (*infer_end)(const void *model, void *op, void *const *outputs, int n, int status,
+                     ngt_error *err);
+    /* Optional: called by a runner for each batch of its pool (attach 1 after allocating it,
+     * 0 before freeing it), e.g. to register the memory as pinned for a device's copies. */
+    int (*host_memory)(void *p, size_t bytes, int attach);
 } ngt_backend;
 
 typedef struct ngt_registry ngt_registry;
@@ -392,6 +412,11 @@ typedef struct ngt_run_opts {
     int offload_threads; /* helper threads for offload steps; <= 0: 1 */
     ngt_sink_fn sink;
     void *sink_user;
+    /* Optional: the pool's allocation hook, called for each batch's memory block after it is
+     * allocated (attach 1) and before it is freed (attach 0), e.g. to register it pinned for a
+     * device. A negative return fails ngt_runner_new. Backends with host_memory are called too. */
+    int (*batch_memory)(void *user, void *p, size_t bytes, int attach);
+    void *batch_memory_user;
 } ngt_run_opts;
 typedef struct ngt_runner ngt_runner;
 ngt_runner *ngt_runner_new(ngt_menu *m, const ngt_run_opts *opts, ngt_error *err);

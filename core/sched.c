@@ -38,6 +38,7 @@ static void sched_settle_opts(ngt_runner *r, const ngt_run_opts *o)
     r->in_order = o->in_order != 0;
     r->sink = o->sink;
     r->sink_user = o->sink_user;
+    sched_mem_setup(r, o);
     r->tim_next = UINT64_MAX;
     atomic_init(&r->tim_min_timeout, UINT64_MAX);
     r->next_deliver = 1;
@@ -115,6 +116,9 @@ static int sched_make_pool(ngt_runner *r, ngt_error *err)
         s->batch = ngt_batch_new(schema, r->capacity, err);
         if (!s->batch)
             return preferr(err, NGT_ENOMEM, "runner: batch %d of the pool", i);
+        if (sched_mem_attach(r, s->batch, err) != NGT_OK)
+            return preferr(err, err ? err->code : NGT_EIO, "runner: batch %d of the pool", i);
+        s->mem_attached = 1;
         s->job = exec_job_new(r->menu, r->capacity, err);
         if (!s->job)
             return preferr(err, NGT_ENOMEM, "runner: job %d of the pool", i);
@@ -188,6 +192,8 @@ static void sched_destroy(ngt_runner *r)
     for (int i = 0; r->slots && i < r->nbatches; i++) {
         if (r->slots[i].job)
             exec_job_free(r->slots[i].job);
+        if (r->slots[i].mem_attached)
+            sched_mem_detach(r, r->slots[i].batch);
         ngt_batch_free(r->slots[i].batch);
     }
     afree(r->slots);

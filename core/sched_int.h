@@ -54,6 +54,7 @@ typedef struct sched_slot {
     struct ngt_runner *r;
     int index;
     int offload_pending;       /* set by the offload callback, read by the same worker */
+    int mem_attached;          /* the pool's memory hooks saw this batch */
     uint64_t seq;              /* submission number, from 1 */
     _Atomic int state;         /* SLOT_* */
     _Atomic int refs;          /* 1 while in flight, +1 while an offload thread holds it */
@@ -73,8 +74,15 @@ typedef struct sched_worker {
     int index;
 } sched_worker;
 
+enum { SCHED_MEM_BACKENDS = 8 };
+
 struct ngt_runner {
     ngt_menu *menu;
+    /* the pool's memory hooks: the host's, then the menu's backends' host_memory */
+    int (*mem_hook)(void *user, void *p, size_t bytes, int attach);
+    void *mem_user;
+    const ngt_backend *mem_backends[SCHED_MEM_BACKENDS];
+    int n_mem_backends;
     ngt_sink_fn sink;
     void *sink_user;
     int in_order, threads, nbatches, capacity, noffload;
@@ -125,5 +133,12 @@ void sched_offload(void *user, exec_job *j);
 void sched_runq_push(struct ngt_runner *r, sched_slot *s);
 /* sched.c: drops a reference; the last one returns the slot to the pool. */
 void sched_slot_unref(struct ngt_runner *r, sched_slot *s);
+
+/* batch.c: a batch's own storage block. sched_mem.c: the pool's memory hooks on one batch
+ * (attach: all or nothing). */
+void *batch_memory(const ngt_batch *b, size_t *bytes);
+void sched_mem_setup(struct ngt_runner *r, const ngt_run_opts *o);
+int sched_mem_attach(struct ngt_runner *r, ngt_batch *b, ngt_error *err);
+void sched_mem_detach(struct ngt_runner *r, ngt_batch *b);
 
 #endif

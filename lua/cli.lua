@@ -184,6 +184,9 @@ function verbs.infer(list)
    if reg == nil then eprint("ngt infer: ", core.msg(e)) return 1 end
    -- backend options: --options TEXT as is; --precision CFG is the hls backend's precision file
    local options = opts.options or opts.precision
+   if opts.backend == "gpu" and opts.options and opts.precision then
+      options = opts.options .. " precision=" .. opts.precision
+   end
    if C.ngt_registry_load(reg, "model", opts.backend or "ref", pos[1], options, e) < 0 then
       eprint("ngt infer: ", pos[1], ": ", core.msg(e)) return 1
    end

@@ -98,7 +98,9 @@ local json = require "ngt.json"
 
 -- API: a model, loaded once when the menu is built.
 -- Example: ngt.model { name = "fad", file = "models/fad.onnx", backend = "ref" }
--- backend = "hls" takes precision = a config file path (.json/.lua) or a table (docs/hls.md).
+-- backend = "hls" takes precision = a config file path (.json/.lua) or a table (docs/hls.md);
+-- backend = "gpu" takes the same precision (fixed point, bit-exact with hls) and options such as
+-- "gemm=cublas" (docs/gpu.md).
 function _M.model(t)
    local w = where()
    if type(t) ~= "table" or type(t.name) ~= "string" or type(t.file) ~= "string" then
@@ -106,7 +108,9 @@ function _M.model(t)
    end
    local options = t.options
    if t.precision ~= nil then
-      options = type(t.precision) == "table" and json.encode(t.precision) or tostring(t.precision)
+      local p = type(t.precision) == "table" and json.encode(t.precision) or tostring(t.precision)
+      -- the gpu backend takes its own words first, then "precision=" and the rest (docs/gpu.md)
+      options = (t.backend == "gpu" and t.options) and (t.options .. " precision=" .. p) or p
    end
    return { kind = "model", name = t.name, file = t.file, backend = t.backend or "ref",
             options = options, where = w }

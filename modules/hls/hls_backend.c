@@ -181,8 +181,14 @@ static void hls_unload(void *model)
     hls_model_free(model);
 }
 
-static const ngt_backend HLS_BACKEND = {"hls",     hls_load,  hls_describe, hls_workspace_size,
-                                        hls_infer, hls_unload};
+static const ngt_backend HLS_BACKEND = {
+    .name = "hls",
+    .load = hls_load,
+    .describe = hls_describe,
+    .workspace_size = hls_workspace_size,
+    .infer = hls_infer,
+    .unload = hls_unload,
+};
 
 const ngt_backend *hls_backend(void)
 {

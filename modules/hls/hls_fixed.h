@@ -72,19 +72,11 @@ int hls_type_parse(const char *s, hls_type *t, int wmax, ngt_error *err);
 const char *hls_type_str(const hls_type *t, char *buf, int size);
 int hls_type_eq(const hls_type *a, const hls_type *b);
 
+#include "hls/hls_quant.h"
+
 static inline double hls_to_double(hls_i128 raw, const hls_type *t)
 {
-    double v = (double)raw;
-    int f = hls_frac(t);
-    while (f > 60) {
-        v *= 0x1p-60;
-        f -= 60;
-    }
-    while (f < -60) {
-        v *= 0x1p60;
-        f += 60;
-    }
-    return f >= 0 ? v / (double)((uint64_t)1 << f) : v * (double)((uint64_t)1 << -f);
+    return hls_to_double_hd(raw, t);
 }
 
 #endif
