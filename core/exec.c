@@ -92,6 +92,23 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
 }
 
+void exec_job_provenance(const ngt_job *j, ngt_provenance *out)
+{
+    const ngt_menu *m = j->m;
+    memset(out, 0, sizeof *out);
+    out->menu_hash = m->hash;
+    if (j->column >= 0)
+        ngt_strlcpy(out->prescale_column, m->pcols[j->column].name, sizeof out->prescale_column);
+    for (int k = 0; k < m->n_models && out->n_models < NGT_PROVENANCE_MODELS; k++) {
+        const model_version *v = j->pins[k];
+        ngt_model_pin *p = &out->models[out->n_models++];
+        const char *name = ngt_registry_name(m->reg, m->model_slots[k]);
+        ngt_strlcpy(p->name, name ? name : "?", sizeof p->name);
+        p->hash = v ? v->hash : 0;
+        p->serial = v ? v->serial : 0;
+    }
+}
+
 void exec_job_finish(ngt_job *j)
 {
     if (!j->m || !j->pins)

@@ -36,6 +36,8 @@ uint64_t exec_job_deadline(const ngt_job *j);
  * late completion, wakes the job and returns 1. Otherwise 0. */
 int exec_job_expire(ngt_job *j, uint64_t now_ns);
 ngt_batch *exec_job_batch(const ngt_job *j);
+/* The menu hash, prescale column and model versions the job pinned (between start and finish). */
+void exec_job_provenance(const ngt_job *j, ngt_provenance *out);
 /* Releases the pinned model versions once the batch has left the sink. */
 void exec_job_finish(ngt_job *j);
 

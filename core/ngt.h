@@ -139,6 +139,11 @@ uint64_t *ngt_batch_event_ids(ngt_batch *b);
 int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error *err);
 void ngt_batch_unwrap(ngt_batch *b); /* back to the batch's own columns */
 uint64_t ngt_batch_copies(const ngt_batch *b);
+/* The one check of collection counts (files, the C API and the wire decoder all use it): returns
+ * the number of events in [first, first+n) holding a collection count outside 0..max, marks them
+ * in bad[i - first] (bad may be NULL) and names the first in err; a negative code for a bad range.
+ */
+int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err);
 
 /* ---- Models: registry and backends ----------------------------------------------------------
  * A backend turns a model file into an immutable model shared by all threads; each thread brings
@@ -317,6 +322,21 @@ ngt_batch *ngt_runner_try_acquire(ngt_runner *r);
 void ngt_runner_release(ngt_runner *r, ngt_batch *b); /* give back an unsubmitted batch */
 int ngt_runner_submit(ngt_runner *r, ngt_batch *b, ngt_error *err);
 int ngt_runner_drain(ngt_runner *r); /* waits until every submitted batch has left the sink */
+/* What decided a batch, for sinks (valid inside the sink, before the batch returns to the pool):
+ * the menu's hash, the prescale column the batch ran with ("" = the chains' own factors) and the
+ * model versions it pinned (name, FNV-1a 64 of the file, serial counting publishes per name). */
+enum { NGT_PROVENANCE_MODELS = 64 };
+typedef struct ngt_model_pin {
+    char name[NGT_NAME_MAX];
+    uint64_t hash, serial;
+} ngt_model_pin;
+typedef struct ngt_provenance {
+    uint64_t menu_hash;
+    char prescale_column[NGT_NAME_MAX];
+    int n_models;
+    ngt_model_pin models[NGT_PROVENANCE_MODELS];
+} ngt_provenance;
+int ngt_runner_provenance(ngt_runner *r, const ngt_batch *b, ngt_provenance *out, ngt_error *err);
 void ngt_runner_free(ngt_runner *r); /* drains, stops the threads */
 
 /* ---- Statistics -------------------------------------------------------------------------------

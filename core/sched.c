@@ -335,6 +335,19 @@ int ngt_runner_submit(ngt_runner *r, ngt_batch *b, ngt_error *err)
     return NGT_OK;
 }
 
+int ngt_runner_provenance(ngt_runner *r, const ngt_batch *b, ngt_provenance *out, ngt_error *err)
+{
+    sched_slot *s = r && b && out ? sched_find(r, b) : NULL;
+    if (!s)
+        return ngt_seterr(err, NGT_EINVAL, "runner_provenance: the batch is not from this runner");
+    int st = atomic_load(&s->state);
+    if (st == SLOT_FREE || st == SLOT_HELD)
+        return ngt_seterr(err, NGT_ESTATE, "runner_provenance: batch %d is not in flight",
+                          s->index);
+    exec_job_provenance(s->job, out);
+    return NGT_OK;
+}
+
 int ngt_runner_drain(ngt_runner *r)
 {
     if (!r)
