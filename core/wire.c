@@ -126,12 +126,13 @@ static int check_frame(size_t got, size_t want, const char *what, ngt_error *err
 static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int n_frames,
                         wire_msg *m, ngt_error *err)
 {
+    m->reason = WIRE_R_MALFORMED;
     if (size < WIRE_HEADER || memcmp(h, magic, 4) != 0)
         return ngt_seterr(err, NGT_EFORMAT, "not a wire message (%s)",
                           size < WIRE_HEADER ? "header frame shorter than 64 bytes"
                                              : "no NGT1 magic");
     unsigned version = h[4] | (unsigned)h[5] << 8;
-    if (version != WIRE_VERSION)
+    if (version != WIRE_VERSION && (m->reason = WIRE_R_VERSION))
         return ngt_seterr(err, NGT_EFORMAT, "wire version %u, this node speaks %d", version,
                           WIRE_VERSION);
     size_t hs = h[6] | (size_t)h[7] << 8;
@@ -158,13 +159,13 @@ static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int
                           l->output ? "output" : "input");
     if (wire_ld64(h + 56) != 0)
         return ngt_seterr(err, NGT_EFORMAT, "reserved header bytes 56..63 are not zero");
-    if (m->schema_id != l->schema_id)
+    if (m->schema_id != l->schema_id && (m->reason = WIRE_R_SCHEMA))
         return ngt_seterr(err, NGT_EFORMAT, "schema id %016llx, this node's schema is %016llx",
                           (unsigned long long)m->schema_id, (unsigned long long)l->schema_id);
     if (m->source >> WIRE_SOURCE_BITS)
         return ngt_seterr(err, NGT_EFORMAT, "source id %u above 2^%d - 1", m->source,
                           WIRE_SOURCE_BITS);
-    if (m->count > l->max_events)
+    if (m->count > l->max_events && (m->reason = WIRE_R_OVERSIZE))
         return ngt_seterr(err, NGT_EFORMAT, "oversize: %u events, at most %u per message", m->count,
                           l->max_events);
     if (m->first_seq >> WIRE_SEQ_BITS || (m->first_seq + m->count) >> WIRE_SEQ_BITS)
@@ -173,6 +174,7 @@ static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int
     if ((int)frames != l->n_frames || n_frames != l->n_frames)
         return ngt_seterr(err, NGT_EFORMAT, "%d frames (header says %u); the schema makes %d",
                           n_frames, frames, l->n_frames);
+    m->reason = WIRE_R_NONE;
     return NGT_OK;
 }
 
@@ -180,11 +182,13 @@ int wire_parse(const wire_layout *l, int n_frames, const void *const *frames, co
                wire_msg *m, ngt_error *err)
 {
     memset(m, 0, sizeof *m);
+    m->reason = WIRE_R_MALFORMED;
     if (n_frames < 1 || !frames || !sizes)
         return ngt_seterr(err, NGT_EFORMAT, "empty message");
     int rc = parse_header(l, frames[0], sizes[0], n_frames, m, err);
     if (rc != NGT_OK)
         return rc;
+    m->reason = WIRE_R_MALFORMED; /* until every frame is checked */
     m->frames = (const uint8_t *const *)frames;
     char what[NGT_NAME_MAX + 16];
     for (int k = 0; k < l->n_cols; k++) {
@@ -192,8 +196,10 @@ int wire_parse(const wire_layout *l, int n_frames, const void *const *frames, co
         if ((rc = check_frame(sizes[k + 1], rows_bytes(m->count, l->row[k]), what, err)) != NGT_OK)
             return rc;
     }
-    if (!l->output)
+    if (!l->output) {
+        m->reason = WIRE_R_NONE;
         return NGT_OK;
+    }
     int f = 1 + l->n_cols;
     if ((rc = check_frame(sizes[f], rows_bytes(m->count, 8), "event ids", err)) != NGT_OK ||
         (rc = check_frame(sizes[f + 1], rows_bytes(m->count, l->row_decision), "ngt.decision",
@@ -205,7 +211,10 @@ int wire_parse(const wire_layout *l, int n_frames, const void *const *frames, co
     m->prov_size = sizes[f + 4];
     ngt_provenance p;
     char stream[NGT_NAME_MAX];
-    return wire_get_prov(m->prov, m->prov_size, &p, stream, err);
+    rc = wire_get_prov(m->prov, m->prov_size, &p, stream, err);
+    if (rc == NGT_OK)
+        m->reason = WIRE_R_NONE;
+    return rc;
 }
 
 int wire_copy_in(const wire_layout *l, const wire_msg *m, int from, int n, ngt_batch *b, int at,
@@ -239,6 +248,19 @@ int wire_copy_in(const wire_layout *l, const wire_msg *m, int from, int n, ngt_b
             ids[i] = base + (uint64_t)i;
     }
     return ngt_batch_check_counts(b, at, n, bad, err);
+}
+
+int wire_check_counts(const wire_layout *l, const wire_msg *m, int from, int n, ngt_batch *scratch,
+                      uint8_t *bad, ngt_error *err)
+{
+    if (from < 0 || n < 0 || (uint64_t)from + (uint64_t)n > m->count ||
+        n > ngt_batch_capacity(scratch))
+        return ngt_seterr(err, NGT_EINVAL, "wire_check_counts: events out of range");
+    for (int k = 0; k < l->n_cols; k++)
+        if (ngt_schema_column(l->s, l->cols[k])->kind == NGT_COL_COUNT)
+            memcpy(ngt_batch_column(scratch, l->cols[k]),
+                   m->frames[k + 1] + (size_t)from * l->row[k], (size_t)n * l->row[k]);
+    return ngt_batch_check_counts(scratch, 0, n, bad, err);
 }
 
 int wire_scalars_equal(const wire_layout *l, const wire_msg *m, ngt_batch *b)

@@ -42,6 +42,18 @@ typedef struct wire_layout {
     uint32_t max_events;
 } wire_layout;
 
+/* Why a message was refused (wire_msg.reason; the node adds counts and sequence). */
+typedef enum wire_reason {
+    WIRE_R_NONE = 0,
+    WIRE_R_MALFORMED, /* framing, header fields, frame sizes, provenance */
+    WIRE_R_VERSION,
+    WIRE_R_SCHEMA,
+    WIRE_R_OVERSIZE,
+    WIRE_R_COUNTS,   /* a collection count outside 0..max */
+    WIRE_R_SEQUENCE, /* a sequence number already seen in this (source, epoch) */
+    WIRE_R_COUNT
+} wire_reason;
+
 /* A parsed message: header fields, and the frames as the transport holds them (not copied). */
 typedef struct wire_msg {
     uint32_t flags, source, count;
@@ -50,6 +62,7 @@ typedef struct wire_msg {
     const uint8_t *const *frames; /* the caller's array of n_frames pointers */
     const uint8_t *prov;          /* output: the provenance frame */
     size_t prov_size;
+    wire_reason reason; /* set when wire_parse refuses it */
 } wire_msg;
 
 /* s: the input schema (input layouts) or a menu schema (input or output layouts: derived columns
@@ -73,6 +86,10 @@ int wire_parse(const wire_layout *l, int n_frames, const void *const *frames, co
  * count (the caller refuses the message), or a negative code. */
 int wire_copy_in(const wire_layout *l, const wire_msg *m, int from, int n, ngt_batch *b, int at,
                  uint8_t *bad, ngt_error *err);
+/* Only the collection counts of events [from, from+n) of m, copied into rows [0, n) of scratch and
+ * checked (for a message that will span several batches: refused before any part is used). */
+int wire_check_counts(const wire_layout *l, const wire_msg *m, int from, int n, ngt_batch *scratch,
+                      uint8_t *bad, ngt_error *err);
 /* 1 when m's batch scalars equal b's (the two may share a batch). */
 int wire_scalars_equal(const wire_layout *l, const wire_msg *m, ngt_batch *b);
 

@@ -30,7 +30,15 @@ usage: ngt run MENU.lua [options]
   --prescale-column C  start with prescale column C
   --json FILE          write the report as JSON
   --quiet              no report on the terminal
-On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
+  --source ENDPOINT    run as a node: events from a ZeroMQ PULL socket (tcp://HOST:PORT, ipc://PATH;
+                       bound, or connected with a leading '>'), wire format v1 (docs/wire.md)
+  --sink S=EP[,S=EP]   accepted events of stream S to a PUSH socket at EP (bound; '>' connects)
+  --flush-ms MS        a partial batch or output message waits at most MS (default 1)
+  --stop-at-end        drain and exit after the first end-of-stream message
+  --max-events N       events per input message at most (default 1048576; more: refused)
+  --node-id N          source id written in output messages (default 0)
+On a terminal a progress line is shown; ^C drains the batches in flight and still reports (a node
+stops taking input, finishes what it received, flushes every sink and sends end of stream).
 ]],
    inspect = [[
 usage: ngt inspect MENU.lua
@@ -64,7 +72,8 @@ local verbs = {}
 function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
-                                   json = 1 }, { record = true, quiet = true })
+                                   json = 1, source = 1, sink = 1, ["flush-ms"] = 1, ["max-events"] = 1,
+                                   ["node-id"] = 1 }, { record = true, quiet = true, ["stop-at-end"] = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -75,7 +84,22 @@ function verbs.run(list)
    local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
    if not menu then eprint(err) return 1 end
    local src
-   if opts.input then
+   local zsrc, zsinks = menu.spec.source, menu.spec.sinks or {}
+   if opts.source then zsrc = { endpoint = opts.source } end
+   if opts.sink then
+      local zmq = require "ngt.zmq"
+      zsinks, err = zmq.parse_sinks(opts.sink)
+      if not zsinks then eprint("ngt run: ", err) menu:close() return 2 end
+   end
+   if zsrc then
+      if opts.input then eprint("ngt run: --input and a ZeroMQ source exclude each other") menu:close() return 2 end
+      zsrc.flush_ms = number(opts, "flush-ms", zsrc.flush_ms or 1, 0)
+      zsrc.stop_at_end = opts["stop-at-end"] or zsrc.stop_at_end
+      zsrc.max_events = number(opts, "max-events", zsrc.max_events or 0, 1)
+      zsrc.node_id = number(opts, "node-id", zsrc.node_id or 0, 0)
+   elseif #zsinks > 0 then
+      eprint("ngt run: --sink needs a ZeroMQ source (--source or ngt.source.zmq in the script)") menu:close() return 2
+   elseif opts.input then
       src, err = require("ngt.npyio").source(menu, opts.input, events)
       if not src then eprint("ngt run: ", err) menu:close() return 1 end
    else
@@ -89,8 +113,14 @@ function verbs.run(list)
       if rec == nil then eprint("ngt run: out of memory") return 1 end
    end
    local progress = not opts.quiet and core.C.isatty(1) == 1
-   local res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
-                                                         progress = progress, recorder = rec })
+   local res, rerr
+   if zsrc then
+      res, rerr = require("ngt.zmq").serve(menu, zsrc, zsinks, { threads = threads, batch = batch,
+                                                                progress = progress, recorder = rec })
+   else
+      res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
+                                                      progress = progress, recorder = rec })
+   end
    if not res then eprint("ngt run: ", rerr) return 1 end
    if threads == 0 then
       local f = io.popen("nproc 2>/dev/null")
@@ -101,7 +131,15 @@ function verbs.run(list)
    local r = report.build(menu, res.stats, { menu_path = pos[1], threads = threads, batch = batch,
       input_rate = tonumber(opts["input-rate"]) or menu.spec.input_rate, wall = res.wall,
       interrupted = res.interrupted })
-   if not opts.quiet then io.write(report.text(r)) end
+   if res.zmq then
+      local zmq = require "ngt.zmq"
+      r.source = zmq.section(res.zmq)
+      r.__order[#r.__order + 1] = "source"
+   end
+   if not opts.quiet then
+      io.write(report.text(r))
+      if r.source then io.write(require("ngt.zmq").text(r.source)) end
+   end
    local status = 0
    if opts.json then
       local f, ferr = io.open(opts.json, "w")
