@@ -61,7 +61,7 @@ local function number(opts, name, default, min)
    local v = opts[name]
    if v == nil then return default end
    local n = tonumber(v)
-   if not n or n < (min or 0) or (name ~= "input-rate" and n ~= math.floor(n)) then
+   if not n or n < (min or 0) or (name ~= "input-rate" and name ~= "flush-ms" and n ~= math.floor(n)) then
       error({ usage = "--" .. name .. " expects a number" .. (min and min > 0 and " >= " .. min or "") .. ", got '" .. v .. "'" })
    end
    return n
