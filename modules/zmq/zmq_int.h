@@ -50,7 +50,7 @@ typedef struct zmq_sink {
 
 typedef struct zmq_seq {
     uint32_t source;
-    uint64_t epoch, next;
+    uint64_t epoch, next, last; /* last: when it was last used (seq_clock) */
     int used;
 } zmq_seq;
 
@@ -73,6 +73,7 @@ struct ngt_zmq_node {
     ngt_batch *scratch; /* counts of messages that span batches are checked here first */
     uint8_t *bad;
     zmq_seq seqs[ZMQ_MAX_SOURCES];
+    uint64_t seq_clock;
     /* statistics (source thread writes; anyone reads) */
     pthread_mutex_t st_mu;
     ngt_zmq_stats st;

@@ -50,31 +50,29 @@ static void refuse(ngt_zmq_node *n, int reason, uint64_t events, const ngt_error
     pthread_mutex_unlock(&n->st_mu);
 }
 
-/* The (source, epoch) entry for m: a new epoch replaces the source's old one. Returns NULL when the
- * table is full (then sequences of that source go unchecked). */
+/* The (source, epoch) entry for m. A restarted sender's old epoch may still have messages queued
+ * beside its new one, so each pair keeps its own count; when the table is full the least recently
+ * used pair gives way. */
 static zmq_seq *seq_entry(ngt_zmq_node *n, const wire_msg *m, int *fresh)
 {
-    zmq_seq *empty = NULL;
+    zmq_seq *victim = &n->seqs[0];
     *fresh = 0;
+    n->seq_clock++;
     for (int i = 0; i < ZMQ_MAX_SOURCES; i++) {
         zmq_seq *q = &n->seqs[i];
-        if (q->used && q->source == m->source) {
-            if (q->epoch != m->epoch) {
-                q->epoch = m->epoch;
-                *fresh = 1;
-            }
+        if (q->used && q->source == m->source && q->epoch == m->epoch) {
+            q->last = n->seq_clock;
             return q;
         }
-        if (!q->used && !empty)
-            empty = q;
+        if (!q->used ? victim->used : (victim->used && q->last < victim->last))
+            victim = q;
     }
-    if (empty) {
-        empty->used = 1;
-        empty->source = m->source;
-        empty->epoch = m->epoch;
-        *fresh = 1;
-    }
-    return empty;
+    victim->used = 1;
+    victim->source = m->source;
+    victim->epoch = m->epoch;
+    victim->last = n->seq_clock;
+    *fresh = 1;
+    return victim;
 }
 
 /* Checks sequence numbers; returns 0 when the message repeats events already seen. */
@@ -82,8 +80,6 @@ static int check_sequence(ngt_zmq_node *n, const wire_msg *m, ngt_error *err)
 {
     int fresh;
     zmq_seq *q = seq_entry(n, m, &fresh);
-    if (!q)
-        return 1;
     uint64_t lost = 0;
     if (fresh) {
         pthread_mutex_lock(&n->st_mu);
