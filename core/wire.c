@@ -286,8 +286,8 @@ size_t wire_prov_size(int n_models)
 static void put_name(uint8_t *dst, const char *s)
 {
     memset(dst, 0, NGT_NAME_MAX);
-    size_t n = s ? strnlen(s, NGT_NAME_MAX - 1) : 0;
-    memcpy(dst, s, n);
+    if (s)
+        memcpy(dst, s, strnlen(s, NGT_NAME_MAX - 1));
 }
 
 void wire_put_prov(uint8_t *dst, const ngt_provenance *p, const char *stream)
