@@ -138,37 +138,49 @@ static zmq_obuf *open_for(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
     return o;
 }
 
+/* Copies rows [i, j) of b into the open message o. */
+static void copy_rows(const wire_layout *l, zmq_obuf *o, ngt_batch *b, int i, int j)
+{
+    size_t n = (size_t)(j - i);
+    for (int k = 0; k < l->n_cols; k++)
+        memcpy(o->frames[k] + (size_t)o->n * l->row[k],
+               (const uint8_t *)ngt_batch_column(b, l->cols[k]) + (size_t)i * l->row[k],
+               n * l->row[k]);
+    memcpy(o->frames[l->n_cols] + (size_t)o->n * 8, ngt_batch_event_ids(b) + i, n * 8);
+    const int cols[3] = {l->col_decision, l->col_streams, l->col_status};
+    for (int k = 0; k < 3; k++) {
+        size_t rb = o->rows[l->n_cols + 1 + k];
+        memcpy(o->frames[l->n_cols + 1 + k] + (size_t)o->n * rb,
+               (const uint8_t *)ngt_batch_column(b, cols[k]) + (size_t)i * rb, n * rb);
+    }
+    o->n += j - i;
+}
+
 void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
 {
     ngt_zmq_node *n = s->node;
     const wire_layout *l = &n->out;
     const uint64_t *streams = ngt_batch_column(b, l->col_streams);
-    const uint64_t *ids = ngt_batch_event_ids(b);
     int nev = ngt_batch_count(b), cap = n->capacity;
     pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < nev; i++) {
-        if (!(streams[i] >> s->index & 1))
+    /* provenance and batch scalars are the batch's: a message never spans a change of either */
+    if (s->open >= 0 &&
+        (!prov_equal(&s->bufs[s->open].prov, p) || !scalars_equal(l, s->bufs[s->open].header, b)))
+        queue_open(s);
+    int i = 0;
+    while (i < nev) {
+        if (!(streams[i] >> s->index & 1)) {
+            i++;
             continue;
-        zmq_obuf *o = s->open >= 0 ? &s->bufs[s->open] : NULL;
-        if (o && (!prov_equal(&o->prov, p) || !scalars_equal(l, o->header, b))) {
-            queue_open(s);
-            o = NULL;
         }
-        if (!o)
-            o = open_for(s, b, p);
-        for (int k = 0; k < l->n_cols; k++)
-            memcpy(o->frames[k] + (size_t)o->n * l->row[k],
-                   (const uint8_t *)ngt_batch_column(b, l->cols[k]) + (size_t)i * l->row[k],
-                   l->row[k]);
-        memcpy(o->frames[l->n_cols] + (size_t)o->n * 8, &ids[i], 8);
-        const int cols[3] = {l->col_decision, l->col_streams, l->col_status};
-        for (int k = 0; k < 3; k++) {
-            size_t rb = o->rows[l->n_cols + 1 + k];
-            memcpy(o->frames[l->n_cols + 1 + k] + (size_t)o->n * rb,
-                   (const uint8_t *)ngt_batch_column(b, cols[k]) + (size_t)i * rb, rb);
-        }
-        if (++o->n == cap)
+        zmq_obuf *o = s->open >= 0 ? &s->bufs[s->open] : open_for(s, b, p);
+        int j = i + 1;
+        while (j < nev && j - i < cap - o->n && (streams[j] >> s->index & 1))
+            j++;
+        copy_rows(l, o, b, i, j); /* a run of consecutive events in one copy per frame */
+        if (o->n == cap)
             queue_open(s);
+        i = j;
     }
     pthread_mutex_unlock(&s->mu);
 }
