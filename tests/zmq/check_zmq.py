@@ -11,6 +11,7 @@ Checks:
   backpressure a sink whose receiver does not read yet: the node blocks instead of dropping, then
                delivers every accepted event once the receiver reads
   python       examples/send_events.py speaks the format: the node takes all its events
+  script       a node described by its script (ngt.source.zmq, ngt.sink.zmq)
 """
 import json
 import os
@@ -289,6 +290,28 @@ def check_python():
     print("python: 2000 events taken, none refused")
 
 
-{"equality": check_equality, "malformed": check_malformed, "epoch": check_epoch,
+def check_script():
+    menu = "tests/zmq/menu_node.lua"
+    env = dict(os.environ, NGT_ZMQ_SRC=endpoint("ipc", "scr_in"), NGT_ZMQ_SINK=endpoint("ipc", "scr_out"))
+    nj = f"{TMP}/scr.json"
+    nd = subprocess.Popen([NGT, "run", menu, "--threads", "2", "--json", nj, "--quiet"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.3)
+    rc = subprocess.Popen([NGT, "recv", env["NGT_ZMQ_SINK"], "--menu", menu, "--output", f"{TMP}/scr",
+                           "--timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    s = run("send", env["NGT_ZMQ_SRC"], "--menu", menu, "--events", "3000", "--batch", "64")
+    if s.returncode != 0:
+        fail("send: " + s.stderr)
+    finish(nd, "node from its script")
+    out = finish(rc, "recv")
+    r = totals(nj)
+    acc = {x["name"]: x["accepted"] for x in r["streams"]}
+    got = np.load(f"{TMP}/scr/physics/ngt.status.npy").shape[0]
+    if r["events"]["in"] != 3000 or got != acc["physics"] or got == 0:
+        fail(f"script node: in {r['events']['in']}, accepted {acc}, received {got}: {out}")
+    print(f"script: source and sink from ngt.menu: {got} accepted events received")
+
+
+{"script": check_script, "equality": check_equality, "malformed": check_malformed, "epoch": check_epoch,
  "backpressure": check_backpressure, "python": check_python}[CHECK]()
 print("ok")
