@@ -94,12 +94,18 @@ void exec_job_start(exec_job *j, ngt_batch *b)
     for (int k = 0; k < m->n_models; k++) {
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
         j->shadows[k] = registry_pin_shadow(m->reg, m->model_slots[k]);
-        p->model_hash[k] = j->pins[k] ? j->pins[k]->hash : 0;
-        p->model_serial[k] = j->pins[k] ? j->pins[k]->serial : 0;
+        ngt_model_pin *pin = &p->models[k];
+        const char *name = ngt_menu_model_name(m, k);
+        if (strcmp(pin->name, name) != 0) /* a pool's batch keeps it: copied when it changes */
+            str_copy(pin->name, name, sizeof pin->name);
+        pin->hash = j->pins[k] ? j->pins[k]->hash : 0;
+        pin->serial = j->pins[k] ? j->pins[k]->serial : 0;
     }
     j->column = menu_column_for_batch(m, b, j->factors);
     p->menu_hash = m->hash;
     p->column = j->column;
+    str_copy(p->prescale_column, j->column >= 0 ? m->pcols[j->column].name : "",
+             sizeof p->prescale_column);
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
 }

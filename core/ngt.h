@@ -155,17 +155,28 @@ uint64_t *ngt_batch_event_ids(ngt_batch *b);
 int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error *err);
 void ngt_batch_unwrap(ngt_batch *b); /* back to the batch's own columns */
 uint64_t ngt_batch_copies(const ngt_batch *b);
-/* What decided a processed batch (set when it starts through a menu): the menu, the prescale
- * column, and for each of the menu's models (ngt_menu_model_name order) the version it pinned. */
+/* What decided a processed batch (set when it starts through a menu; read it in a sink, before the
+ * batch returns to the pool): the menu, the prescale column, and for each of the menu's models
+ * (ngt_menu_model_name order) the version it pinned. */
 enum { NGT_MAX_MENU_MODELS = 64 };
+typedef struct ngt_model_pin {
+    char name[NGT_NAME_MAX];
+    uint64_t hash;   /* FNV-1a 64 of the version's file */
+    uint64_t serial; /* its serial in the registry (1, 2, ... per publish) */
+} ngt_model_pin;
 typedef struct ngt_provenance {
     uint64_t menu_hash;
-    int column; /* prescale column index, -1 = the chains' own */
+    int column;                         /* prescale column index, -1 = the chains' own */
+    char prescale_column[NGT_NAME_MAX]; /* its name, "" for the chains' own */
     int n_models;
-    uint64_t model_hash[NGT_MAX_MENU_MODELS];   /* FNV-1a 64 of the version's file */
-    uint64_t model_serial[NGT_MAX_MENU_MODELS]; /* its serial in the registry */
+    ngt_model_pin models[NGT_MAX_MENU_MODELS];
 } ngt_provenance;
 const ngt_provenance *ngt_batch_provenance(const ngt_batch *b);
+/* The one check of collection counts (files, the C API and the wire decoder all use it): returns
+ * the number of events in [first, first+n) holding a collection count outside 0..max, marks them
+ * in bad[i - first] (bad may be NULL) and names the first in err; a negative code for a bad range.
+ */
+int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err);
 
 /* ---- Models: registry and backends ----------------------------------------------------------
  * A backend turns a model file into an immutable model shared by all threads; each thread brings

@@ -35,7 +35,15 @@ usage: ngt run MENU.lua [options]
   --curve-secret K     CURVE on the control socket with this server secret key (Z85) ...
   --curve-allow KEYS   ... admitting only these client public keys (comma-separated, or @FILE)
   --remote             allow control and metrics endpoints off loopback
-On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
+  --source ENDPOINT    run as a node: events from a ZeroMQ PULL socket (tcp://HOST:PORT, ipc://PATH;
+                       bound, or connected with a leading '>'), wire format v1 (docs/wire.md)
+  --sink S=EP[,S=EP]   accepted events of stream S to a PUSH socket at EP (bound; '>' connects)
+  --flush-ms MS        a partial batch or output message waits at most MS (default 1)
+  --stop-at-end        drain and exit after the first end-of-stream message
+  --max-events N       events per input message at most (default 1048576; more: refused)
+  --node-id N          source id written in output messages (default 0)
+On a terminal a progress line is shown; ^C drains the batches in flight and still reports (a node
+stops taking input, finishes what it received, flushes every sink and sends end of stream).
 ]],
    inspect = [[
 usage: ngt inspect MENU.lua
@@ -58,7 +66,7 @@ local function number(opts, name, default, min)
    local v = opts[name]
    if v == nil then return default end
    local n = tonumber(v)
-   if not n or n < (min or 0) or (name ~= "input-rate" and n ~= math.floor(n)) then
+   if not n or n < (min or 0) or (name ~= "input-rate" and name ~= "flush-ms" and n ~= math.floor(n)) then
       error({ usage = "--" .. name .. " expects a number" .. (min and min > 0 and " >= " .. min or "") .. ", got '" .. v .. "'" })
    end
    return n
@@ -70,7 +78,9 @@ function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
                                    json = 1, control = 1, metrics = 1, ["curve-secret"] = 1,
-                                   ["curve-allow"] = 1 }, { record = true, quiet = true, remote = true })
+                                   ["curve-allow"] = 1, source = 1, sink = 1, ["flush-ms"] = 1,
+                                   ["max-events"] = 1, ["node-id"] = 1 },
+                             { record = true, quiet = true, remote = true, ["stop-at-end"] = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -81,7 +91,22 @@ function verbs.run(list)
    local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
    if not menu then eprint(err) return 1 end
    local src
-   if opts.input then
+   local zsrc, zsinks = menu.spec.source, menu.spec.sinks or {}
+   if opts.source then zsrc = { endpoint = opts.source } end
+   if opts.sink then
+      local zmq = require "ngt.zmq"
+      zsinks, err = zmq.parse_sinks(opts.sink)
+      if not zsinks then eprint("ngt run: ", err) menu:close() return 2 end
+   end
+   if zsrc then
+      if opts.input then eprint("ngt run: --input and a ZeroMQ source exclude each other") menu:close() return 2 end
+      zsrc.flush_ms = number(opts, "flush-ms", zsrc.flush_ms or 1, 0)
+      zsrc.stop_at_end = opts["stop-at-end"] or zsrc.stop_at_end
+      zsrc.max_events = number(opts, "max-events", zsrc.max_events or 0, 1)
+      zsrc.node_id = number(opts, "node-id", zsrc.node_id or 0, 0)
+   elseif #zsinks > 0 then
+      eprint("ngt run: --sink needs a ZeroMQ source (--source or ngt.source.zmq in the script)") menu:close() return 2
+   elseif opts.input then
       src, err = require("ngt.npyio").source(menu, opts.input, events)
       if not src then eprint("ngt run: ", err) menu:close() return 1 end
    else
@@ -106,9 +131,16 @@ function verbs.run(list)
          curve_allow = opts["curve-allow"] or sc.curve_allow }
       if not ctl then eprint("ngt run: ", cerr) menu:close() return 1 end
    end
-   local res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
-                                                         progress = progress, recorder = rec,
-                                                         control = ctl, path = pos[1] })
+   local res, rerr
+   if zsrc then
+      res, rerr = require("ngt.zmq").serve(menu, zsrc, zsinks, { threads = threads, batch = batch,
+                                                                progress = progress, recorder = rec,
+                                                                control = ctl })
+   else
+      res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
+                                                      progress = progress, recorder = rec,
+                                                      control = ctl, path = pos[1] })
+   end
    if ctl then ctl:close() end
    if not res then eprint("ngt run: ", rerr) return 1 end
    local first_menu = menu
@@ -122,10 +154,16 @@ function verbs.run(list)
    local r = report.build(menu, res.stats, { menu_path = pos[1], threads = threads, batch = batch,
       input_rate = tonumber(opts["input-rate"]) or menu.spec.input_rate, wall = res.wall,
       interrupted = res.interrupted })
-   if #res.reloads > 0 then report.node_totals(r, res.reloads) end
+   if res.reloads and #res.reloads > 0 then report.node_totals(r, res.reloads) end
+   if res.zmq then
+      local zmq = require "ngt.zmq"
+      r.source = zmq.section(res.zmq)
+      r.__order[#r.__order + 1] = "source"
+   end
    if not opts.quiet then
       io.write(report.text(r))
       if r.node then io.write(report.node_text(r.node)) end
+      if r.source then io.write(require("ngt.zmq").text(r.source)) end
    end
    local status = 0
    if opts.json then

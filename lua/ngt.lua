@@ -270,9 +270,45 @@ function _M.menu(t)
       for _, ch in ipairs(sorted_keys(f)) do list[#list + 1] = { chain = ch, n = f[ch] } end
       columns[#columns + 1] = { name = name, factors = list }
    end
+   if t.source ~= nil and (type(t.source) ~= "table" or t.source.kind ~= "zmq_source") then
+      fail(w, "ngt.menu: source = ngt.source.zmq{...}")
+   end
+   local sinks = {}
+   for i, s in ipairs(t.sinks or {}) do
+      if type(s) ~= "table" or s.kind ~= "zmq_sink" then fail(w, "menu sinks: item %d is not ngt.sink.zmq{...}", i) end
+      sinks[i] = s
+   end
    return { kind = "menu", schema = t.schema, chains = t.chains, models = models,
             streams = streams, prescale_columns = columns, prescale_column = t.prescale_column,
-            input_rate = t.input_rate, control = t.control, where = w }
+            input_rate = t.input_rate, control = t.control, source = t.source, sinks = sinks, where = w }
+end
+
+-- ---- Sources and sinks (a node: docs/node.md) ------------------------------------------------
+
+_M.source, _M.sink = {}, {}
+
+-- API: a ZeroMQ PULL source (wire format v1). Example:
+--   source = ngt.source.zmq { endpoint = "tcp://127.0.0.1:5555", flush_ms = 1, stop_at_end = false }
+function _M.source.zmq(t)
+   local w = where()
+   if type(t) ~= "table" or type(t.endpoint) ~= "string" then fail(w, "ngt.source.zmq needs endpoint = \"tcp://...\"") end
+   for k in pairs(t) do
+      if k ~= "endpoint" and k ~= "flush_ms" and k ~= "stop_at_end" and k ~= "max_events" and k ~= "node_id" then
+         fail(w, "ngt.source.zmq: unknown option '%s'", tostring(k))
+      end
+   end
+   return { kind = "zmq_source", endpoint = t.endpoint, flush_ms = t.flush_ms, stop_at_end = t.stop_at_end,
+            max_events = t.max_events, node_id = t.node_id, where = w }
+end
+
+-- API: a ZeroMQ PUSH sink for one output stream. Example:
+--   sinks = { ngt.sink.zmq { stream = "physics", endpoint = "tcp://127.0.0.1:5556" } }
+function _M.sink.zmq(t)
+   local w = where()
+   if type(t) ~= "table" or type(t.stream) ~= "string" or type(t.endpoint) ~= "string" then
+      fail(w, "ngt.sink.zmq needs stream = NAME and endpoint = \"tcp://...\"")
+   end
+   return { kind = "zmq_sink", stream = t.stream, endpoint = t.endpoint, where = w }
 end
 
 -- ---- Loading ------------------------------------------------------------------------------

@@ -110,9 +110,9 @@ void ngt_recorder_sink(void *user, ngt_batch *b)
             if (streams[i] >> s & 1)
                 keep(r, b, s, i);
         keep(r, b, r->nsets - 1, i);
-        if (r->n_models > 0)
-            append(r, &r->models, ngt_batch_provenance(b)->model_hash,
-                   sizeof(uint64_t) * (size_t)r->n_models);
+        const ngt_provenance *pv = ngt_batch_provenance(b);
+        for (int k = 0; k < r->n_models; k++)
+            append(r, &r->models, &pv->models[k].hash, sizeof pv->models[k].hash);
     }
     pthread_mutex_unlock(&r->mu);
 }

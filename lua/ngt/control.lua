@@ -7,7 +7,7 @@ local ffi, C = core.ffi, core.C
 local _M = {}
 
 assert(core.cdef_module("ngt_zmq.h"))
-ffi.cdef "int usleep(unsigned int usec);"
+pcall(ffi.cdef, "int usleep(unsigned us);") -- also declared by ngt.zmq
 
 local STATE = { [0] = "running", "paused", "draining", "stopping" }
 
@@ -51,6 +51,7 @@ function M:state() return STATE[C.ngt_ctl_state(self.c)] end
 -- Builds a new menu from file and, when it is sound, switches the run to it (st: run.lua's
 -- state: menu, runner, src, make_runner, old). Returns true or nil, why.
 local function reload(st, file)
+   if st.no_reload then return nil, st.no_reload end
    if st.recorder ~= nil then return nil, "reload: not supported with --output (one recorder per menu)" end
    local new, err = require("ngt").load(file)
    if not new then return nil, err end

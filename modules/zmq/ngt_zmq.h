@@ -1,6 +1,10 @@
-/* ngt_zmq.h: the node's control tools over ZeroMQ (modules/zmq): the control socket (one thread
- * owning a REP socket, JSON protocol in docs/control.md) and its client, CURVE keys with a ZAP
- * allow-list, Prometheus metrics over HTTP. Fed to LuaJIT's ffi.cdef as core/ngt.h is. */
+/* ngt_zmq.h: the ZeroMQ module's public API (modules/zmq): a node's source and sinks around a
+ * runner, the sender and receiver behind `ngt send` / `ngt recv` (wire format: docs/wire.md), the
+ * control socket (one thread owning a REP socket, JSON protocol in docs/control.md) and its
+ * client, CURVE keys with a ZAP allow-list, Prometheus metrics over HTTP. Fed to LuaJIT's
+ * ffi.cdef after ngt.h: constants are enums, no macros in declarations. Endpoints are ZeroMQ's
+ * (tcp://HOST:PORT, ipc://PATH); for the node's data sockets a leading '@' binds, '>' connects;
+ * without either a node binds and a client connects. */
 #ifndef NGT_ZMQ_H
 #define NGT_ZMQ_H
 
@@ -11,6 +15,92 @@ extern "C" {
 #endif
 /* Everything declared below is libngt's public API (the rest of the library is hidden). */
 #pragma GCC visibility push(default)
+
+
+/* Why a message was refused (ngt_zmq_stats.refused_by). */
+enum {
+    NGT_ZMQ_MALFORMED = 1, /* framing, header fields, frame sizes (truncated, garbage) */
+    NGT_ZMQ_VERSION = 2,
+    NGT_ZMQ_SCHEMA = 3,
+    NGT_ZMQ_OVERSIZE = 4,
+    NGT_ZMQ_COUNTS = 5,   /* a collection count outside 0..max */
+    NGT_ZMQ_SEQUENCE = 6, /* a sequence number already seen in this (source, epoch) */
+    NGT_ZMQ_REASONS = 7
+};
+
+typedef struct ngt_zmq_opts {
+    double
+        flush_ms; /* a partial batch (and a partial output message) waits at most this; <= 0: 1 */
+    int stop_at_end;  /* drain and stop after the first end-of-stream message */
+    int max_events;   /* events per input message; <= 0: 2^20 (more: refused as oversize) */
+    int hwm;          /* ZeroMQ high-water marks, messages; <= 0: 1000 */
+    uint32_t node_id; /* source id written in output messages */
+} ngt_zmq_opts;
+
+typedef struct ngt_zmq_stats {
+    uint64_t messages; /* input messages received (refused ones included) */
+    uint64_t events;   /* events of accepted messages (submitted to the menu) */
+    uint64_t refused_messages, refused_events;
+    uint64_t refused_by[NGT_ZMQ_REASONS]; /* messages, by NGT_ZMQ_* reason */
+    uint64_t lost_upstream;               /* sequence gaps per (source, epoch) */
+    uint64_t ends;                        /* end-of-stream messages */
+    uint64_t epochs;                      /* (source, epoch) pairs seen */
+    uint64_t batches;                     /* batches submitted */
+    uint64_t sent_messages, sent_events;  /* over every sink */
+    char first_error[NGT_ERR_MSG_MAX];    /* the first refusal's message */
+} ngt_zmq_stats;
+
+/* ---- Node: a PULL source filling a runner's batches, PUSH sinks per output stream ------------ */
+typedef struct ngt_zmq_node ngt_zmq_node;
+ngt_zmq_node *ngt_zmq_node_new(ngt_menu *m, const char *source, const ngt_zmq_opts *opts,
+                               ngt_error *err);
+/* Sends the accepted events of stream (a menu stream or "error") to endpoint. Before start. */
+int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint, ngt_error *err);
+/* The runner's sink (ngt_run_opts.sink, with sink_user = the node and in_order = 1). */
+void ngt_zmq_node_sink_fn(void *user, ngt_batch *b);
+/* Another sink the node's calls after its own (e.g. the --output recorder). Before start. */
+void ngt_zmq_node_chain(ngt_zmq_node *n, ngt_sink_fn also, void *user);
+/* Starts the source and sink threads over runner r (made with ngt_zmq_node_sink_fn). */
+int ngt_zmq_node_start(ngt_zmq_node *n, ngt_runner *r, ngt_error *err);
+/* Waits up to timeout_ms; 1 once the source has stopped (end of stream with stop_at_end, or
+ * ngt_zmq_node_stop), else 0. */
+int ngt_zmq_node_wait(ngt_zmq_node *n, int timeout_ms);
+void ngt_zmq_node_stop(ngt_zmq_node *n); /* stop taking input; what was received is submitted */
+/* After stop (or the end): waits for the source, drains the runner, flushes every sink, sends an
+ * end of stream on each and closes the sockets. */
+int ngt_zmq_node_finish(ngt_zmq_node *n, ngt_error *err);
+void ngt_zmq_node_stats(ngt_zmq_node *n, ngt_zmq_stats *s);
+void ngt_zmq_node_free(ngt_zmq_node *n);
+
+/* ---- Sender (ngt send): batches of the input schema as input messages ------------------------ */
+typedef struct ngt_zmq_sender ngt_zmq_sender;
+ngt_zmq_sender *ngt_zmq_sender_new(const char *endpoint, const ngt_schema *s, uint32_t source,
+                                   uint64_t epoch, ngt_error *err);
+/* Sends b's events (numbered on from the previous message); end: mark the end of stream. */
+int ngt_zmq_sender_send(ngt_zmq_sender *z, ngt_batch *b, int end, ngt_error *err);
+void ngt_zmq_sender_free(ngt_zmq_sender *z); /* waits until every message has left */
+
+/* ---- Receiver (ngt recv): output messages of a node, kept per stream ------------------------- */
+typedef struct ngt_zmq_receiver ngt_zmq_receiver;
+ngt_zmq_receiver *ngt_zmq_receiver_new(const char *endpoint, ngt_menu *m, ngt_error *err);
+/* Receives one message (waiting up to timeout_ms): 1 received, 0 none, NGT_EFORMAT refused (err
+ * says why; counted). */
+int ngt_zmq_receiver_next(ngt_zmq_receiver *r, int timeout_ms, ngt_error *err);
+uint64_t ngt_zmq_receiver_ends(const ngt_zmq_receiver *r);    /* end-of-stream messages */
+uint64_t ngt_zmq_receiver_refused(const ngt_zmq_receiver *r); /* refused messages */
+uint64_t ngt_zmq_receiver_events(const ngt_zmq_receiver *r, int stream); /* menu stream index */
+int ngt_zmq_receiver_seen(const ngt_zmq_receiver *r, int stream); /* a message of it arrived */
+/* Latency of received messages (now - their send timestamp), microseconds, p50 and p99. */
+void ngt_zmq_receiver_latency(const ngt_zmq_receiver *r, double *p50_us, double *p99_us);
+/* Writes DIR/<stream>/<column>.npy for every stream seen, as `ngt run --output` does. */
+/* The .npy writer is the ngt binary's (ngt_npy_write, lua/ngt_npy.h), passed in: libngt reads and
+ * writes no files of that format itself. */
+typedef int (*ngt_zmq_npy_write_fn)(const char *path, ngt_dtype t, int rank, const int64_t *shape,
+                                    const void *data, ngt_error *err);
+int ngt_zmq_receiver_write(const ngt_zmq_receiver *r, const char *dir, ngt_zmq_npy_write_fn write,
+                           ngt_error *err);
+void ngt_zmq_receiver_free(ngt_zmq_receiver *r);
+
 
 /* ---- Control socket -------------------------------------------------------------------------
  * endpoint: "tcp://127.0.0.1:PORT" or "ipc://PATH"; NULL makes a holder without a socket (for the

@@ -79,8 +79,9 @@ static void provenance_shadow_prescale(void **state)
     TU_OK(ngt_menu_process(m, ctx, b, &err));
     const ngt_provenance *pv = ngt_batch_provenance(b);
     assert_int_equal(pv->n_models, 1);
-    assert_true(pv->model_hash[0] == ngt_registry_model_hash(r, "fad"));
-    assert_int_equal(pv->model_serial[0], 1);
+    assert_true(pv->models[0].hash == ngt_registry_model_hash(r, "fad"));
+    assert_int_equal(pv->models[0].serial, 1);
+    assert_string_equal(pv->models[0].name, "fad");
     assert_true(pv->menu_hash == ngt_menu_hash(m));
     assert_int_equal(pv->column, -1);
     /* shadow of the same file: identical on every event */
@@ -99,7 +100,7 @@ static void provenance_shadow_prescale(void **state)
     assert_true(ngt_registry_promote(r, "fad", &err) < 0);
     assert_non_null(strstr(err.msg, "no shadow"));
     TU_OK(ngt_menu_process(m, ctx, b, &err));
-    assert_int_equal(ngt_batch_provenance(b)->model_serial[0], 2);
+    assert_int_equal(ngt_batch_provenance(b)->models[0].serial, 2);
     /* a shadow that does not fit is refused before it is installed */
     assert_true(ngt_registry_shadow(r, "fad", NULL, "models/mdt.onnx", NULL, NULL, &err) < 0);
     TU_OK(ngt_registry_shadow_stats(r, "fad", &sh));

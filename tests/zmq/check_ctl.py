@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_zmq.py NGT CHECK: the node's control (docs/control.md) with real processes: `ngt run`
+"""check_ctl.py NGT CHECK: the node's control (docs/control.md) with real processes: `ngt run`
 with a control socket on ipc:// (or tcp on loopback), driven by `ngt ctl`. One CHECK per ctest.
 Each check starts its own node in its own temporary directory and stops it itself."""
 import json, os, subprocess, sys, tempfile, time, urllib.request

@@ -1,0 +1,289 @@
+/* zmq_sink.c: one output stream's PUSH socket and its thread. The runner's sink (on a worker, in
+ * submission order) copies the stream's events into the open output message, which is queued when
+ * full or when the next events differ in provenance or batch scalars; the sink thread sends queued
+ * messages and flushes an open one older than the flush timeout. A full queue blocks the worker
+ * (back-pressure through the runner's pool up to the source), never drops. */
+#include "zmq_int.h"
+
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+static int obuf_init(zmq_obuf *o, const wire_layout *l, ngt_menu *m, int cap)
+{
+    int nf = l->n_frames - 1;
+    o->header = calloc(1, wire_header_size(l));
+    o->frames = calloc((size_t)nf, sizeof *o->frames);
+    o->rows = calloc((size_t)nf, sizeof *o->rows);
+    if (!o->header || !o->frames || !o->rows)
+        return -1;
+    for (int k = 0; k < l->n_cols; k++)
+        o->rows[k] = l->row[k];
+    o->rows[l->n_cols] = 8;
+    o->rows[l->n_cols + 1] = l->row_decision;
+    o->rows[l->n_cols + 2] = 8;
+    o->rows[l->n_cols + 3] = 1;
+    (void)m;
+    for (int k = 0; k < nf - 1; k++)
+        if (!(o->frames[k] = malloc(o->rows[k] * (size_t)cap + 1)))
+            return -1;
+    o->frames[nf - 1] = malloc(wire_prov_size(NGT_MAX_MENU_MODELS));
+    return o->frames[nf - 1] ? 0 : -1;
+}
+
+static void obuf_free(zmq_obuf *o, const wire_layout *l)
+{
+    for (int k = 0; o->frames && k < l->n_frames - 1; k++)
+        free(o->frames[k]);
+    free(o->frames);
+    free(o->rows);
+    free(o->header);
+}
+
+zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const char *endpoint,
+                       ngt_error *err)
+{
+    zmq_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        seterr(err, NGT_ENOMEM, "sink: out of memory");
+        return NULL;
+    }
+    s->node = n;
+    s->index = index;
+    s->open = -1;
+    str_copy(s->stream, stream, sizeof s->stream);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->free_cv, NULL);
+    s->sock = zmq_socket(n->ctx, ZMQ_PUSH);
+    if (!s->sock) {
+        seterr(err, NGT_EIO, "sink '%s': %s", stream, zmq_strerror(zmq_errno()));
+        zmq_sink_free(s);
+        return NULL;
+    }
+    int hwm = n->o.hwm, linger = -1; /* closing waits until every queued message has left */
+    zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_attach(s->sock, endpoint, 1, err) != NGT_OK) {
+        preferr(err, NGT_EIO, "sink '%s'", stream);
+        zmq_sink_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void *sink_main(void *arg);
+
+int zmq_sink_start(zmq_sink *s, ngt_error *err)
+{
+    ngt_zmq_node *n = s->node;
+    for (int i = 0; i < ZMQ_OUT_BUFS; i++) {
+        if (obuf_init(&s->bufs[i], &n->out, n->menu, n->capacity) != 0)
+            return seterr(err, NGT_ENOMEM, "sink '%s': out of memory", s->stream);
+        s->free_list[s->n_free++] = i;
+    }
+    if (pthread_create(&s->tid, NULL, sink_main, s) != 0)
+        return seterr(err, NGT_EIO, "sink '%s': cannot start its thread", s->stream);
+    s->started = 1;
+    return NGT_OK;
+}
+
+static int prov_equal(const ngt_provenance *a, const ngt_provenance *b)
+{
+    if (a->menu_hash != b->menu_hash || a->n_models != b->n_models ||
+        strcmp(a->prescale_column, b->prescale_column) != 0)
+        return 0;
+    for (int k = 0; k < a->n_models; k++)
+        if (a->models[k].hash != b->models[k].hash || a->models[k].serial != b->models[k].serial)
+            return 0;
+    return 1;
+}
+
+static int scalars_equal(const wire_layout *l, const uint8_t *header, ngt_batch *b)
+{
+    const uint8_t *p = header + WIRE_HEADER;
+    for (int k = 0; k < l->n_scalars; k++) {
+        if (memcmp(ngt_batch_column(b, l->scalars[k]), p, l->sc_size[k]) != 0)
+            return 0;
+        p += l->sc_size[k];
+    }
+    return 1;
+}
+
+/* Queues the open message (mu held). */
+static void queue_open(zmq_sink *s)
+{
+    if (s->open < 0)
+        return;
+    s->queue[(s->q_head + s->q_count) % ZMQ_OUT_BUFS] = s->open;
+    s->q_count++;
+    s->open = -1;
+    pthread_cond_signal(&s->work_cv);
+}
+
+/* Opens a message for b's events (mu held; waits for a free buffer). */
+static zmq_obuf *open_for(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
+{
+    while (s->n_free == 0)
+        pthread_cond_wait(&s->free_cv, &s->mu);
+    s->open = s->free_list[--s->n_free];
+    zmq_obuf *o = &s->bufs[s->open];
+    wire_msg h = {0};
+    wire_put_header(o->header, &s->node->out, &h, b);
+    o->n = 0;
+    o->prov = *p;
+    o->prov_size = wire_prov_size(p->n_models);
+    wire_put_prov(o->frames[s->node->out.n_frames - 2], p, s->stream);
+    o->t0 = now_ns();
+    return o;
+}
+
+/* Copies rows [i, j) of b into the open message o. */
+static void copy_rows(const wire_layout *l, zmq_obuf *o, ngt_batch *b, int i, int j)
+{
+    size_t n = (size_t)(j - i);
+    for (int k = 0; k < l->n_cols; k++)
+        memcpy(o->frames[k] + (size_t)o->n * l->row[k],
+               (const uint8_t *)ngt_batch_column(b, l->cols[k]) + (size_t)i * l->row[k],
+               n * l->row[k]);
+    memcpy(o->frames[l->n_cols] + (size_t)o->n * 8, ngt_batch_event_ids(b) + i, n * 8);
+    const int cols[3] = {l->col_decision, l->col_streams, l->col_status};
+    for (int k = 0; k < 3; k++) {
+        size_t rb = o->rows[l->n_cols + 1 + k];
+        memcpy(o->frames[l->n_cols + 1 + k] + (size_t)o->n * rb,
+               (const uint8_t *)ngt_batch_column(b, cols[k]) + (size_t)i * rb, n * rb);
+    }
+    o->n += j - i;
+}
+
+void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
+{
+    ngt_zmq_node *n = s->node;
+    const wire_layout *l = &n->out;
+    const uint64_t *streams = ngt_batch_column(b, l->col_streams);
+    int nev = ngt_batch_count(b), cap = n->capacity;
+    pthread_mutex_lock(&s->mu);
+    /* provenance and batch scalars are the batch's: a message never spans a change of either */
+    if (s->open >= 0 &&
+        (!prov_equal(&s->bufs[s->open].prov, p) || !scalars_equal(l, s->bufs[s->open].header, b)))
+        queue_open(s);
+    int i = 0;
+    while (i < nev) {
+        if (!(streams[i] >> s->index & 1)) {
+            i++;
+            continue;
+        }
+        zmq_obuf *o = s->open >= 0 ? &s->bufs[s->open] : open_for(s, b, p);
+        int j = i + 1;
+        while (j < nev && j - i < cap - o->n && (streams[j] >> s->index & 1))
+            j++;
+        copy_rows(l, o, b, i, j); /* a run of consecutive events in one copy per frame */
+        if (o->n == cap)
+            queue_open(s);
+        i = j;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Sends one message (the sink thread, without the lock); blocks while the peer's queue is full. */
+static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
+{
+    const wire_layout *l = &s->node->out;
+    wire_st32(o->header + 8, flags | WIRE_F_OUTPUT);
+    wire_st32(o->header + 12, s->node->o.node_id);
+    wire_st64(o->header + 24, s->node->epoch);
+    wire_st64(o->header + 32, first);
+    wire_st32(o->header + 40, (uint32_t)o->n);
+    wire_st64(o->header + 48, o->send_ns ? o->send_ns : zmq_wall_ns());
+    int nf = l->n_frames - 1;
+    zmq_send(s->sock, o->header, wire_header_size(l), ZMQ_SNDMORE);
+    for (int k = 0; k < nf - 1; k++)
+        zmq_send(s->sock, o->frames[k], o->rows[k] * (size_t)o->n, ZMQ_SNDMORE);
+    zmq_send(s->sock, o->frames[nf - 1], o->prov_size, 0);
+}
+
+static void deadline(struct timespec *ts, double ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    uint64_t ns = (uint64_t)ts->tv_nsec + (uint64_t)(ms * 1e6);
+    ts->tv_sec += (time_t)(ns / 1000000000ULL);
+    ts->tv_nsec = (long)(ns % 1000000000ULL);
+}
+
+static void *sink_main(void *arg)
+{
+    zmq_sink *s = arg;
+    uint64_t flush_ns = (uint64_t)(s->node->o.flush_ms * 1e6);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        if (s->q_count == 0 && s->open >= 0 &&
+            (s->stop || now_ns() - s->bufs[s->open].t0 >= flush_ns))
+            queue_open(s);
+        if (s->q_count == 0) {
+            if (s->stop)
+                break;
+            struct timespec ts;
+            deadline(&ts, s->open >= 0 ? s->node->o.flush_ms : 50);
+            pthread_cond_timedwait(&s->work_cv, &s->mu, &ts);
+            continue;
+        }
+        int i = s->queue[s->q_head];
+        s->q_head = (s->q_head + 1) % ZMQ_OUT_BUFS;
+        s->q_count--;
+        uint64_t first = s->sent_events;
+        pthread_mutex_unlock(&s->mu);
+        s->bufs[i].send_ns = 0;
+        send_obuf(s, &s->bufs[i], first, 0);
+        pthread_mutex_lock(&s->mu);
+        s->sent_events += (uint64_t)s->bufs[i].n;
+        s->sent_messages++;
+        s->free_list[s->n_free++] = i;
+        pthread_cond_signal(&s->free_cv);
+    }
+    /* end of stream: no events, the last provenance known (or none) */
+    int i = s->free_list[--s->n_free];
+    zmq_obuf *o = &s->bufs[i];
+    uint64_t first = s->sent_events;
+    pthread_mutex_unlock(&s->mu);
+    if (o->prov_size == 0) {
+        memset(&o->prov, 0, sizeof o->prov);
+        o->prov_size = wire_prov_size(0);
+    }
+    wire_put_prov(o->frames[s->node->out.n_frames - 2], &o->prov, s->stream);
+    wire_msg h = {0};
+    wire_put_header(o->header, &s->node->out, &h, NULL);
+    o->n = 0;
+    o->send_ns = 0;
+    send_obuf(s, o, first, WIRE_F_END);
+    pthread_mutex_lock(&s->mu);
+    s->free_list[s->n_free++] = i;
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+void zmq_sink_stop(zmq_sink *s)
+{
+    if (!s->started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->tid, NULL);
+    s->started = 0;
+}
+
+void zmq_sink_free(zmq_sink *s)
+{
+    if (!s)
+        return;
+    zmq_sink_stop(s);
+    for (int i = 0; i < ZMQ_OUT_BUFS; i++)
+        obuf_free(&s->bufs[i], &s->node->out);
+    if (s->sock)
+        zmq_close(s->sock);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->free_cv);
+    free(s);
+}
