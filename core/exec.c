@@ -4,6 +4,7 @@
 #include "exec_int.h"
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
@@ -35,11 +36,12 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->need = ngt_aalloc(c);
     j->pass = ngt_aalloc(c);
     j->error = ngt_aalloc(c);
+    j->bad = ngt_aalloc(c);
     j->sel = ngt_aalloc(c * sizeof *j->sel);
     j->gather = ngt_aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = ngt_aalloc(scratch + 64);
     if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
-        !j->sel || !j->gather || !j->cut_scratch) {
+        !j->bad || !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
         ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -60,6 +62,7 @@ void exec_job_free(ngt_job *j)
     ngt_afree(j->need);
     ngt_afree(j->pass);
     ngt_afree(j->error);
+    ngt_afree(j->bad);
     ngt_afree(j->sel);
     ngt_afree(j->gather);
     ngt_afree(j->cut_scratch);
@@ -78,6 +81,13 @@ ngt_batch *exec_job_batch(const ngt_job *j)
     return j->b;
 }
 
+int exec_job_error(const ngt_job *j, ngt_error *err)
+{
+    if (j->batch_rc < 0 && err)
+        *err = j->batch_err;
+    return j->batch_rc;
+}
+
 void exec_job_start(ngt_job *j, ngt_batch *b)
 {
     ngt_menu *m = j->m;
@@ -88,8 +98,24 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     for (int k = 0; k < m->n_models; k++)
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
     j->column = menu_column_for_batch(m, b);
+    j->batch_rc = NGT_OK;
+    j->batch_err.code = 0;
+    j->batch_err.msg[0] = '\0';
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+    /* every way in: no step sees an event whose collection count is outside 0..max */
+    ngt_error e;
+    j->n_bad = ngt_batch_check_counts(b, 0, j->n, j->bad, &e);
+    if (j->n_bad < 0) { /* cannot happen: j->n is the batch's count */
+        j->n_bad = 0;
+        memset(j->bad, 0, (size_t)j->n);
+    }
+    if (j->n_bad > 0) {
+        menu_note_error(m, m->n_order, e.msg);
+        j->batch_rc = NGT_ESTEP;
+        ngt_seterr(&j->batch_err, NGT_ESTEP, "input: %d events refused; first: %s", j->n_bad,
+                   e.msg);
+    }
 }
 
 void exec_job_finish(ngt_job *j)
@@ -170,6 +196,7 @@ static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
             on = row(j->live, c->seeds[k], j->cap)[e];
         for (int k = 0; k < c->n_vetoes && on; k++)
             on = !row(j->live, c->vetoes[k], j->cap)[e];
+        on = on && !j->bad[e];
         live[e] = (uint8_t)on;
         seen += (uint64_t)on;
     }
@@ -241,6 +268,7 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     memset(j->error, 0, (size_t)j->n_sel);
     j->step_rc = NGT_OK;
     j->step_err.code = 0;
+    j->step_err.msg[0] = '\0';
     j->t_start = ngt_now_ns();
     if (j->n_sel == 0)
         return 1;
@@ -293,6 +321,32 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     return 0;
 }
 
+/* A failed call: its message (the step's own, else what is known) is kept as the step's first
+ * error and as the batch's first failure; the failed calls are counted. */
+static void note_failure(ngt_job *j, ngt_ctx *ctx, const step *s, int si, int timed_out, int failed,
+                         uint64_t errors)
+{
+    char msg[NGT_ERR_MSG_MAX];
+    const char *own = j->step_err.msg[0] ? j->step_err.msg : NULL;
+    if (timed_out)
+        snprintf(msg, sizeof msg, "timed out after %.3g s", (double)s->timeout_ns / 1e9);
+    else if (own)
+        snprintf(msg, sizeof msg, "%s", own);
+    else if (failed)
+        snprintf(msg, sizeof msg, "an asynchronous operation completed with an error");
+    else if (j->step_rc < 0)
+        snprintf(msg, sizeof msg, "returned %d without a message", j->step_rc);
+    else
+        snprintf(msg, sizeof msg, "marked %llu events in error[] without a message",
+                 (unsigned long long)errors);
+    menu_note_error(j->m, j->m->step_order[si], msg);
+    stat_add(&step_stats(ctx, si)[ST_FAILS], 1);
+    if (j->batch_rc == NGT_OK) {
+        j->batch_rc = NGT_ESTEP;
+        ngt_seterr(&j->batch_err, NGT_ESTEP, "step '%s': %s", s->name, msg);
+    }
+}
+
 static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
@@ -333,6 +387,8 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     }
     if (j->n_sel == 0)
         return;
+    if (errors > 0)
+        note_failure(j, ctx, s, x->step, timed_out, failed, errors);
     _Atomic uint64_t *st = step_stats(ctx, x->step);
     stat_add(&st[ST_CALLS], 1);
     stat_add(&st[ST_IN], (uint64_t)j->n_sel);

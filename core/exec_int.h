@@ -22,6 +22,8 @@ struct ngt_job {
     int column;   /* prescale column pinned for this batch */
     model_version **pins;
     uint8_t *live, *errc, *perr, *need, *pass, *error;
+    uint8_t *bad; /* events refused by the input check (bad collection counts) */
+    int n_bad;
     uint32_t *sel;
     int n_sel;
     void *gather, *cut_scratch;
@@ -29,6 +31,9 @@ struct ngt_job {
     ngt_step_io io;
     ngt_error step_err;
     int step_rc;
+    /* the batch's first step failure (or bad input), for ngt_menu_process */
+    ngt_error batch_err;
+    int batch_rc;
     uint64_t t_start;
     /* asynchronous state, under mu */
     pthread_mutex_t mu;

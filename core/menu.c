@@ -46,6 +46,7 @@ ngt_menu *ngt_menu_new(const ngt_schema *input, ngt_registry *models, ngt_error 
     m->last_lumi = INT64_MIN;
     pthread_mutex_init(&m->col_mu, NULL);
     pthread_mutex_init(&m->stats_mu, NULL);
+    pthread_mutex_init(&m->err_mu, NULL);
     return m;
 }
 
@@ -88,6 +89,9 @@ void ngt_menu_free(ngt_menu *m)
     stats_free(m->retired);
     pthread_mutex_destroy(&m->col_mu);
     pthread_mutex_destroy(&m->stats_mu);
+    pthread_mutex_destroy(&m->err_mu);
+    free(m->err_msg);
+    free(m->err_set);
     ngt_schema_free(m->schema);
     free(m);
 }

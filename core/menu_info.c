@@ -17,6 +17,12 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     int rc = plan_build(m, err);
     if (rc != NGT_OK)
         return ngt_preferr(err, rc, "menu");
+    free(m->err_msg);
+    free(m->err_set);
+    m->err_msg = calloc((size_t)m->n_order + 1, sizeof *m->err_msg);
+    m->err_set = calloc((size_t)m->n_order + 1, sizeof *m->err_set);
+    if (!m->err_msg || !m->err_set)
+        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
     int lumi = -1;
     ngt_schema_identity(m->schema, NULL, &lumi, NULL);
     m->lumi_col =
@@ -30,6 +36,18 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     m->hash = ngt_fnv1a(text, strlen(text), ngt_fnv1a_basis());
     free(text);
     return NGT_OK;
+}
+
+void menu_note_error(ngt_menu *m, int k, const char *msg)
+{
+    if (k < 0 || k > m->n_order || atomic_load_explicit(&m->err_set[k], memory_order_acquire))
+        return;
+    pthread_mutex_lock(&m->err_mu);
+    if (!atomic_load_explicit(&m->err_set[k], memory_order_relaxed)) {
+        ngt_strlcpy(m->err_msg[k], msg, sizeof m->err_msg[k]);
+        atomic_store_explicit(&m->err_set[k], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->err_mu);
 }
 
 const ngt_schema *ngt_menu_schema(const ngt_menu *m)

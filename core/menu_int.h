@@ -112,6 +112,11 @@ struct ngt_menu {
     pthread_mutex_t stats_mu;
     struct ngt_ctx *contexts;
     struct ctx_stats *retired;
+    /* first error message per step (stats index) and, at n_order, of the input check; the first
+     * failure sets it once (err_set), under err_mu (failures only, never the steady state) */
+    pthread_mutex_t err_mu;
+    char (*err_msg)[NGT_ERR_MSG_MAX];
+    atomic_int *err_set;
 };
 
 /* Per-context statistics (one writer: the context's thread; any reader). */
@@ -138,9 +143,10 @@ static inline double hist_value(int b)
 typedef struct ctx_stats {
     _Atomic uint64_t seq; /* odd while a batch's results are being added (a seqlock) */
     _Atomic uint64_t batches, in, accepted, rejected, errored;
-    _Atomic uint64_t *chain; /* n_chains x 6: seen passed prescaled errored unique time */
+    _Atomic uint64_t input_errors; /* events refused by the input check (bad counts) */
+    _Atomic uint64_t *chain;       /* n_chains x 6: seen passed prescaled errored unique time */
     _Atomic uint64_t
-        *step; /* n_order x (6 + HIST_BINS): calls in passed errors timeouts time hist */
+        *step; /* n_order x (7 + HIST_BINS): calls in passed errors timeouts time fails hist */
     _Atomic uint64_t *stream;  /* n_streams+1 */
     _Atomic uint64_t *overlap; /* (n_streams+1)^2 */
 } ctx_stats;
@@ -152,6 +158,7 @@ enum {
     ST_ERRORS,
     ST_TIMEOUTS,
     ST_TIME,
+    ST_FAILS, /* calls that failed (an error code, a timeout or events marked in error[]) */
     ST_HIST,
     ST_FIELDS = ST_HIST + HIST_BINS
 };
@@ -200,6 +207,9 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
+/* Keeps msg as the first error of stats slot k (a step's stats index, or n_order for the input
+ * check) unless one is already kept. */
+void menu_note_error(ngt_menu *m, int k, const char *msg);
 /* Applies a requested prescale column at a batch boundary; returns the column to use. */
 int menu_column_for_batch(ngt_menu *m, ngt_batch *b);
 

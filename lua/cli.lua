@@ -1,5 +1,6 @@
 -- cli.lua: the `ngt` command line (started by lua/ngt_main.c with the arguments as a table).
--- Verbs: run, inspect, infer. Returns the exit status: 0 ok, 1 failure, 2 usage.
+-- Verbs: run, inspect, infer. Returns the exit status: 0 ok, 1 failure, 2 usage, 3 (run) events
+-- errored.
 local args = ...
 
 local USAGE = [[
@@ -30,7 +31,11 @@ usage: ngt run MENU.lua [options]
   --prescale-column C  start with prescale column C
   --json FILE          write the report as JSON
   --quiet              no report on the terminal
+  --allow-errors       exit 0 even when events errored
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
+Every failing step's first message (and input refused for bad collection counts) is printed on
+stderr. Exit status: 0 ok, 1 failure, 2 usage, 3 the run completed but events errored (a step
+failed on them or their input was refused; --allow-errors makes that 0).
 ]],
    inspect = [[
 usage: ngt inspect MENU.lua
@@ -64,7 +69,7 @@ local verbs = {}
 function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
-                                   json = 1 }, { record = true, quiet = true })
+                                   json = 1 }, { record = true, quiet = true, ["allow-errors"] = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -103,6 +108,11 @@ function verbs.run(list)
       interrupted = res.interrupted })
    if not opts.quiet then io.write(report.text(r)) end
    local status = 0
+   local errs = report.errors_text(r)
+   if errs ~= "" then
+      for line in errs:gmatch("[^\n]+") do eprint("ngt run: ", line) end
+      if not opts["allow-errors"] then status = 3 end
+   end
    if opts.json then
       local f, ferr = io.open(opts.json, "w")
       if not f then eprint("ngt run: ", ferr) status = 1

@@ -62,6 +62,16 @@ static const char builder_src[] =
     "  return ev\n"
     "end\n";
 
+/* Globals of a step's own state: the standard libraries only. A global the menu script defined
+ * outside fn does not exist here; reading any other name is an error at its file:line (a typo or
+ * a missing local would otherwise read nil and error or decide wrongly later). */
+static const char strict_src[] =
+    "setmetatable(_G, { __index = function(_, k)\n"
+    "  error(string.format(\"reads undefined global '%s' (a step runs in its own Lua state: \" ..\n"
+    "    \"define it as a local of the menu script, which fn then carries as an upvalue)\",\n"
+    "    tostring(k)), 2)\n"
+    "end })\n";
+
 static int seterr(ngt_error *err, int code, const char *fmt, ...)
 {
     if (err) {
@@ -125,6 +135,8 @@ static int state_open(ngt_lua_step *st, lstate *ls, ngt_error *err)
     if (lua_pcall(L, 1, 1, 0) != 0)
         return lua_fail(st, ls, "column types", err);
     ls->builder_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (luaL_loadstring(L, strict_src) != 0 || lua_pcall(L, 0, 0, 0) != 0)
+        return lua_fail(st, ls, "strict globals", err);
     ls->schema = NULL;
     ls->nentries = ls->next = 0;
     return NGT_OK;
@@ -240,8 +252,8 @@ static int call(ngt_lua_step *st, lstate *ls, ngt_step_io *io)
         return rc;
     }
     lua_pushinteger(L, io->n);
-    if (lua_pcall(L, 2, 0, 0) != 0) {
-        rc = seterr(io->err, NGT_ESTEP, "lua step '%s': %s", st->name, lua_tostring(L, -1));
+    if (lua_pcall(L, 2, 0, 0) != 0) { /* "file:line: message"; the engine names the step */
+        rc = seterr(io->err, NGT_ESTEP, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }

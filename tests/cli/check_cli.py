@@ -167,6 +167,49 @@ def genc_menu():
     assert a["events"] == b["events"]
 
 
+STEP_ERRORS_MENU = """local ngt = require "ngt"
+THRESHOLD = 5 -- a global of the script: not seen inside a step's own Lua state
+local s = ngt.schema { x = "f32" }
+return ngt.menu { schema = s, chains = {
+  ngt.chain "A" { ngt.lua { name = "thrower", reads = { "x" }, fn = function(ev, n)
+      for i = 0, n - 1 do
+        if ev.x[ev.sel[i]] > 0.5 then error("boom") end
+      end
+  end } },
+  ngt.chain "B" { ngt.lua { name = "glob", reads = { "x" }, fn = function(ev, n)
+      for i = 0, n - 1 do
+        if ev.x[ev.sel[i]] > THRESHOLD then ev.pass[i] = 0 end
+      end
+  end } },
+  ngt.chain "C" { ngt.cut "x > 0.9" },
+} }
+"""
+
+
+def step_errors():
+    """Failing Lua steps: first message with file:line on stderr and in the report, exit 3 unless
+    --allow-errors."""
+    with tempfile.TemporaryDirectory() as d:
+        menu = os.path.join(d, "errs.lua")
+        open(menu, "w").write(STEP_ERRORS_MENU)
+        out = os.path.join(d, "r.json")
+        p = ngt("run", menu, "--events", "2000", "--quiet", "--json", out, status=3)
+        assert menu + ":7: boom" in p.stderr, p.stderr
+        assert menu + ":12: reads undefined global 'THRESHOLD'" in p.stderr, p.stderr
+        r = json.load(open(out))
+        check_totals(r)
+        steps = {s["name"]: s for s in r["steps"]}
+        assert steps["A:thrower"]["failed_calls"] > 0 and ":7: boom" in steps["A:thrower"]["error"]
+        assert steps["B:glob"]["errors"] == 2000 and "THRESHOLD" in steps["B:glob"]["error"]
+        assert steps["C:cut(x > 0.9)"]["error"] is None and steps["C:cut(x > 0.9)"]["failed_calls"] == 0
+        assert r["events"]["errored"] > 0
+        text = ngt("run", menu, "--events", "2000", status=3).stdout
+        assert "errors" in text and "THRESHOLD" in text, text
+        p = ngt("run", menu, "--events", "2000", "--quiet", "--allow-errors")
+        assert "boom" in p.stderr
+        assert "--allow-errors" in ngt("run", "--help").stdout
+
+
 def install():
     """make install's layout works on its own: the installed binary runs its installed Lua files."""
     with tempfile.TemporaryDirectory() as d:
@@ -183,6 +226,6 @@ def install():
         check_totals(json.load(open(out)))
 
 
-{"install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+{"step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)

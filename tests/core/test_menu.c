@@ -170,7 +170,8 @@ static void run(ngt_menu *m, int bs, uint64_t *dec, uint8_t *status)
     for (int first = 0; first < NEV; first += bs) {
         int n = NEV - first < bs ? NEV - first : bs;
         tu_fill(b, (uint64_t)first, n);
-        assert_int_equal(ngt_menu_process(m, c, b, &err), NGT_OK);
+        int rc = ngt_menu_process(m, c, b, &err); /* NGT_ESTEP: complete, some events errored */
+        assert_true(rc == NGT_OK || rc == NGT_ESTEP);
         memcpy(dec + first, ngt_batch_column(b, dc), sizeof *dec * (size_t)n);
         memcpy(status + first, ngt_batch_column_by_name(b, "ngt.status"), (size_t)n);
     }
