@@ -210,6 +210,39 @@ def step_errors():
         assert "--allow-errors" in ngt("run", "--help").stdout
 
 
+def patch_i32(path, values):
+    """Overwrites int32 elements of a 1-d .npy file in place: {index: value}."""
+    _, shape, _ = npy.read(path)
+    data = bytearray(open(path, "rb").read())
+    body = len(data) - 4 * shape[0]
+    for i, v in values.items():
+        data[body + 4 * i:body + 4 * i + 4] = v.to_bytes(4, "little", signed=True)
+    open(path, "wb").write(bytes(data))
+
+
+def bad_counts():
+    """Recorded demo input with jet.n = 2e9, -1 and max+1: those events are refused (errored, with
+    the message), the demo's own Lua mht step never sees them, every other event decides as
+    before."""
+    with tempfile.TemporaryDirectory() as d:
+        ngt("run", DEMO, "--events", "3000", "--quiet", "--output", d + "/o1", "--record")
+        _, _, before = npy.read(d + "/o1/all/ngt.status.npy")
+        patch_i32(d + "/o1/all/jet.n.npy", {3: 2000000000, 10: -1, 2000: 13})
+        out = os.path.join(d, "r.json")
+        p = ngt("run", DEMO, "--input", d + "/o1/all", "--quiet", "--json", out, "--output",
+                d + "/o2", status=3)
+        assert "input: 3 events refused" in p.stderr and "jet.n" in p.stderr, p.stderr
+        assert "2000000000" in p.stderr, p.stderr
+        r = json.load(open(out))
+        check_totals(r)
+        assert r["input"]["refused"] == 3 and "jet.n" in r["input"]["error"], r["input"]
+        assert all(s["failed_calls"] == 0 for s in r["steps"]), r["steps"]
+        _, _, after = npy.read(d + "/o2/all/ngt.status.npy")
+        for i, (a, b) in enumerate(zip(before, after)):
+            assert b == (2 if i in (3, 10, 2000) else a), (i, a, b)
+        ngt("run", DEMO, "--input", d + "/o1/all", "--quiet", "--allow-errors")
+
+
 def install():
     """make install's layout works on its own: the installed binary runs its installed Lua files."""
     with tempfile.TemporaryDirectory() as d:
@@ -226,6 +259,6 @@ def install():
         check_totals(json.load(open(out)))
 
 
-{"step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+{"bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)
