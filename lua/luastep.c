@@ -46,7 +46,9 @@ struct ngt_lua_step {
     lstate extra[MAX_EXTRA];
 };
 
-/* Makes the ev table: builder(sel, pass, error, col1, col2, ...) with lightuserdata pointers. */
+/* Makes the ev table: builder(sel, pass, error, col1, col2, ...) with lightuserdata pointers. The
+ * step interface (sel, pass, error, columns) is never shadowed: every column is in ev.columns, and
+ * those whose names are not the interface's are also ev[name]. */
 static const char builder_src[] =
     "local ffi = require 'ffi'\n"
     "local spec = ...\n"
@@ -55,10 +57,16 @@ static const char builder_src[] =
     "  names[#names + 1] = name; types[#types + 1] = ffi.typeof(ct)\n"
     "end\n"
     "local sel_t, u8_t = ffi.typeof('const uint32_t *'), ffi.typeof('uint8_t *')\n"
+    "local reserved = { sel = true, pass = true, error = true, columns = true }\n"
     "return function(sel, pass, err, ...)\n"
+    "  local cols = {}\n"
     "  local ev = { sel = ffi.cast(sel_t, sel), pass = ffi.cast(u8_t, pass),\n"
-    "               error = ffi.cast(u8_t, err) }\n"
-    "  for i = 1, #names do ev[names[i]] = ffi.cast(types[i], (select(i, ...))) end\n"
+    "               error = ffi.cast(u8_t, err), columns = cols }\n"
+    "  for i = 1, #names do\n"
+    "    local v = ffi.cast(types[i], (select(i, ...)))\n"
+    "    cols[names[i]] = v\n"
+    "    if not reserved[names[i]] then ev[names[i]] = v end\n"
+    "  end\n"
     "  return ev\n"
     "end\n";
 

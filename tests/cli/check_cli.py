@@ -243,6 +243,40 @@ def bad_counts():
         ngt("run", DEMO, "--input", d + "/o1/all", "--quiet", "--allow-errors")
 
 
+RESERVED_MENU = """local ngt = require "ngt"
+local s = ngt.schema { pass = "f32", sel = "f32", error = "f32", columns = "f32" }
+return ngt.menu { schema = s, chains = {
+  ngt.chain "L" { ngt.lua { name = "flt", reads = { "pass", "sel", "error", "columns" },
+    writes = { out = "f32" }, fn = function(ev, n)
+      local c = ev.columns
+      for i = 0, n - 1 do
+        local e = ev.sel[i]
+        c.out[e] = c.pass[e] + c.sel[e] + c.error[e] + c.columns[e]
+      end
+  end }, ngt.lua { name = "keep", reads = { "pass" }, fn = function(ev, n)
+      for i = 0, n - 1 do
+        if ev.columns.pass[ev.sel[i]] > 0.5 then ev.pass[i] = 0 end
+      end
+  end } },
+  ngt.chain "C" { ngt.cut "pass <= 0.5" },
+  ngt.chain "S" { ngt.cut "abs(out - (pass + sel + error + columns)) < 1e-5" },
+} }
+"""
+
+
+def reserved_names():
+    """Columns named as the Lua step interface (pass, sel, error, columns) never shadow it."""
+    with tempfile.TemporaryDirectory() as d:
+        menu = os.path.join(d, "reserved.lua")
+        open(menu, "w").write(RESERVED_MENU)
+        r = report(d, menu, "--events", "5000")
+        check_totals(r)
+        chains = {c["name"]: c for c in r["chains"]}
+        assert chains["L"]["passed"] == chains["C"]["passed"] > 0, chains
+        assert chains["S"]["passed"] == 5000, chains["S"]
+        assert r["events"]["errored"] == 0
+
+
 def install():
     """make install's layout works on its own: the installed binary runs its installed Lua files."""
     with tempfile.TemporaryDirectory() as d:
@@ -259,6 +293,6 @@ def install():
         check_totals(json.load(open(out)))
 
 
-{"bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+{"reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)

@@ -189,8 +189,8 @@ static void bad_counts_never_reach_steps(void **state)
     assert_true(max_count_seen <= 6);
     const uint8_t *status = ngt_batch_column_by_name(b, "ngt.status");
     for (int i = 0; i < CAP; i++)
-        assert_int_equal(status[i], i == 3 || i == 10 || i == 20 ? NGT_EVENT_ERRORED
-                                                                 : NGT_EVENT_ACCEPTED);
+        assert_int_equal(status[i],
+                         i == 3 || i == 10 || i == 20 ? NGT_EVENT_ERRORED : NGT_EVENT_ACCEPTED);
     ngt_stats_read(m, st);
     uint64_t refused = 0;
     const char *msg = ngt_stats_input_error(st, &refused);
