@@ -221,6 +221,7 @@ function _M.offload(step)
    local s = {}
    for k, v in pairs(step) do s[k] = v end
    s.mode, s.timeout = "offload", step.timeout
+   s.base = step.base or step -- the same ngt.lua value offloaded in two chains is one step
    return s
 end
 

@@ -277,6 +277,41 @@ def reserved_names():
         assert r["events"]["errored"] == 0
 
 
+SHARED_LUA_MENU = """local ngt = require "ngt"
+local s = ngt.schema { met = "f32" }
+local met2 = ngt.lua { name = "met2", reads = { "met" }, writes = { met2 = "f32" },
+  fn = function(ev, n)
+    for i = 0, n - 1 do local e = ev.sel[i]; ev.met2[e] = 2 * ev.met[e] end
+  end }
+local met3 = ngt.lua { name = "met3", reads = { "met" }, writes = { met3 = "f32" },
+  fn = function(ev, n)
+    for i = 0, n - 1 do local e = ev.sel[i]; ev.met3[e] = 3 * ev.met[e] end
+  end }
+return ngt.menu { schema = s, chains = {
+  ngt.chain "A" { met2, ngt.cut "met2 > 60" },
+  ngt.chain "B" { met2, ngt.cut "met2 > 120" },
+  ngt.chain "RefA" { ngt.cut "met > 30" },
+  ngt.chain "RefB" { ngt.cut "met > 60" },
+  ngt.chain "OA" { ngt.offload(met3), ngt.cut "met3 > 90" },
+  ngt.chain "OB" { ngt.offload(met3), ngt.cut "met3 > 180" },
+} }
+"""
+
+
+def shared_lua_producer():
+    """One ngt.lua producer in two chains is one shared step, run once per batch (as ngt.infer)."""
+    with tempfile.TemporaryDirectory() as d:
+        menu = os.path.join(d, "shared.lua")
+        open(menu, "w").write(SHARED_LUA_MENU)
+        r = report(d, menu, "--events", "5000", "--batch", "100", "--threads", "1")
+        check_totals(r)
+        ch = {c["name"]: c["passed"] for c in r["chains"]}
+        assert ch["A"] == ch["RefA"] == ch["OA"] > 0 and ch["B"] == ch["RefB"] == ch["OB"] > 0, ch
+        prod = [s for s in r["steps"] if s["name"] == "met2"]
+        assert len(prod) == 1 and prod[0]["shared"] and prod[0]["calls"] == 50, r["steps"]
+        assert r["run"]["lua_steps"] == 2
+
+
 def install():
     """make install's layout works on its own: the installed binary runs its installed Lua files."""
     with tempfile.TemporaryDirectory() as d:
@@ -293,6 +328,6 @@ def install():
         check_totals(json.load(open(out)))
 
 
-{"reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+{"shared_lua_producer": shared_lua_producer, "reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)
