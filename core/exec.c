@@ -173,6 +173,18 @@ static uint64_t event_key(ngt_job *j, int e)
     return ngt_fnv1a(bytes, sizeof bytes, ngt_fnv1a_basis());
 }
 
+static const char *prescale_same_key_msg(const ngt_schema *s)
+{
+    int id[3];
+    ngt_schema_identity(s, &id[0], &id[1], &id[2]);
+    if (id[0] < 0 && id[1] < 0 && id[2] < 0)
+        return "every event has the same prescale key: the schema has no identity and the "
+               "batch's event ids are all equal (set ngt_batch_event_ids, or declare an "
+               "identity with ngt_schema_set_identity)";
+    return "every event has the same prescale key: the identity columns hold the same values "
+           "for every event of the batch (fill the event number)";
+}
+
 static void hist_add(_Atomic uint64_t *st, uint64_t ns)
 {
     stat_add(&st[ST_HIST + hist_bin(ns)], 1);
@@ -278,8 +290,19 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     case STEP_PRESCALE: {
         int f = prescale_factor(j, s, x->step);
-        for (int i = 0; i < j->n_sel; i++)
-            j->pass[i] = (uint8_t)prescale_keep(event_key(j, (int)j->sel[i]), s->seed, (uint32_t)f);
+        uint64_t first = 0;
+        int same = 1;
+        for (int i = 0; i < j->n_sel; i++) {
+            uint64_t key = event_key(j, (int)j->sel[i]);
+            first = i == 0 ? key : first;
+            same &= key == first;
+            j->pass[i] = (uint8_t)prescale_keep(key, s->seed, (uint32_t)f);
+        }
+        /* one key for every event (no identity and event ids never set: all 0) would keep all or
+         * none of them: refused rather than silently wrong */
+        if (same && j->n_sel > 1 && f > 1)
+            j->step_rc =
+                ngt_seterr(&j->step_err, NGT_ESTEP, "%s", prescale_same_key_msg(j->m->schema));
         return 1;
     }
     case STEP_INFER:

@@ -12,6 +12,10 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
         return ngt_seterr(err, NGT_EINVAL, "no menu");
     if (m->built)
         return ngt_seterr(err, NGT_ESTATE, "the menu is already built");
+    if (m->n_failed_decls > 0)
+        return ngt_seterr(err, NGT_EINVAL,
+                          "the menu is incomplete: %d declaration%s failed; the first: %s",
+                          m->n_failed_decls, m->n_failed_decls > 1 ? "s" : "", m->failed_decl);
     if (m->n_chains == 0)
         return ngt_seterr(err, NGT_EINVAL, "the menu has no chains");
     int rc = plan_build(m, err);

@@ -115,6 +115,9 @@ struct ngt_menu {
     /* first error message per step (stats index) and, at n_order, of the input check; the first
      * failure sets it once (err_set), under err_mu (failures only, never the steady state) */
     pthread_mutex_t err_mu;
+    /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
+    int n_failed_decls;
+    char failed_decl[NGT_ERR_MSG_MAX];
     char (*err_msg)[NGT_ERR_MSG_MAX];
     atomic_int *err_set;
 };
@@ -207,6 +210,9 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
+/* Remembers a failed declaration (not one refused because the menu is built) for ngt_menu_build. */
+void menu_declaration_failed(ngt_menu *m, int rc, const ngt_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Keeps msg as the first error of stats slot k (a step's stats index, or n_order for the input
  * check) unless one is already kept. */
 void menu_note_error(ngt_menu *m, int k, const char *msg);

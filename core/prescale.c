@@ -21,8 +21,9 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n)
     return n == 1 || splitmix64(key ^ seed) % n == 0;
 }
 
-int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
-                             const uint32_t *factors, ngt_error *err)
+static int declare_prescale_column(ngt_menu *m, const char *column, int n,
+                                   const char *const *chains, const uint32_t *factors,
+                                   ngt_error *err)
 {
     if (!m || m->built)
         return ngt_seterr(err, NGT_ESTATE,
@@ -109,4 +110,18 @@ int menu_column_for_batch(ngt_menu *m, ngt_batch *b)
     int k = m->applied_col;
     pthread_mutex_unlock(&m->col_mu);
     return k;
+}
+
+/* ---- declarations: a failed one is remembered, and ngt_menu_build refuses the menu ---- */
+
+int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
+                             const uint32_t *factors, ngt_error *err)
+{
+    ngt_error own;
+    ngt_error *e = err ? err : &own;
+    int rc = declare_prescale_column(m, column, n, chains, factors, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_prescale_column('%s')",
+                                column ? column : "(null)");
+    return rc;
 }
