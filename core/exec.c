@@ -103,6 +103,13 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     j->batch_err.msg[0] = '\0';
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+    /* producers' columns start at 0: an event a producer does not run on (no chain using it had
+     * it live) holds 0 there, never a value from a pooled batch's earlier events */
+    for (int i = 0; i < m->n_steps; i++)
+        for (int k = 0; k < m->steps[i].n_out; k++) {
+            const ngt_column_info *c = ngt_schema_column(m->schema, m->steps[i].out[k]);
+            memset(ngt_batch_column(b, m->steps[i].out[k]), 0, c->row_bytes * (size_t)j->n);
+        }
     /* every way in: no step sees an event whose collection count is outside 0..max */
     ngt_error e;
     j->n_bad = ngt_batch_check_counts(b, 0, j->n, j->bad, &e);

@@ -264,7 +264,7 @@ local function build(b, spec, path, opts)
          b:fail(spec.where, "prescale column '%s': %s", col.name, core.msg(e))
       end
    end
-   if C.ngt_menu_build(b.menu, e) < 0 then b:fail(spec.where, "menu: %s", core.msg(e)) end
+   if C.ngt_menu_build(b.menu, e) < 0 then b:fail(spec.where, "%s", core.msg(e)) end
    local column = (opts and opts.prescale_column) or spec.prescale_column
    if column and C.ngt_menu_select_column(b.menu, column, e) < 0 then
       b:fail(spec.where, "prescale column: %s", core.msg(e))

@@ -312,6 +312,58 @@ def shared_lua_producer():
         assert r["run"]["lua_steps"] == 2
 
 
+def options():
+    """Options are checked before anything runs: numbers, values that are options, output paths;
+    --output writes what it says (no input columns in all/ without --record, derived columns on
+    request); help texts are truthful."""
+    usage = [
+        (["--input-rate", "abc"], "--input-rate expects a number > 0, got 'abc'"),
+        (["--input-rate", "1e6x"], "--input-rate expects a number > 0, got '1e6x'"),
+        (["--input-rate", "-5"], "--input-rate expects a number > 0, got '-5'"),
+        (["--threads", "-1"], "--threads expects an integer >= 0, got '-1'"),
+        (["--batch", "2.5"], "--batch expects an integer >= 1, got '2.5'"),
+        (["--events", "nan"], "--events expects an integer >= 1, got 'nan'"),
+        (["--input", "--quiet"], "option --input needs a value, got option --quiet"),
+        (["--json", "--quiet"], "option --json needs a value, got option --quiet"),
+        (["--record"], "--record and --output-columns need --output"),
+    ]
+    for extra, want in usage:
+        err = ngt("run", DEMO, *extra, status=2).stderr
+        assert want in err, (extra, err)
+    assert "compile" in ngt("--help").stdout
+    ins = ngt("inspect", DEMO).stdout
+    assert "hashes: menu 0x" in ins and "model fad (ref) models/fad.onnx 0x" in ins, ins
+    with tempfile.TemporaryDirectory() as d:
+        # unwritable outputs fail at once (the run would take minutes), naming the path
+        t0 = time.time()
+        p = ngt("run", DEMO, "--events", "100000000", "--json", d + "/no/such/dir/r.json", status=1)
+        assert "--json" in p.stderr and p.stdout == "", p.stderr
+        open(d + "/file", "w").write("x")
+        p = ngt("run", DEMO, "--events", "100000000", "--output", d + "/file/out", status=1)
+        assert "--output" in p.stderr and d + "/file/out" in p.stderr and p.stdout == "", p.stderr
+        assert time.time() - t0 < 30
+        # 0 events: all/ has the decisions only (input columns need --record)
+        ngt("run", DEMO, "--events", "300", "--quiet", "--output", d + "/o1")
+        assert npy.read(d + "/o1/error/jet.n.npy")[1] == (0,)
+        ngt("run", DEMO, "--input", d + "/o1/error", "--quiet", "--output", d + "/o2")
+        assert sorted(os.listdir(d + "/o2/all")) == ["ngt.decision.npy", "ngt.status.npy", "ngt.streams.npy"]
+        # derived columns when asked: model outputs and a Lua producer's column
+        ngt("run", DEMO, "--events", "3000", "--quiet", "--output", d + "/o3", "--output-columns", "fad_out,mht")
+        _, shape, fad = npy.read(d + "/o3/all/fad_out.npy")
+        assert shape == (3000, 76), shape
+        assert any(v != 0 for v in fad)
+        n_express = npy.read(d + "/o3/express/event.npy")[1][0]
+        assert npy.read(d + "/o3/express/fad_out.npy")[1] == (n_express, 76)
+        assert npy.read(d + "/o3/physics/mht.npy")[0] == "<f4"
+        err = ngt("run", DEMO, "--events", "10", "--output", d + "/o4", "--output-columns", "fad_in", status=1).stderr
+        assert "'fad_in' is not a derived column" in err, err
+        # a stream named "all" would share DIR/all
+        menu = os.path.join(d, "all.lua")
+        open(menu, "w").write(open(DEMO).read().replace("express = {", "all = {"))
+        err = ngt("run", menu, "--events", "10", "--output", d + "/o5", status=1).stderr
+        assert "stream named 'all'" in err, err
+
+
 def install():
     """make install's layout works on its own: the installed binary runs its installed Lua files."""
     with tempfile.TemporaryDirectory() as d:
@@ -328,6 +380,6 @@ def install():
         check_totals(json.load(open(out)))
 
 
-{"shared_lua_producer": shared_lua_producer, "reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+{"options": options, "shared_lua_producer": shared_lua_producer, "reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)
