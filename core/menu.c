@@ -255,7 +255,7 @@ static int declare_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
 
 int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_chain(m, name, e);
     if (rc < 0)
@@ -265,7 +265,7 @@ int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err)
 
 int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_seed(m, chain, n, chains, e);
     if (rc < 0)
@@ -275,7 +275,7 @@ int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_
 
 int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_veto(m, chain, n, chains, e);
     if (rc < 0)
@@ -285,7 +285,7 @@ int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_
 
 int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_cut(m, ci, expr, e);
     if (rc < 0)
@@ -296,7 +296,7 @@ int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
 
 int ngt_menu_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_prescale(m, ci, n, e);
     if (rc < 0)

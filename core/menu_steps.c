@@ -263,7 +263,7 @@ static int declare_stream(ngt_menu *m, const char *name, int n, const char *cons
 int ngt_menu_infer(ngt_menu *m, int ci, const char *model, int n_in, const char *const *inputs,
                    int n_out, const char *const *outputs, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_infer(m, ci, model, n_in, inputs, n_out, outputs, e);
     if (rc < 0)
@@ -274,7 +274,7 @@ int ngt_menu_infer(ngt_menu *m, int ci, const char *model, int n_in, const char 
 
 int ngt_menu_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_step(m, ci, d, e);
     if (rc < 0)
@@ -285,7 +285,7 @@ int ngt_menu_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
 
 int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *chains, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_stream(m, name, n, chains, e);
     if (rc < 0)

@@ -117,7 +117,7 @@ int menu_column_for_batch(ngt_menu *m, ngt_batch *b)
 int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
                              const uint32_t *factors, ngt_error *err)
 {
-    ngt_error own;
+    ngt_error own = {0};
     ngt_error *e = err ? err : &own;
     int rc = declare_prescale_column(m, column, n, chains, factors, e);
     if (rc < 0)
