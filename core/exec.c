@@ -103,13 +103,6 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     j->batch_err.msg[0] = '\0';
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
-    /* producers' columns start at 0: an event a producer does not run on (no chain using it had
-     * it live) holds 0 there, never a value from a pooled batch's earlier events */
-    for (int i = 0; i < m->n_steps; i++)
-        for (int k = 0; k < m->steps[i].n_out; k++) {
-            const ngt_column_info *c = ngt_schema_column(m->schema, m->steps[i].out[k]);
-            memset(ngt_batch_column(b, m->steps[i].out[k]), 0, c->row_bytes * (size_t)j->n);
-        }
     /* every way in: no step sees an event whose collection count is outside 0..max */
     ngt_error e;
     j->n_bad = ngt_batch_check_counts(b, 0, j->n, j->bad, &e);
@@ -377,6 +370,24 @@ static void note_failure(ngt_job *j, ngt_ctx *ctx, const step *s, int si, int ti
     }
 }
 
+/* A producer's columns hold 0 for the events it did not run on (no chain using it had them
+ * live), never a value left in a pooled batch by earlier events: the gaps between the selected
+ * events are cleared (nothing to do when it ran on every event). */
+static void clear_unselected(ngt_job *j, const step *s)
+{
+    int next = 0; /* first event not yet accounted for */
+    for (int i = 0; i <= j->n_sel; i++) {
+        int upto = i < j->n_sel ? (int)j->sel[i] : j->n;
+        if (upto > next)
+            for (int k = 0; k < s->n_out; k++) {
+                size_t rb = ngt_schema_column(j->m->schema, s->out[k])->row_bytes;
+                memset((char *)ngt_batch_column(j->b, s->out[k]) + (size_t)next * rb, 0,
+                       (size_t)(upto - next) * rb);
+            }
+        next = upto + 1;
+    }
+}
+
 static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
@@ -387,6 +398,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     int all_bad = j->step_rc < 0 || timed_out || failed;
     uint64_t dt = ngt_now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {
+        clear_unselected(j, s);
         uint8_t *perr = row(j->perr, x->step, j->cap);
         for (int i = 0; i < j->n_sel; i++) {
             int bad = all_bad || j->error[i];
