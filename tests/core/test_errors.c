@@ -231,6 +231,49 @@ static void bad_counts_never_reach_steps(void **state)
     ngt_schema_free(s);
 }
 
+static int writes_one(void *u, ngt_step_io *io)
+{
+    (void)u;
+    float *z = ngt_batch_column_by_name(io->batch, "z");
+    for (int i = 0; i < io->n; i++)
+        z[io->sel[i]] = 1.0f;
+    return NGT_OK;
+}
+
+/* A producer's column holds 0 for the events it did not run on, never a pooled batch's earlier
+ * values (what --output-columns writes). */
+static void producer_gaps_are_zero(void **state)
+{
+    (void)state;
+    ngt_error err;
+    ngt_schema *s = tu_schema();
+    ngt_menu *m = ngt_menu_new(s, NULL, &err);
+    int a = ngt_menu_chain(m, "S", &err);
+    TU_OK(ngt_menu_cut(m, a, "x > 0.5", &err));
+    int p = ngt_menu_chain(m, "P", &err);
+    const char *seeds[] = {"S"}, *w[] = {"z"}, *wt[] = {"f32"};
+    TU_OK(ngt_menu_seed(m, p, 1, seeds, &err));
+    ngt_step_def d = {.name = "z", .fn = writes_one, .n_writes = 1, .writes = w, .write_types = wt};
+    TU_OK(ngt_menu_step(m, p, &d, &err));
+    TU_OK(ngt_menu_build(m, &err));
+    ngt_ctx *c = ngt_ctx_new(m, CAP, &err);
+    ngt_batch *b = ngt_batch_new(ngt_menu_schema(m), CAP, &err);
+    float *x = ngt_batch_column_by_name(b, "x"), *z = ngt_batch_column_by_name(b, "z");
+    tu_fill(b, 0, CAP);
+    for (int i = 0; i < CAP; i++)
+        x[i] = 1.0f; /* every event: z = 1 */
+    TU_OK(ngt_menu_process(m, c, b, &err));
+    for (int i = 0; i < CAP; i++)
+        x[i] = i % 3 == 0 ? 1.0f : 0.0f;
+    TU_OK(ngt_menu_process(m, c, b, &err));
+    for (int i = 0; i < CAP; i++)
+        assert_true(z[i] == (i % 3 == 0 ? 1.0f : 0.0f));
+    ngt_batch_free(b);
+    ngt_ctx_free(c);
+    ngt_menu_free(m);
+    ngt_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +281,7 @@ int main(void)
         cmocka_unit_test(silent_error_flags_get_a_message),
         cmocka_unit_test(check_counts_contract),
         cmocka_unit_test(bad_counts_never_reach_steps),
+        cmocka_unit_test(producer_gaps_are_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
