@@ -41,4 +41,4 @@ lint: all
 	@scripts/lint $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz build-min

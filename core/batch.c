@@ -18,14 +18,14 @@ struct ngt_batch {
 static size_t column_bytes(const ngt_column_info *c, int capacity)
 {
     if (c->kind == NGT_COL_SCALAR)
-        return ngt_pad64(c->row_bytes);
-    return ngt_pad64(c->row_bytes * (size_t)capacity);
+        return pad64(c->row_bytes);
+    return pad64(c->row_bytes * (size_t)capacity);
 }
 
 ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
 {
     if (!s || capacity <= 0 || capacity > (1 << 24)) {
-        ngt_seterr(err, NGT_EINVAL, "batch capacity must be in 1..%d, not %d", 1 << 24, capacity);
+        seterr(err, NGT_EINVAL, "batch capacity must be in 1..%d, not %d", 1 << 24, capacity);
         return NULL;
     }
     int nc = ngt_schema_ncolumns(s);
@@ -38,16 +38,16 @@ ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
     b->cols = calloc((size_t)nc + 1, sizeof *b->cols);
     if (!b->schema || !b->own || !b->cols)
         goto oom;
-    size_t total = ngt_pad64(sizeof(uint64_t) * (size_t)capacity);
+    size_t total = pad64(sizeof(uint64_t) * (size_t)capacity);
     for (int i = 0; i < nc; i++)
         total += column_bytes(ngt_schema_column(s, i), capacity);
-    b->block = ngt_aalloc(total);
+    b->block = aalloc(total);
     if (!b->block)
         goto oom;
-    memset(b->block, 0, ngt_pad64(total));
+    memset(b->block, 0, pad64(total));
     char *p = b->block;
     b->ids = (uint64_t *)p;
-    p += ngt_pad64(sizeof(uint64_t) * (size_t)capacity);
+    p += pad64(sizeof(uint64_t) * (size_t)capacity);
     for (int i = 0; i < nc; i++) {
         b->own[i] = b->cols[i] = p;
         p += column_bytes(ngt_schema_column(s, i), capacity);
@@ -55,7 +55,7 @@ ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err)
     return b;
 oom:
     ngt_batch_free(b);
-    ngt_seterr(err, NGT_ENOMEM, "out of memory allocating a batch of %d events", capacity);
+    seterr(err, NGT_ENOMEM, "out of memory allocating a batch of %d events", capacity);
     return NULL;
 }
 
@@ -63,7 +63,7 @@ void ngt_batch_free(ngt_batch *b)
 {
     if (!b)
         return;
-    ngt_afree(b->block);
+    afree(b->block);
     free(b->own);
     free(b->cols);
     ngt_schema_free(b->schema);
@@ -86,8 +86,8 @@ int ngt_batch_count(const ngt_batch *b)
 int ngt_batch_set_count(ngt_batch *b, int n, ngt_error *err)
 {
     if (n < 0 || n > b->capacity)
-        return ngt_seterr(err, NGT_EINVAL, "event count %d outside 0..%d (the batch capacity)", n,
-                          b->capacity);
+        return seterr(err, NGT_EINVAL, "event count %d outside 0..%d (the batch capacity)", n,
+                      b->capacity);
     b->n = n;
     return NGT_OK;
 }
@@ -111,13 +111,13 @@ int ngt_batch_wrap(ngt_batch *b, int column, const void *data, int n, ngt_error 
 {
     const ngt_column_info *c = ngt_schema_column(b->schema, column);
     if (!c)
-        return ngt_seterr(err, NGT_EINVAL, "wrap: no column %d", column);
+        return seterr(err, NGT_EINVAL, "wrap: no column %d", column);
     if (!data || n < 0 || n > b->capacity || (c->kind == NGT_COL_SCALAR && n != 1))
-        return ngt_seterr(err, NGT_EINVAL, "wrap '%s': %d rows do not fit (capacity %d%s)", c->name,
-                          n, b->capacity, c->kind == NGT_COL_SCALAR ? ", scalar: 1" : "");
+        return seterr(err, NGT_EINVAL, "wrap '%s': %d rows do not fit (capacity %d%s)", c->name, n,
+                      b->capacity, c->kind == NGT_COL_SCALAR ? ", scalar: 1" : "");
     if (c->derived)
-        return ngt_seterr(err, NGT_EINVAL, "wrap '%s': a derived column is written by the menu",
-                          c->name);
+        return seterr(err, NGT_EINVAL, "wrap '%s': a derived column is written by the menu",
+                      c->name);
     if (((uintptr_t)data % NGT_ALIGN) == 0) {
         /* Wrapped host arrays are only read: a derived column (the only kind steps write) cannot be
          * wrapped, so dropping const here is safe. */
@@ -158,16 +158,15 @@ enum { CHECK_GROUP = 32 }; /* count columns checked together */
 int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err)
 {
     if (!b || first < 0 || n < 0 || first > b->n || n > b->n - first)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "check counts: events [%d, %d+%d) outside the batch's %d", first, first,
-                          n, b ? b->n : 0);
+        return seterr(err, NGT_EINVAL, "check counts: events [%d, %d+%d) outside the batch's %d",
+                      first, first, n, b ? b->n : 0);
     int n_bad = 0, nc = ngt_schema_ncolumns(b->schema), at = 0, n_counts = 0;
     for (int i = 0; i < nc; i++)
         n_counts += ngt_schema_column(b->schema, i)->kind == NGT_COL_COUNT;
     if (!bad && n_counts > CHECK_GROUP) { /* several groups: count each event once */
         uint8_t *tmp = malloc((size_t)n + 1);
         if (!tmp)
-            return ngt_seterr(err, NGT_ENOMEM, "check counts: out of memory");
+            return seterr(err, NGT_ENOMEM, "check counts: out of memory");
         int r = ngt_batch_check_counts(b, first, n, tmp, err);
         free(tmp);
         return r;
@@ -195,10 +194,9 @@ int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, n
                 continue;
             if (first_bad < 0 || first + e < first_bad) { /* the first event, over all groups */
                 first_bad = first + e;
-                ngt_seterr(err, NGT_EINVAL,
-                           "column '%s', event %d (id %llu): count %d outside 0..%lld",
-                           ngt_schema_column(b->schema, idx[j])->name, first + e,
-                           (unsigned long long)b->ids[first + e], (int)v, (long long)max[j]);
+                seterr(err, NGT_EINVAL, "column '%s', event %d (id %llu): count %d outside 0..%lld",
+                       ngt_schema_column(b->schema, idx[j])->name, first + e,
+                       (unsigned long long)b->ids[first + e], (int)v, (long long)max[j]);
             }
             if (bad) {
                 n_bad += !bad[e];

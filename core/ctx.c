@@ -11,7 +11,7 @@
 ngt_ctx *ngt_ctx_new(ngt_menu *m, int max_batch, ngt_error *err)
 {
     if (!m || !m->built) {
-        ngt_seterr(err, NGT_ESTATE, "contexts are made from a built menu");
+        seterr(err, NGT_ESTATE, "contexts are made from a built menu");
         return NULL;
     }
     if (max_batch <= 0)
@@ -23,6 +23,14 @@ ngt_ctx *ngt_ctx_new(ngt_menu *m, int max_batch, ngt_error *err)
     c->worker = -1;
     c->max_batch = max_batch;
     c->stats = stats_alloc(m);
+    /* where a freed context's counts go: made now, so that freeing one never allocates */
+    pthread_mutex_lock(&m->stats_mu);
+    if (!m->retired)
+        m->retired = stats_alloc(m);
+    int retired = m->retired != NULL;
+    pthread_mutex_unlock(&m->stats_mu);
+    if (!retired)
+        goto oom;
     c->ws = calloc((size_t)m->n_models + 1, sizeof *c->ws);
     c->ws_size = calloc((size_t)m->n_models + 1, sizeof *c->ws_size);
     if (!c->stats || !c->ws || !c->ws_size)
@@ -45,13 +53,13 @@ ngt_ctx *ngt_ctx_new(ngt_menu *m, int max_batch, ngt_error *err)
 oom:
     if (c) {
         for (int k = 0; c->ws && k < m->n_models; k++)
-            ngt_afree(c->ws[k]);
+            afree(c->ws[k]);
         free(c->ws);
         free(c->ws_size);
         stats_free(c->stats);
         free(c);
     }
-    ngt_seterr(err, NGT_ENOMEM, "out of memory for a context");
+    seterr(err, NGT_ENOMEM, "out of memory for a context");
     return NULL;
 }
 
@@ -66,14 +74,11 @@ void ngt_ctx_free(ngt_ctx *c)
             *p = c->next;
             break;
         }
-    if (!m->retired)
-        m->retired = stats_alloc(m);
-    if (m->retired)
-        stats_add(m, m->retired, c->stats); /* counts outlive the context */
+    stats_add(m, m->retired, c->stats); /* counts outlive the context (retired: see ctx_new) */
     pthread_mutex_unlock(&m->stats_mu);
     exec_job_free(c->job);
     for (int k = 0; k < m->n_models; k++)
-        ngt_afree(c->ws[k]);
+        afree(c->ws[k]);
     free(c->ws);
     free(c->ws_size);
     stats_free(c->stats);
@@ -93,10 +98,10 @@ void *ctx_workspace(ngt_ctx *c, int k, const model_version *v, int n)
         n = c->max_batch;
     size_t need = v->backend->workspace_size(v->model, n);
     if (need > c->ws_size[k] || !c->ws[k]) { /* first use, or a swapped-in version wants more */
-        void *p = ngt_aalloc(need ? need : 64);
+        void *p = aalloc(need ? need : 64);
         if (!p)
             return NULL;
-        ngt_afree(c->ws[k]);
+        afree(c->ws[k]);
         c->ws[k] = p;
         c->ws_size[k] = need;
     }
@@ -105,7 +110,7 @@ void *ctx_workspace(ngt_ctx *c, int k, const model_version *v, int n)
 
 /* ---- the synchronous path ------------------------------------------------------------------ */
 
-static void sync_wake(void *user, ngt_job *j)
+static void sync_wake(void *user, exec_job *j)
 {
     (void)j;
     ngt_ctx *c = user;
@@ -115,7 +120,7 @@ static void sync_wake(void *user, ngt_job *j)
     pthread_mutex_unlock(&c->mu);
 }
 
-static void sync_offload(void *user, ngt_job *j)
+static void sync_offload(void *user, exec_job *j)
 {
     (void)user;
     exec_job_offload(j); /* no helper threads here: run it now, on the caller's thread */
@@ -136,7 +141,7 @@ static int same_layout(const ngt_schema *a, const ngt_schema *b)
     return 1;
 }
 
-static void wait_woken(ngt_ctx *c, ngt_job *j)
+static void wait_woken(ngt_ctx *c, exec_job *j)
 {
     pthread_mutex_lock(&c->mu);
     while (!c->woken) {
@@ -147,14 +152,14 @@ static void wait_woken(ngt_ctx *c, ngt_job *j)
         }
         struct timespec now_rt, ts;
         clock_gettime(CLOCK_REALTIME, &now_rt);
-        uint64_t now = ngt_now_ns();
+        uint64_t now = now_ns();
         uint64_t wait = deadline > now ? deadline - now : 0;
         uint64_t at = (uint64_t)now_rt.tv_sec * 1000000000ULL + (uint64_t)now_rt.tv_nsec + wait;
         ts.tv_sec = (time_t)(at / 1000000000ULL);
         ts.tv_nsec = (long)(at % 1000000000ULL);
         if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT) {
             pthread_mutex_unlock(&c->mu);
-            exec_job_expire(j, ngt_now_ns()); /* wakes us if it really expired */
+            exec_job_expire(j, now_ns()); /* wakes us if it really expired */
             pthread_mutex_lock(&c->mu);
         }
     }
@@ -165,15 +170,14 @@ static void wait_woken(ngt_ctx *c, ngt_job *j)
 int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err)
 {
     if (!m || !c || !b || c->menu != m)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "process: needs a menu, one of its contexts and a batch");
+        return seterr(err, NGT_EINVAL, "process: needs a menu, one of its contexts and a batch");
     if (!same_layout(ngt_batch_schema(b), m->schema))
-        return ngt_seterr(err, NGT_EINVAL,
-                          "process: the batch was not made from ngt_menu_schema() "
-                          "of this menu");
+        return seterr(err, NGT_EINVAL,
+                      "process: the batch was not made from ngt_menu_schema() "
+                      "of this menu");
     if (ngt_batch_count(b) > c->max_batch)
-        return ngt_seterr(err, NGT_EINVAL, "process: %d events exceed the context's maximum %d",
-                          ngt_batch_count(b), c->max_batch);
+        return seterr(err, NGT_EINVAL, "process: %d events exceed the context's maximum %d",
+                      ngt_batch_count(b), c->max_batch);
     if (!c->job) {
         c->job = exec_job_new(m, c->max_batch, err);
         if (!c->job)

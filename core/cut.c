@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ngt_cut {
+struct cut_program {
     cut_prog prog;
     char *text; /* fully parenthesised expression */
     int *cols;  /* distinct columns read, ascending */
@@ -14,7 +14,7 @@ struct ngt_cut {
 };
 
 /* Records the distinct columns the program loads. */
-static int collect_columns(ngt_cut *c)
+static int collect_columns(cut_program *c)
 {
     c->cols = malloc(((size_t)c->prog.n + 1) * sizeof *c->cols);
     if (!c->cols)
@@ -45,34 +45,34 @@ static char *unparse_root(const cut_ast *ast)
     return text;
 }
 
-ngt_cut *ngt_cut_compile(const ngt_schema *s, const char *expr, ngt_error *err)
+cut_program *cut_compile(const ngt_schema *s, const char *expr, ngt_error *err)
 {
     if (!s || !expr) {
-        ngt_seterr(err, NGT_EINVAL, "cut: schema and expression are required");
+        seterr(err, NGT_EINVAL, "cut: schema and expression are required");
         return NULL;
     }
     cut_ast ast;
-    ngt_cut *c = calloc(1, sizeof *c);
-    int rc = c ? cut_parse(expr, &ast, err) : ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    cut_program *c = calloc(1, sizeof *c);
+    int rc = c ? cut_parse(expr, &ast, err) : seterr(err, NGT_ENOMEM, "out of memory");
     if (rc == NGT_OK && !(c->text = unparse_root(&ast)))
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     if (rc == NGT_OK)
         rc = cut_check(s, expr, &ast, err);
     if (rc == NGT_OK)
         rc = cut_emit(s, &ast, &c->prog, err);
     if (rc == NGT_OK && collect_columns(c) < 0)
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     if (c)
         cut_ast_free(&ast);
     if (rc != NGT_OK) {
-        ngt_preferr(err, rc, "cut '%.200s'", expr);
-        ngt_cut_free(c);
+        preferr(err, rc, "cut '%.200s'", expr);
+        cut_free(c);
         return NULL;
     }
     return c;
 }
 
-void ngt_cut_free(ngt_cut *c)
+void cut_free(cut_program *c)
 {
     if (!c)
         return;
@@ -82,28 +82,28 @@ void ngt_cut_free(ngt_cut *c)
     free(c);
 }
 
-int ngt_cut_columns(const ngt_cut *c, int *cols, int max)
+int cut_columns(const cut_program *c, int *cols, int max)
 {
     for (int k = 0; k < c->ncols && k < max; k++)
         cols[k] = c->cols[k];
     return c->ncols;
 }
 
-size_t ngt_cut_scratch_size(const ngt_cut *c, int max_events)
+size_t cut_scratch_size(const cut_program *c, int max_events)
 {
     size_t regs = c->prog.regs > 0 ? (size_t)c->prog.regs : 1;
     return regs * (size_t)cut_stride(&c->prog, max_events) * sizeof(double);
 }
 
-int ngt_cut_eval(const ngt_cut *c, ngt_batch *b, const uint32_t *sel, int n, uint8_t *pass,
-                 void *scratch)
+int cut_eval(const cut_program *c, ngt_batch *b, const uint32_t *sel, int n, uint8_t *pass,
+             void *scratch)
 {
     if (n > 0)
         cut_run(&c->prog, b, sel, n, pass, scratch);
     return NGT_OK;
 }
 
-const char *ngt_cut_text(const ngt_cut *c)
+const char *cut_text(const cut_program *c)
 {
     return c->text;
 }

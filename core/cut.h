@@ -5,22 +5,22 @@
 
 #include "ngt.h"
 
-typedef struct ngt_cut ngt_cut;
+typedef struct cut_program cut_program;
 
 /* Parses and type-checks expr against schema s (input and derived columns); the result must be
  * boolean. Errors name the position ("col 12") and the problem. */
-ngt_cut *ngt_cut_compile(const ngt_schema *s, const char *expr, ngt_error *err);
-void ngt_cut_free(ngt_cut *c);
+cut_program *cut_compile(const ngt_schema *s, const char *expr, ngt_error *err);
+void cut_free(cut_program *c);
 /* Column indices the expression reads (count columns of collections included). Returns how many
  * there are; writes at most max of them. */
-int ngt_cut_columns(const ngt_cut *c, int *cols, int max);
+int cut_columns(const cut_program *c, int *cols, int max);
 /* Bytes of scratch cut_eval needs for up to max_events selected events. */
-size_t ngt_cut_scratch_size(const ngt_cut *c, int max_events);
+size_t cut_scratch_size(const cut_program *c, int max_events);
 /* For i < n: pass[i] = value of the expression on event sel[i] of b (1 or 0). scratch holds
- * ngt_cut_scratch_size bytes, 64-byte aligned. No allocation. Returns NGT_OK. */
-int ngt_cut_eval(const ngt_cut *c, ngt_batch *b, const uint32_t *sel, int n, uint8_t *pass,
-                 void *scratch);
+ * cut_scratch_size bytes, 64-byte aligned. No allocation. Returns NGT_OK. */
+int cut_eval(const cut_program *c, ngt_batch *b, const uint32_t *sel, int n, uint8_t *pass,
+             void *scratch);
 /* The expression as parsed, fully parenthesised (for ngt inspect and error messages). */
-const char *ngt_cut_text(const ngt_cut *c);
+const char *cut_text(const cut_program *c);
 
 #endif

@@ -13,7 +13,7 @@ int cutc_fail(checker *c, int i, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return ngt_seterr(c->err, NGT_EINVAL, "col %d: %s", cutc_node(c, i)->pos + 1, msg);
+    return seterr(c->err, NGT_EINVAL, "col %d: %s", cutc_node(c, i)->pos + 1, msg);
 }
 
 /* 'name' or the sub-expression's text, shortened, for messages. */

@@ -171,7 +171,7 @@ static int check_object_args(checker *c, int i, int first, int last_is_pred)
     if (c->nctx == MAX_CTX)
         return cutc_fail(c, i, "collection functions nested more than %d deep", MAX_CTX);
     c->ctx[c->nctx] = n->col;
-    ngt_strlcpy(c->ctx_name[c->nctx++], cutc_node(c, n->args[0])->name, NGT_NAME_MAX);
+    str_copy(c->ctx_name[c->nctx++], cutc_node(c, n->args[0])->name, NGT_NAME_MAX);
     int rc = NGT_OK;
     for (int k = first; k < n->nargs && rc >= 0; k++)
         rc = check_object_arg(c, i, n->args[k], last_is_pred || k == 2);

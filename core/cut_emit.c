@@ -20,7 +20,7 @@ typedef struct emitter {
 
 static int oom(emitter *e)
 {
-    return ngt_seterr(e->err, NGT_ENOMEM, "out of memory compiling a cut");
+    return seterr(e->err, NGT_ENOMEM, "out of memory compiling a cut");
 }
 
 /* First-fit allocation of w doubles per event; returns the register's offset. */
@@ -387,7 +387,7 @@ static int emit_call(emitter *e, int i)
     default:
         return emit_object_reduction(e, n);
     }
-    return ngt_seterr(e->err, NGT_EINVAL, "col %d: leading() without a field", n->pos + 1);
+    return seterr(e->err, NGT_EINVAL, "col %d: leading() without a field", n->pos + 1);
 }
 
 static int emit(emitter *e, int i)
@@ -411,7 +411,7 @@ static int emit(emitter *e, int i)
     case N_FIELD:
         return emit_leading(e, i);
     }
-    return ngt_seterr(e->err, NGT_EINVAL, "cut: unknown syntax node");
+    return seterr(e->err, NGT_EINVAL, "cut: unknown syntax node");
 }
 
 /* Largest block (a multiple of 8, at most 256 events) whose registers fit SCRATCH_TARGET. */

@@ -188,7 +188,7 @@ typedef struct cut_prog {
 /* Compiles a checked ast into prog (instructions malloc'd; free with cut_prog_free). */
 int cut_emit(const ngt_schema *s, const cut_ast *ast, cut_prog *prog, ngt_error *err);
 void cut_prog_free(cut_prog *prog);
-/* Runs prog over events sel[0..n) of b, writing pass[i] = 0 or 1, in ngt_cut_scratch_size bytes
+/* Runs prog over events sel[0..n) of b, writing pass[i] = 0 or 1, in cut_scratch_size bytes
  * of scratch. */
 void cut_run(const cut_prog *prog, ngt_batch *b, const uint32_t *sel, int n, uint8_t *pass,
              double *scratch) __attribute__((nonnull(1, 5, 6)));

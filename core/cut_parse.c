@@ -57,7 +57,7 @@ const char *cut_tok_text(int tok)
 
 static int lex_error(parser *p, int pos, const char *what)
 {
-    return ngt_seterr(p->err, NGT_EINVAL, "col %d: %s", pos + 1, what);
+    return seterr(p->err, NGT_EINVAL, "col %d: %s", pos + 1, what);
 }
 
 static int lex_number(parser *p, int pos)
@@ -138,15 +138,15 @@ static int lex_op(parser *p, int pos)
     if (s[0] == '=')
         return lex_error(p, pos, "'=' is not an operator: write '==' to compare");
     if (s[0] == '&' || s[0] == '|' || s[0] == '!')
-        return ngt_seterr(p->err, NGT_EINVAL, "col %d: '%c' is not an operator: write %s", pos + 1,
-                          s[0],
-                          s[0] == '&'   ? "'and'"
-                          : s[0] == '|' ? "'or'"
-                                        : "'not'");
+        return seterr(p->err, NGT_EINVAL, "col %d: '%c' is not an operator: write %s", pos + 1,
+                      s[0],
+                      s[0] == '&'   ? "'and'"
+                      : s[0] == '|' ? "'or'"
+                                    : "'not'");
     if (isprint((unsigned char)s[0]))
-        return ngt_seterr(p->err, NGT_EINVAL, "col %d: unexpected character '%c'", pos + 1, s[0]);
-    return ngt_seterr(p->err, NGT_EINVAL, "col %d: unexpected byte 0x%02x", pos + 1,
-                      (unsigned char)s[0]);
+        return seterr(p->err, NGT_EINVAL, "col %d: unexpected character '%c'", pos + 1, s[0]);
+    return seterr(p->err, NGT_EINVAL, "col %d: unexpected byte 0x%02x", pos + 1,
+                  (unsigned char)s[0]);
 }
 
 /* Reads the token after the current one into p->tok. */
@@ -174,7 +174,7 @@ static int new_node(parser *p, cut_kind kind, int pos)
         int cap = a->cap ? 2 * a->cap : 32;
         cut_node *nodes = realloc(a->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes)
-            return ngt_seterr(p->err, NGT_ENOMEM, "out of memory parsing a cut");
+            return seterr(p->err, NGT_ENOMEM, "out of memory parsing a cut");
         a->nodes = nodes;
         a->cap = cap;
     }
@@ -191,10 +191,10 @@ static int new_node(parser *p, cut_kind kind, int pos)
 static int unexpected(parser *p, const char *wanted)
 {
     if (p->tok.kind == T_END)
-        return ngt_seterr(p->err, NGT_EINVAL, "col %d: expression ends early: expected %s",
-                          p->tok.pos + 1, wanted);
-    return ngt_seterr(p->err, NGT_EINVAL, "col %d: expected %s, found '%.*s'", p->tok.pos + 1,
-                      wanted, p->tok.len, p->src + p->tok.pos);
+        return seterr(p->err, NGT_EINVAL, "col %d: expression ends early: expected %s",
+                      p->tok.pos + 1, wanted);
+    return seterr(p->err, NGT_EINVAL, "col %d: expected %s, found '%.*s'", p->tok.pos + 1, wanted,
+                  p->tok.len, p->src + p->tok.pos);
 }
 
 static int expect(parser *p, int kind, const char *wanted)
@@ -230,8 +230,8 @@ static int parse_call(parser *p, int n)
         return next(p);
     for (;;) {
         if (p->ast->nodes[n].nargs == CUT_MAX_ARGS)
-            return ngt_seterr(p->err, NGT_EINVAL, "col %d: too many arguments to '%s'",
-                              p->tok.pos + 1, p->ast->nodes[n].name);
+            return seterr(p->err, NGT_EINVAL, "col %d: too many arguments to '%s'", p->tok.pos + 1,
+                          p->ast->nodes[n].name);
         int a = parse_or(p);
         if (a < 0)
             return a;
@@ -250,8 +250,8 @@ static int parse_name(parser *p)
     if (n < 0)
         return n;
     if (p->tok.len >= NGT_NAME_MAX)
-        return ngt_seterr(p->err, NGT_EINVAL, "col %d: name longer than %d characters",
-                          p->tok.pos + 1, NGT_NAME_MAX - 1);
+        return seterr(p->err, NGT_EINVAL, "col %d: name longer than %d characters", p->tok.pos + 1,
+                      NGT_NAME_MAX - 1);
     cut_node *nd = &p->ast->nodes[n];
     memcpy(nd->name, p->src + p->tok.pos, (size_t)p->tok.len);
     nd->name[p->tok.len] = 0;
@@ -356,8 +356,8 @@ static int parse_power(parser *p)
 static int enter(parser *p)
 {
     if (++p->depth > CUT_MAX_DEPTH)
-        return ngt_seterr(p->err, NGT_EINVAL, "col %d: expression nested more than %d deep",
-                          p->tok.pos + 1, CUT_MAX_DEPTH);
+        return seterr(p->err, NGT_EINVAL, "col %d: expression nested more than %d deep",
+                      p->tok.pos + 1, CUT_MAX_DEPTH);
     return NGT_OK;
 }
 
@@ -433,10 +433,10 @@ static int parse_binary_level(parser *p, int level)
         if ((l = binary(p, op, l, r)) < 0)
             return l;
         if (level == LEVEL_CMP && in_level(level, p->tok.kind))
-            return ngt_seterr(p->err, NGT_EINVAL,
-                              "col %d: comparisons cannot be chained (after the one at col %d): "
-                              "join them with 'and'",
-                              p->tok.pos + 1, pos + 1);
+            return seterr(p->err, NGT_EINVAL,
+                          "col %d: comparisons cannot be chained (after the one at col %d): "
+                          "join them with 'and'",
+                          p->tok.pos + 1, pos + 1);
     }
     p->depth--;
     return l;
@@ -455,7 +455,7 @@ int cut_parse(const char *src, cut_ast *ast, ngt_error *err)
     if (rc < 0)
         return rc;
     if (p.tok.kind == T_END)
-        return ngt_seterr(err, NGT_EINVAL, "col %d: empty expression", p.tok.pos + 1);
+        return seterr(err, NGT_EINVAL, "col %d: empty expression", p.tok.pos + 1);
     int root = parse_or(&p);
     if (root < 0)
         return root;

@@ -7,15 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
-ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
+exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
 {
     if (!m || !m->built || cap <= 0) {
-        ngt_seterr(err, NGT_EINVAL, "a job needs a built menu and a capacity > 0");
+        seterr(err, NGT_EINVAL, "a job needs a built menu and a capacity > 0");
         return NULL;
     }
-    ngt_job *j = calloc(1, sizeof *j);
+    exec_job *j = calloc(1, sizeof *j);
     if (!j) {
-        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
     }
     pthread_mutex_init(&j->mu, NULL);
@@ -26,69 +26,69 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     size_t scratch = 0;
     for (int i = 0; i < m->n_steps; i++)
         if (m->steps[i].cut) {
-            size_t k = ngt_cut_scratch_size(m->steps[i].cut, cap);
+            size_t k = cut_scratch_size(m->steps[i].cut, cap);
             scratch = k > scratch ? k : scratch;
         }
     j->pins = calloc((size_t)m->n_models + 1, sizeof(model_version *)); /* array of pointers */
-    j->live = ngt_aalloc(nch * c);
-    j->errc = ngt_aalloc(nch * c);
-    j->perr = ngt_aalloc(nst * c);
-    j->need = ngt_aalloc(c);
-    j->pass = ngt_aalloc(c);
-    j->error = ngt_aalloc(c);
-    j->bad = ngt_aalloc(c);
-    j->sel = ngt_aalloc(c * sizeof *j->sel);
-    j->gather = ngt_aalloc(m->gather_bytes * c + 64);
-    j->cut_scratch = ngt_aalloc(scratch + 64);
+    j->live = aalloc(nch * c);
+    j->errc = aalloc(nch * c);
+    j->perr = aalloc(nst * c);
+    j->need = aalloc(c);
+    j->pass = aalloc(c);
+    j->error = aalloc(c);
+    j->bad = aalloc(c);
+    j->sel = aalloc(c * sizeof *j->sel);
+    j->gather = aalloc(m->gather_bytes * c + 64);
+    j->cut_scratch = aalloc(scratch + 64);
     if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
         !j->bad || !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
-        ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+        seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
     }
     return j;
 }
 
-void exec_job_free(ngt_job *j)
+void exec_job_free(exec_job *j)
 {
     if (!j)
         return;
     exec_job_finish(j);
     pthread_mutex_destroy(&j->mu);
     free(j->pins);
-    ngt_afree(j->live);
-    ngt_afree(j->errc);
-    ngt_afree(j->perr);
-    ngt_afree(j->need);
-    ngt_afree(j->pass);
-    ngt_afree(j->error);
-    ngt_afree(j->bad);
-    ngt_afree(j->sel);
-    ngt_afree(j->gather);
-    ngt_afree(j->cut_scratch);
+    afree(j->live);
+    afree(j->errc);
+    afree(j->perr);
+    afree(j->need);
+    afree(j->pass);
+    afree(j->error);
+    afree(j->bad);
+    afree(j->sel);
+    afree(j->gather);
+    afree(j->cut_scratch);
     free(j);
 }
 
-void exec_job_set_callbacks(ngt_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user)
+void exec_job_set_callbacks(exec_job *j, exec_wake_fn wake, exec_offload_fn offload, void *user)
 {
     j->wake = wake;
     j->offload_fn = offload;
     j->cb_user = user;
 }
 
-ngt_batch *exec_job_batch(const ngt_job *j)
+ngt_batch *exec_job_batch(const exec_job *j)
 {
     return j->b;
 }
 
-int exec_job_error(const ngt_job *j, ngt_error *err)
+int exec_job_error(const exec_job *j, ngt_error *err)
 {
     if (j->batch_rc < 0 && err)
         *err = j->batch_err;
     return j->batch_rc;
 }
 
-void exec_job_start(ngt_job *j, ngt_batch *b)
+void exec_job_start(exec_job *j, ngt_batch *b)
 {
     ngt_menu *m = j->m;
     j->b = b;
@@ -113,12 +113,11 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     if (j->n_bad > 0) {
         menu_note_error(m, m->n_order, e.msg);
         j->batch_rc = NGT_ESTEP;
-        ngt_seterr(&j->batch_err, NGT_ESTEP, "input: %d events refused; first: %s", j->n_bad,
-                   e.msg);
+        seterr(&j->batch_err, NGT_ESTEP, "input: %d events refused; first: %s", j->n_bad, e.msg);
     }
 }
 
-void exec_job_finish(ngt_job *j)
+void exec_job_finish(exec_job *j)
 {
     if (!j->m || !j->pins)
         return;
@@ -128,7 +127,7 @@ void exec_job_finish(ngt_job *j)
     }
 }
 
-uint64_t exec_job_deadline(const ngt_job *j)
+uint64_t exec_job_deadline(const exec_job *j)
 {
     pthread_mutex_t *mu = (pthread_mutex_t *)&j->mu;
     pthread_mutex_lock(mu);
@@ -152,7 +151,7 @@ static int select_from(const uint8_t *mask, int n, uint32_t *sel)
 /* The prescale key of event e: the physics identity when the schema declares one (run, lumi,
  * event number hashed as three little-endian u64 with FNV-1a 64; an absent run or lumi is 0, an
  * absent event number is replaced by the event id), else the event id itself. */
-static uint64_t event_key(ngt_job *j, int e)
+static uint64_t event_key(exec_job *j, int e)
 {
     const ngt_schema *s = j->m->schema;
     int id[3];
@@ -164,13 +163,13 @@ static uint64_t event_key(ngt_job *j, int e)
         if (id[k] >= 0) {
             const ngt_column_info *c = ngt_schema_column(s, id[k]);
             const char *base = ngt_batch_column(j->b, id[k]);
-            v[k] = (uint64_t)ngt_read_int(
+            v[k] = (uint64_t)read_int(
                 base + (c->kind == NGT_COL_SCALAR ? 0 : (size_t)e * c->row_bytes), c->dtype);
         }
     uint8_t bytes[24];
     for (int k = 0; k < 24; k++)
         bytes[k] = (uint8_t)(v[k / 8] >> (8 * (k % 8)));
-    return ngt_fnv1a(bytes, sizeof bytes, ngt_fnv1a_basis());
+    return fnv1a(bytes, sizeof bytes, fnv1a_basis());
 }
 
 static const char *prescale_same_key_msg(const ngt_schema *s)
@@ -197,7 +196,7 @@ static _Atomic uint64_t *step_stats(ngt_ctx *ctx, int si)
 
 /* ---- nodes ----------------------------------------------------------------------------------- */
 
-static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
+static void run_start(exec_job *j, ngt_ctx *ctx, int ci)
 {
     const chain *c = &j->m->chains[ci];
     uint8_t *live = row(j->live, ci, j->cap);
@@ -215,7 +214,7 @@ static void run_start(ngt_job *j, ngt_ctx *ctx, int ci)
     stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_SEEN], seen);
 }
 
-static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
+static void run_use(exec_job *j, ngt_ctx *ctx, int ci, int si)
 {
     uint8_t *live = row(j->live, ci, j->cap), *errc = row(j->errc, ci, j->cap);
     const uint8_t *perr = row(j->perr, si, j->cap);
@@ -231,17 +230,16 @@ static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
 
 /* The events a producer must compute: those some user chain still has live, less those a
  * producer it depends on failed on (they are errored here too). */
-static void producer_select(ngt_job *j, int si)
+static void producer_select(exec_job *j, int si)
 {
     ngt_menu *m = j->m;
     const step *s = &m->steps[si];
     memset(j->need, 0, (size_t)j->n);
-    for (int c = 0; c < m->n_chains; c++)
-        if (m->producer_users[si * m->n_chains + c]) {
-            const uint8_t *live = row(j->live, c, j->cap);
-            for (int e = 0; e < j->n; e++)
-                j->need[e] |= live[e];
-        }
+    for (int u = m->user_start[si]; u < m->user_start[si + 1]; u++) {
+        const uint8_t *live = row(j->live, m->users[u], j->cap);
+        for (int e = 0; e < j->n; e++)
+            j->need[e] |= live[e];
+    }
     uint8_t *mine = row(j->perr, si, j->cap);
     for (int d = 0; d < s->n_deps; d++) {
         const uint8_t *theirs = row(j->perr, s->deps[d], j->cap);
@@ -254,7 +252,7 @@ static void producer_select(ngt_job *j, int si)
     j->n_sel = select_from(j->need, j->n, j->sel);
 }
 
-static int prescale_factor(const ngt_job *j, const step *s, int si)
+static int prescale_factor(const exec_job *j, const step *s, int si)
 {
     const ngt_menu *m = j->m;
     if (j->column >= 0 && m->chains[s->chain].prescale_step == si) {
@@ -269,7 +267,7 @@ static int prescale_factor(const ngt_job *j, const step *s, int si)
 
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
  * parked (the caller must not touch the job any more). */
-static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
     if (x->kind == NODE_FILTER)
@@ -281,12 +279,12 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     j->step_rc = NGT_OK;
     j->step_err.code = 0;
     j->step_err.msg[0] = '\0';
-    j->t_start = ngt_now_ns();
+    j->t_start = now_ns();
     if (j->n_sel == 0)
         return 1;
     switch (s->kind) {
     case STEP_CUT:
-        j->step_rc = ngt_cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
+        j->step_rc = cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
         return 1;
     case STEP_PRESCALE: {
         int f = prescale_factor(j, s, x->step);
@@ -301,8 +299,7 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         /* one key for every event (no identity and event ids never set: all 0) would keep all or
          * none of them: refused rather than silently wrong */
         if (same && j->n_sel > 1 && f > 1)
-            j->step_rc =
-                ngt_seterr(&j->step_err, NGT_ESTEP, "%s", prescale_same_key_msg(j->m->schema));
+            j->step_rc = seterr(&j->step_err, NGT_ESTEP, "%s", prescale_same_key_msg(j->m->schema));
         return 1;
     }
     case STEP_INFER:
@@ -329,9 +326,9 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     if (j->n_started == 0) {
         pthread_mutex_unlock(&j->mu);
         if (rc == NGT_PENDING)
-            j->step_rc = ngt_seterr(&j->step_err, NGT_ESTEP,
-                                    "step returned pending but started "
-                                    "no asynchronous operation");
+            j->step_rc = seterr(&j->step_err, NGT_ESTEP,
+                                "step returned pending but started "
+                                "no asynchronous operation");
         return 1;
     }
     if (j->pending == 0) { /* everything completed before we could park */
@@ -339,15 +336,15 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     }
     j->parked = 1;
-    j->deadline = ngt_now_ns() + s->timeout_ns;
+    j->deadline = now_ns() + s->timeout_ns;
     pthread_mutex_unlock(&j->mu);
     return 0;
 }
 
 /* A failed call: its message (the step's own, else what is known) is kept as the step's first
  * error and as the batch's first failure; the failed calls are counted. */
-static void note_failure(ngt_job *j, ngt_ctx *ctx, const step *s, int si, int timed_out, int failed,
-                         uint64_t errors)
+static void note_failure(exec_job *j, ngt_ctx *ctx, const step *s, int si, int timed_out,
+                         int failed, uint64_t errors)
 {
     char msg[NGT_ERR_MSG_MAX];
     const char *own = j->step_err.msg[0] ? j->step_err.msg : NULL;
@@ -366,14 +363,14 @@ static void note_failure(ngt_job *j, ngt_ctx *ctx, const step *s, int si, int ti
     stat_add(&step_stats(ctx, si)[ST_FAILS], 1);
     if (j->batch_rc == NGT_OK) {
         j->batch_rc = NGT_ESTEP;
-        ngt_seterr(&j->batch_err, NGT_ESTEP, "step '%s': %s", s->name, msg);
+        seterr(&j->batch_err, NGT_ESTEP, "step '%s': %s", s->name, msg);
     }
 }
 
 /* A producer's columns hold 0 for the events it did not run on (no chain using it had them
  * live), never a value left in a pooled batch by earlier events: the gaps between the selected
  * events are cleared (nothing to do when it ran on every event). */
-static void clear_unselected(ngt_job *j, const step *s)
+static void clear_unselected(exec_job *j, const step *s)
 {
     int next = 0; /* first event not yet accounted for */
     for (int i = 0; i <= j->n_sel; i++) {
@@ -388,7 +385,7 @@ static void clear_unselected(ngt_job *j, const step *s)
     }
 }
 
-static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
+static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
     pthread_mutex_lock(&j->mu);
@@ -396,7 +393,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     j->timed_out = j->failed = 0;
     pthread_mutex_unlock(&j->mu);
     int all_bad = j->step_rc < 0 || timed_out || failed;
-    uint64_t dt = ngt_now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
+    uint64_t dt = now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {
         clear_unselected(j, s);
         uint8_t *perr = row(j->perr, x->step, j->cap);
@@ -441,7 +438,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     hist_add(st, dt);
 }
 
-exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
+exec_status exec_job_run(exec_job *j, ngt_ctx *ctx)
 {
     const ngt_menu *m = j->m;
     while (j->cursor < m->n_nodes) {

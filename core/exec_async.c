@@ -4,7 +4,7 @@
 #include "exec_int.h"
 #include "internal.h"
 
-void exec_reset_async(ngt_job *j)
+void exec_reset_async(exec_job *j)
 {
     pthread_mutex_lock(&j->mu);
     j->pending = j->failed = j->timed_out = j->n_started = 0;
@@ -14,7 +14,7 @@ void exec_reset_async(ngt_job *j)
 
 ngt_async *ngt_step_async(ngt_step_io *io)
 {
-    ngt_job *j = io ? io->opaque : NULL;
+    exec_job *j = io ? io->opaque : NULL;
     if (!j)
         return NULL;
     pthread_mutex_lock(&j->mu);
@@ -34,7 +34,7 @@ void ngt_async_complete(ngt_async *a, int status)
 {
     if (!a)
         return;
-    ngt_job *j = a->job;
+    exec_job *j = a->job;
     pthread_mutex_lock(&j->mu);
     int wake = 0;
     if (a->gen == j->gen && !a->done) {
@@ -50,7 +50,7 @@ void ngt_async_complete(ngt_async *a, int status)
         j->wake(j->cb_user, j);
 }
 
-int exec_call_fn(ngt_job *j, const step *s, ngt_ctx *ctx)
+int exec_call_fn(exec_job *j, const step *s, ngt_ctx *ctx)
 {
     j->io = (ngt_step_io){.batch = j->b,
                           .sel = j->sel,
@@ -63,12 +63,12 @@ int exec_call_fn(ngt_job *j, const step *s, ngt_ctx *ctx)
     return s->fn(s->user, &j->io);
 }
 
-void exec_job_offload(ngt_job *j)
+void exec_job_offload(exec_job *j)
 {
     const step *s = &j->m->steps[j->m->nodes[j->cursor].step];
     int rc = exec_call_fn(j, s, NULL);
     if (rc == NGT_PENDING)
-        rc = ngt_seterr(&j->step_err, NGT_ESTEP, "an offload step cannot return pending");
+        rc = seterr(&j->step_err, NGT_ESTEP, "an offload step cannot return pending");
     j->step_rc = rc < 0 ? rc : NGT_OK;
     pthread_mutex_lock(&j->mu);
     j->parked = j->offload = 0;
@@ -76,7 +76,7 @@ void exec_job_offload(ngt_job *j)
     j->wake(j->cb_user, j);
 }
 
-int exec_job_expire(ngt_job *j, uint64_t now)
+int exec_job_expire(exec_job *j, uint64_t now)
 {
     pthread_mutex_lock(&j->mu);
     int expire = j->parked && !j->offload && now >= j->deadline;

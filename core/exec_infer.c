@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static int infer_chunk(ngt_job *j, ngt_ctx *ctx, const step *s, model_version *v,
+static int infer_chunk(exec_job *j, ngt_ctx *ctx, const step *s, model_version *v,
                        const uint32_t *sel, int n, int dense)
 {
     const ngt_schema *sc = j->m->schema;
@@ -22,18 +22,18 @@ static int infer_chunk(ngt_job *j, ngt_ctx *ctx, const step *s, model_version *v
         for (int i = 0; i < n; i++)
             memcpy(g + (size_t)i * c->row_bytes, col + (size_t)sel[i] * c->row_bytes, c->row_bytes);
         in[k] = g;
-        g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
+        g += pad64(c->row_bytes) * (size_t)j->cap;
     }
     for (int k = 0; k < s->n_out; k++) {
         const ngt_column_info *c = ngt_schema_column(sc, s->out[k]);
         char *col = ngt_batch_column(j->b, s->out[k]);
         out[k] = dense ? col + (size_t)sel[0] * c->row_bytes : (void *)g;
         if (!dense)
-            g += ngt_pad64(c->row_bytes) * (size_t)j->cap;
+            g += pad64(c->row_bytes) * (size_t)j->cap;
     }
     void *ws = ctx_workspace(ctx, s->model_index, v, j->cap);
     if (!ws)
-        return ngt_seterr(&j->step_err, NGT_ENOMEM, "no workspace for model '%s'", s->model);
+        return seterr(&j->step_err, NGT_ENOMEM, "no workspace for model '%s'", s->model);
     int rc = v->backend->infer(v->model, ws, in, out, n, &j->step_err);
     if (rc != NGT_OK || dense)
         return rc;
@@ -48,7 +48,7 @@ static int infer_chunk(ngt_job *j, ngt_ctx *ctx, const step *s, model_version *v
 }
 
 /* The pinned version must still fit the columns (a swap may have changed it). */
-static int version_fits(const ngt_job *j, const step *s, const model_version *v)
+static int version_fits(const exec_job *j, const step *s, const model_version *v)
 {
     if (!v || v->desc.n_inputs != s->n_in || v->desc.n_outputs != s->n_out)
         return 0;
@@ -65,12 +65,12 @@ static int version_fits(const ngt_job *j, const step *s, const model_version *v)
     return 1;
 }
 
-int exec_run_infer(ngt_job *j, ngt_ctx *ctx, const step *s)
+int exec_run_infer(exec_job *j, ngt_ctx *ctx, const step *s)
 {
     model_version *v = j->pins[s->model_index];
     if (!version_fits(j, s, v))
-        return ngt_seterr(&j->step_err, NGT_ESTEP, "model '%s' has no version that fits the menu",
-                          s->model);
+        return seterr(&j->step_err, NGT_ESTEP, "model '%s' has no version that fits the menu",
+                      s->model);
     int dense = j->n_sel > 0 && j->sel[j->n_sel - 1] - j->sel[0] == (uint32_t)(j->n_sel - 1);
     int chunk = v->desc.max_batch > 0 ? v->desc.max_batch : j->n_sel;
     for (int at = 0; at < j->n_sel; at += chunk) {

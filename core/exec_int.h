@@ -7,12 +7,12 @@
 #include "menu_int.h"
 
 struct ngt_async {
-    struct ngt_job *job;
+    struct exec_job *job;
     unsigned gen;
     int done;
 };
 
-struct ngt_job {
+struct exec_job {
     ngt_menu *m;
     int cap;
     ngt_batch *b;
@@ -55,11 +55,11 @@ static inline uint8_t *row(uint8_t *masks, int k, int cap)
 
 /* exec_async.c: the asynchronous state is reset before each function step; call a step's
  * function on the job's selection. */
-void exec_reset_async(ngt_job *j);
-int exec_call_fn(ngt_job *j, const step *s, ngt_ctx *ctx);
+void exec_reset_async(exec_job *j);
+int exec_call_fn(exec_job *j, const step *s, ngt_ctx *ctx);
 /* exec_infer.c: runs a model producer on the job's selection (dense or gathered). */
-int exec_run_infer(ngt_job *j, ngt_ctx *ctx, const step *s);
+int exec_run_infer(exec_job *j, ngt_ctx *ctx, const step *s);
 /* exec_result.c: decisions, streams, statuses and the batch's statistics. */
-void exec_finalize(ngt_job *j, ngt_ctx *ctx);
+void exec_finalize(exec_job *j, ngt_ctx *ctx);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-void exec_finalize(ngt_job *j, ngt_ctx *ctx)
+void exec_finalize(exec_job *j, ngt_ctx *ctx)
 {
     ngt_menu *m = j->m;
     ctx_stats *st = ctx->stats;

@@ -1,6 +1,8 @@
 /* machine.c: what ran: ngt's version, the CPU model and widest ISA, and OpenBLAS's kernel. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +23,14 @@ static void read_cpu_model(void)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[512];
-    ngt_strlcpy(cpu_model, "unknown", sizeof cpu_model);
+    str_copy(cpu_model, "unknown", sizeof cpu_model);
     while (f && fgets(line, sizeof line, f)) {
         char *v = strchr(line, ':');
         if (strncmp(line, "model name", 10) != 0 || !v)
             continue;
         v += 1 + (v[1] == ' ');
         v[strcspn(v, "\n")] = 0;
-        ngt_strlcpy(cpu_model, v, sizeof cpu_model);
+        str_copy(cpu_model, v, sizeof cpu_model);
         break;
     }
     if (f)
@@ -56,18 +58,11 @@ const char *ngt_cpu_isa(void)
     return "generic";
 }
 
-extern char *openblas_get_corename(void);
-extern void openblas_set_num_threads(int n);
-
-void ngt_blas_one_thread(void)
-{
-    const char *v = getenv("OPENBLAS_NUM_THREADS");
-    if (!v || !*v)
-        openblas_set_num_threads(1);
-}
-
+/* The core does not link OpenBLAS (genc does, when built): the kernel's name is looked up in the
+ * process at run time, so the report says "none" when no BLAS is loaded. */
 const char *ngt_blas_kernel(void)
 {
-    const char *k = openblas_get_corename();
+    char *(*corename)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
+    const char *k = corename ? corename() : NULL;
     return k && *k ? k : "none";
 }

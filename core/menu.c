@@ -11,34 +11,34 @@
 static int check_open(ngt_menu *m, ngt_error *err)
 {
     if (!m)
-        return ngt_seterr(err, NGT_EINVAL, "no menu");
-    return m->built ? ngt_seterr(err, NGT_ESTATE, "the menu is already built") : NGT_OK;
+        return seterr(err, NGT_EINVAL, "no menu");
+    return m->built ? seterr(err, NGT_ESTATE, "the menu is already built") : NGT_OK;
 }
 
 static int check_chain(ngt_menu *m, int chain, ngt_error *err)
 {
     int rc = check_open(m, err);
     if (rc == NGT_OK && (chain < 0 || chain >= m->n_chains))
-        rc = ngt_seterr(err, NGT_EINVAL, "no chain with index %d", chain);
+        rc = seterr(err, NGT_EINVAL, "no chain with index %d", chain);
     return rc;
 }
 
 ngt_menu *ngt_menu_new(const ngt_schema *input, ngt_registry *models, ngt_error *err)
 {
     if (!input) {
-        ngt_seterr(err, NGT_EINVAL, "a menu needs a schema");
+        seterr(err, NGT_EINVAL, "a menu needs a schema");
         return NULL;
     }
     for (int i = 0; i < ngt_schema_ncolumns(input); i++)
         if (ngt_schema_column(input, i)->derived) {
-            ngt_seterr(err, NGT_EINVAL, "the input schema already has derived column '%s'",
-                       ngt_schema_column(input, i)->name);
+            seterr(err, NGT_EINVAL, "the input schema already has derived column '%s'",
+                   ngt_schema_column(input, i)->name);
             return NULL;
         }
     ngt_menu *m = calloc(1, sizeof *m);
     if (!m || !(m->schema = ngt_schema_clone(input))) {
         free(m);
-        ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        seterr(err, NGT_ENOMEM, "out of memory");
         return NULL;
     }
     m->reg = models;
@@ -64,7 +64,7 @@ void menu_declaration_failed(ngt_menu *m, int rc, const ngt_error *e, const char
         char full[sizeof what + NGT_ERR_MSG_MAX + 16];
         snprintf(full, sizeof full, "%s failed: %s", what,
                  e && e->msg[0] ? e->msg : "(no message)");
-        ngt_strlcpy(m->failed_decl, full, sizeof m->failed_decl);
+        str_copy(m->failed_decl, full, sizeof m->failed_decl);
     }
 }
 
@@ -80,7 +80,7 @@ void ngt_menu_free(ngt_menu *m)
     if (!m)
         return;
     for (int i = 0; i < m->n_steps; i++) {
-        ngt_cut_free(m->steps[i].cut);
+        cut_free(m->steps[i].cut);
         free(m->steps[i].reads);
         free(m->steps[i].deps);
     }
@@ -101,7 +101,8 @@ void ngt_menu_free(ngt_menu *m)
     free(m->streams);
     free(m->pcols);
     free(m->nodes);
-    free(m->producer_users);
+    free(m->user_start);
+    free(m->users);
     free(m->step_order);
     free(m->order_step);
     stats_free(m->retired);
@@ -114,7 +115,7 @@ void ngt_menu_free(ngt_menu *m)
     free(m);
 }
 
-static int find_chain(const ngt_menu *m, const char *name)
+int menu_find_chain(const ngt_menu *m, const char *name)
 {
     for (int i = 0; name && i < m->n_chains; i++)
         if (strcmp(m->chains[i].name, name) == 0)
@@ -128,20 +129,20 @@ static int declare_chain(ngt_menu *m, const char *name, ngt_error *err)
     if (rc != NGT_OK)
         return rc;
     if (!name || !*name || strlen(name) >= NGT_NAME_MAX)
-        return ngt_seterr(err, NGT_EINVAL, "bad chain name '%s'", name ? name : "(null)");
-    if (find_chain(m, name) >= 0)
-        return ngt_seterr(err, NGT_EINVAL, "duplicate chain '%s'", name);
+        return seterr(err, NGT_EINVAL, "bad chain name '%s'", name ? name : "(null)");
+    if (menu_find_chain(m, name) >= 0)
+        return seterr(err, NGT_EINVAL, "duplicate chain '%s'", name);
     if (m->n_chains == m->cap_chains) {
         int cap = m->cap_chains ? 2 * m->cap_chains : 16;
         chain *c = realloc(m->chains, sizeof *c * (size_t)cap);
         if (!c)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
         m->chains = c;
         m->cap_chains = cap;
     }
     chain *c = &m->chains[m->n_chains];
     memset(c, 0, sizeof *c);
-    ngt_strlcpy(c->name, name, sizeof c->name);
+    str_copy(c->name, name, sizeof c->name);
     c->prescale_step = -1;
     return m->n_chains++;
 }
@@ -150,11 +151,11 @@ static int copy_names(char ***dst, int *count, int n, const char *const *names, 
 {
     char **v = realloc(*dst, sizeof *v * (size_t)(*count + n + 1));
     if (!v)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     *dst = v;
     for (int i = 0; i < n; i++) {
         if (!names[i] || !(v[*count] = strdup(names[i])))
-            return ngt_seterr(err, NGT_EINVAL, "bad chain name in a seed or veto list");
+            return seterr(err, NGT_EINVAL, "bad chain name in a seed or veto list");
         (*count)++;
     }
     return NGT_OK;
@@ -166,8 +167,8 @@ static int declare_seed(ngt_menu *m, int chain, int n, const char *const *chains
     if (rc != NGT_OK)
         return rc;
     if (m->chains[chain].n_items > 0)
-        return ngt_seterr(err, NGT_EINVAL, "chain '%s': seeds come before its steps",
-                          m->chains[chain].name);
+        return seterr(err, NGT_EINVAL, "chain '%s': seeds come before its steps",
+                      m->chains[chain].name);
     return copy_names(&m->chains[chain].seed_names, &m->chains[chain].n_seeds, n, chains, err);
 }
 
@@ -186,7 +187,7 @@ int menu_new_step(ngt_menu *m, step_kind kind, int chain_index, ngt_error *err)
         int cap = m->cap_steps ? 2 * m->cap_steps : 32;
         step *s = realloc(m->steps, sizeof *s * (size_t)cap);
         if (!s)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
         m->steps = s;
         m->cap_steps = cap;
     }
@@ -204,7 +205,7 @@ int menu_chain_append(ngt_menu *m, int ci, int si, ngt_error *err)
     chain *c = &m->chains[ci];
     int *v = realloc(c->items, sizeof *v * (size_t)(c->n_items + 1));
     if (!v)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     c->items = v;
     c->items[c->n_items++] = si;
     return NGT_OK;
@@ -215,22 +216,22 @@ static int declare_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
     int rc = check_chain(m, ci, err);
     if (rc != NGT_OK)
         return rc;
-    ngt_cut *cut = ngt_cut_compile(m->schema, expr ? expr : "", err);
+    cut_program *cut = cut_compile(m->schema, expr ? expr : "", err);
     if (!cut)
-        return ngt_preferr(err, NGT_EINVAL, "chain '%s'", m->chains[ci].name); /* names the cut */
+        return preferr(err, NGT_EINVAL, "chain '%s'", m->chains[ci].name); /* names the cut */
     int si = menu_new_step(m, STEP_CUT, ci, err);
     if (si < 0) {
-        ngt_cut_free(cut);
+        cut_free(cut);
         return si;
     }
     step *s = &m->steps[si];
     s->cut = cut;
     snprintf(s->name, sizeof s->name, "%s:cut(%s)", m->chains[ci].name, expr);
-    int nr = ngt_cut_columns(cut, NULL, 0);
+    int nr = cut_columns(cut, NULL, 0);
     s->reads = malloc(sizeof *s->reads * (size_t)(nr + 1));
     if (!s->reads)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
-    s->n_reads = ngt_cut_columns(cut, s->reads, nr);
+        return seterr(err, NGT_ENOMEM, "out of memory");
+    s->n_reads = cut_columns(cut, s->reads, nr);
     return menu_chain_append(m, ci, si, err);
 }
 
@@ -244,7 +245,7 @@ static int declare_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
         return si;
     step *s = &m->steps[si];
     s->factor = n;
-    s->seed = ngt_fnv1a(m->chains[ci].name, strlen(m->chains[ci].name), ngt_fnv1a_basis());
+    s->seed = fnv1a(m->chains[ci].name, strlen(m->chains[ci].name), fnv1a_basis());
     snprintf(s->name, sizeof s->name, "%s:prescale(%u)", m->chains[ci].name, n);
     if (m->chains[ci].prescale_step < 0)
         m->chains[ci].prescale_step = si;

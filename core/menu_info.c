@@ -2,6 +2,7 @@
  * order, a readable description and the menu hash. */
 #include "internal.h"
 #include "menu_int.h"
+#include "strbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -9,24 +10,24 @@
 int ngt_menu_build(ngt_menu *m, ngt_error *err)
 {
     if (!m)
-        return ngt_seterr(err, NGT_EINVAL, "no menu");
+        return seterr(err, NGT_EINVAL, "no menu");
     if (m->built)
-        return ngt_seterr(err, NGT_ESTATE, "the menu is already built");
+        return seterr(err, NGT_ESTATE, "the menu is already built");
     if (m->n_failed_decls > 0)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "the menu is incomplete: %d declaration%s failed; the first: %s",
-                          m->n_failed_decls, m->n_failed_decls > 1 ? "s" : "", m->failed_decl);
+        return seterr(err, NGT_EINVAL,
+                      "the menu is incomplete: %d declaration%s failed; the first: %s",
+                      m->n_failed_decls, m->n_failed_decls > 1 ? "s" : "", m->failed_decl);
     if (m->n_chains == 0)
-        return ngt_seterr(err, NGT_EINVAL, "the menu has no chains");
+        return seterr(err, NGT_EINVAL, "the menu has no chains");
     int rc = plan_build(m, err);
     if (rc != NGT_OK)
-        return ngt_preferr(err, rc, "menu");
+        return preferr(err, rc, "menu");
     free(m->err_msg);
     free(m->err_set);
     m->err_msg = calloc((size_t)m->n_order + 1, sizeof *m->err_msg);
     m->err_set = calloc((size_t)m->n_order + 1, sizeof *m->err_set);
     if (!m->err_msg || !m->err_set)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     int lumi = -1;
     ngt_schema_identity(m->schema, NULL, &lumi, NULL);
     m->lumi_col =
@@ -35,9 +36,9 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     size_t need = ngt_menu_describe(m, NULL, 0);
     char *text = malloc(need + 1);
     if (!text)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     ngt_menu_describe(m, text, need + 1);
-    m->hash = ngt_fnv1a(text, strlen(text), ngt_fnv1a_basis());
+    m->hash = fnv1a(text, strlen(text), fnv1a_basis());
     free(text);
     return NGT_OK;
 }
@@ -48,7 +49,7 @@ void menu_note_error(ngt_menu *m, int k, const char *msg)
         return;
     pthread_mutex_lock(&m->err_mu);
     if (!atomic_load_explicit(&m->err_set[k], memory_order_relaxed)) {
-        ngt_strlcpy(m->err_msg[k], msg, sizeof m->err_msg[k]);
+        str_copy(m->err_msg[k], msg, sizeof m->err_msg[k]);
         atomic_store_explicit(&m->err_set[k], 1, memory_order_release);
     }
     pthread_mutex_unlock(&m->err_mu);
@@ -96,72 +97,55 @@ uint64_t ngt_menu_hash(const ngt_menu *m)
     return m->hash;
 }
 
-typedef struct out {
-    char *buf;
-    size_t size, len;
-} out;
-
-static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *at = o->buf && o->len < o->size ? o->buf + o->len : NULL;
-    int k = vsnprintf(at, at ? o->size - o->len : 0, fmt, ap);
-    va_end(ap);
-    if (k > 0)
-        o->len += (size_t)k;
-}
-
-static void describe_chain(const ngt_menu *m, out *o, int ci)
+static void describe_chain(const ngt_menu *m, strbuf *o, int ci)
 {
     const chain *c = &m->chains[ci];
-    emit(o, "chain %s\n", c->name);
+    sb_printf(o, "chain %s\n", c->name);
     for (int k = 0; k < c->n_seeds; k++)
-        emit(o, "  seed %s\n", c->seed_names[k]);
+        sb_printf(o, "  seed %s\n", c->seed_names[k]);
     for (int k = 0; k < c->n_vetoes; k++)
-        emit(o, "  veto %s\n", c->veto_names[k]);
+        sb_printf(o, "  veto %s\n", c->veto_names[k]);
     for (int k = 0; k < c->n_items; k++) {
         const step *s = &m->steps[c->items[k]];
         if (s->kind == STEP_CUT)
-            emit(o, "  cut %s\n", ngt_cut_text(s->cut));
+            sb_printf(o, "  cut %s\n", cut_text(s->cut));
         else
-            emit(o, "  %s\n", s->name);
+            sb_printf(o, "  %s\n", s->name);
     }
 }
 
 size_t ngt_menu_describe(const ngt_menu *m, char *buf, size_t size)
 {
-    out o = {buf, size, 0};
+    strbuf o = sb_fixed(buf, size);
     if (buf && size)
         buf[0] = 0;
-    emit(&o, "%s", ngt_schema_text(m->schema));
+    sb_printf(&o, "%s", ngt_schema_text(m->schema));
     for (int i = 0; i < ngt_schema_ncolumns(m->schema); i++) {
         const ngt_column_info *c = ngt_schema_column(m->schema, i);
         if (c->derived)
-            emit(&o, "derived %s %s[%lld]\n", c->name, ngt_dtype_name(c->dtype),
-                 (long long)c->elems);
+            sb_printf(&o, "derived %s %s[%lld]\n", c->name, ngt_dtype_name(c->dtype),
+                      (long long)c->elems);
     }
     for (int c = 0; c < m->n_chains; c++)
         describe_chain(m, &o, c);
     for (int s = 0; s < m->n_streams; s++) {
-        emit(&o, "stream %s:", m->streams[s].name);
+        sb_printf(&o, "stream %s:", m->streams[s].name);
         for (int k = 0; k < m->streams[s].n_chains; k++)
-            emit(&o, " %s", m->chains[m->streams[s].chains[k]].name);
-        emit(&o, "\n");
+            sb_printf(&o, " %s", m->chains[m->streams[s].chains[k]].name);
+        sb_printf(&o, "\n");
     }
     for (int p = 0; p < m->n_pcols; p++) {
-        emit(&o, "prescale-column %s:", m->pcols[p].name);
+        sb_printf(&o, "prescale-column %s:", m->pcols[p].name);
         for (int c = 0; c < m->n_chains; c++)
             if (m->pcols[p].factors[c] != UINT32_MAX)
-                emit(&o, " %s=%u", m->chains[c].name, m->pcols[p].factors[c]);
-        emit(&o, "\n");
+                sb_printf(&o, " %s=%u", m->chains[c].name, m->pcols[p].factors[c]);
+        sb_printf(&o, "\n");
     }
     if (m->built) {
-        emit(&o, "order:");
+        sb_printf(&o, "order:");
         for (int i = 0; i < m->n_order; i++)
-            emit(&o, " [%s]", m->steps[m->order_step[i]].name);
-        emit(&o, "\n");
+            sb_printf(&o, " [%s]", m->steps[m->order_step[i]].name);
+        sb_printf(&o, "\n");
     }
     return o.len;
 }

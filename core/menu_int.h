@@ -24,7 +24,7 @@ typedef struct step {
     char name[128];
     int chain; /* owning chain for filters, -1 for producers */
     /* cut */
-    ngt_cut *cut;
+    cut_program *cut;
     /* prescale */
     uint32_t factor;
     uint64_t seed; /* FNV-1a 64 of the chain name */
@@ -90,8 +90,11 @@ struct ngt_menu {
     /* resolved by plan.c */
     int n_nodes;
     node *nodes;
-    int *producer_users; /* per producer step: chain bitmap rows, see plan.c */
-    int words;           /* decision words */
+    int *user_start, *users; /* per producer step: the chains it computes for (CSR, plan.c) */
+    uint64_t plan_work;      /* the planner's elementary operations (its scaling test) */
+    int plan_edges;          /* ordering constraints it resolved */
+    uint64_t plan_ns;        /* time plan_build took (cuts are compiled apart) */
+    int words;               /* decision words */
     int col_decision, col_streams, col_status;
     int *step_order; /* step index -> position in execution order (stats index) */
     int *order_step; /* stats index -> step index */
@@ -196,7 +199,7 @@ struct ngt_ctx {
     void **ws;       /* per model: workspace */
     size_t *ws_size; /* per model: its size */
     int max_batch;
-    struct ngt_job *job; /* for ngt_menu_process */
+    struct exec_job *job; /* for ngt_menu_process */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int woken;
@@ -218,5 +221,8 @@ void menu_declaration_failed(ngt_menu *m, int rc, const ngt_error *e, const char
 void menu_note_error(ngt_menu *m, int k, const char *msg);
 /* Applies a requested prescale column at a batch boundary; returns the column to use. */
 int menu_column_for_batch(ngt_menu *m, ngt_batch *b);
+
+/* The index of the chain called name, or -1 (name may be NULL). */
+int menu_find_chain(const ngt_menu *m, const char *name);
 
 #endif

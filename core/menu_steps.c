@@ -26,7 +26,7 @@ static int model_index(ngt_menu *m, int slot, ngt_error *err)
         if (m->model_slots[i] == slot)
             return i;
     if (m->n_models == (int)(sizeof m->model_slots / sizeof m->model_slots[0]))
-        return ngt_seterr(err, NGT_EINVAL, "too many models in one menu");
+        return seterr(err, NGT_EINVAL, "too many models in one menu");
     m->model_slots[m->n_models] = slot;
     return m->n_models++;
 }
@@ -36,23 +36,23 @@ static int check_input(const ngt_menu *m, const char *model, const char *name,
 {
     *col = ngt_schema_find(m->schema, name);
     if (*col < 0)
-        return ngt_seterr(err, NGT_EINVAL, "model '%s' input '%s': unknown column '%s'", model,
-                          t->name, name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "model '%s' input '%s': unknown column '%s'", model, t->name,
+                      name ? name : "(null)");
     const ngt_column_info *c = ngt_schema_column(m->schema, *col);
     int64_t elems = 1;
     for (int i = 0; i < t->rank; i++)
         elems *= t->shape[i];
     if (c->kind == NGT_COL_SCALAR || c->kind == NGT_COL_COUNT)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "model '%s' input '%s': column '%s' is not an event "
-                          "array",
-                          model, t->name, name);
+        return seterr(err, NGT_EINVAL,
+                      "model '%s' input '%s': column '%s' is not an event "
+                      "array",
+                      model, t->name, name);
     if (c->dtype != t->dtype || c->elems != elems)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "model '%s' input '%s' wants %s with %lld values per event; column '%s' "
-                          "is %s with %lld",
-                          model, t->name, ngt_dtype_name(t->dtype), (long long)elems, name,
-                          ngt_dtype_name(c->dtype), (long long)c->elems);
+        return seterr(err, NGT_EINVAL,
+                      "model '%s' input '%s' wants %s with %lld values per event; column '%s' "
+                      "is %s with %lld",
+                      model, t->name, ngt_dtype_name(t->dtype), (long long)elems, name,
+                      ngt_dtype_name(c->dtype), (long long)c->elems);
     return NGT_OK;
 }
 
@@ -72,8 +72,8 @@ static int same_infer(const ngt_menu *m, int slot, int n_in, const int *in, int 
                    s->n_out == n_out && memcmp(s->in, in, sizeof *in * (size_t)n_in) == 0 &&
                    s->out[k] == col;
         if (!same)
-            return ngt_seterr(err, NGT_EINVAL, "column '%s' already exists%s%s", outputs[k],
-                              s ? ", written by step " : " in the input schema", s ? s->name : "");
+            return seterr(err, NGT_EINVAL, "column '%s' already exists%s%s", outputs[k],
+                          s ? ", written by step " : " in the input schema", s ? s->name : "");
         *found = p;
     }
     return NGT_OK;
@@ -83,7 +83,7 @@ static int add_output(ngt_menu *m, const char *name, ngt_dtype dt, int rank, con
                       ngt_error *err)
 {
     if (!schema_valid_name(name))
-        return ngt_seterr(err, NGT_EINVAL, "bad output column name '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "bad output column name '%s'", name ? name : "(null)");
     return schema_append(m->schema, name, dt, NGT_COL_EVENT, rank, shape, -1, 1, err);
 }
 
@@ -92,31 +92,31 @@ static int declare_infer(ngt_menu *m, int ci, const char *model, int n_in,
                          ngt_error *err)
 {
     if (!m || m->built || ci < 0 || ci >= m->n_chains)
-        return ngt_seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
-                          "infer: bad menu or chain index %d", ci);
+        return seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
+                      "infer: bad menu or chain index %d", ci);
     const char *cn = m->chains[ci].name;
     int slot = m->reg && model ? registry_slot(m->reg, model) : -1;
     ngt_model_desc d;
     if (slot < 0 || ngt_registry_describe(m->reg, model, &d, err) != NGT_OK)
-        return ngt_seterr(err, NGT_EINVAL, "chain '%s': unknown model '%s' (load it first)", cn,
-                          model ? model : "(null)");
+        return seterr(err, NGT_EINVAL, "chain '%s': unknown model '%s' (load it first)", cn,
+                      model ? model : "(null)");
     if (n_in != d.n_inputs || n_out != d.n_outputs)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "chain '%s': model '%s' has %d inputs and %d outputs; %d and %d given",
-                          cn, model, d.n_inputs, d.n_outputs, n_in, n_out);
+        return seterr(err, NGT_EINVAL,
+                      "chain '%s': model '%s' has %d inputs and %d outputs; %d and %d given", cn,
+                      model, d.n_inputs, d.n_outputs, n_in, n_out);
     int in[NGT_MAX_MODEL_IO];
     for (int k = 0; k < n_in; k++)
         if (check_input(m, model, inputs[k], &d.inputs[k], &in[k], err) != NGT_OK)
-            return ngt_preferr(err, NGT_EINVAL, "chain '%s'", cn);
+            return preferr(err, NGT_EINVAL, "chain '%s'", cn);
     int si;
     if (same_infer(m, slot, n_in, in, n_out, outputs, &si, err) != NGT_OK)
-        return ngt_preferr(err, NGT_EINVAL, "chain '%s': infer '%s'", cn, model);
+        return preferr(err, NGT_EINVAL, "chain '%s': infer '%s'", cn, model);
     if (si < 0) {
         int mi = model_index(m, slot, err);
         if (mi < 0 || (si = menu_new_step(m, STEP_INFER, -1, err)) < 0)
             return mi < 0 ? mi : si;
         step *s = &m->steps[si];
-        ngt_strlcpy(s->model, model, sizeof s->model);
+        str_copy(s->model, model, sizeof s->model);
         s->model_slot = slot;
         s->model_index = mi;
         s->n_in = n_in;
@@ -126,7 +126,7 @@ static int declare_infer(ngt_menu *m, int ci, const char *model, int n_in,
             int col = add_output(m, outputs[k], d.outputs[k].dtype, d.outputs[k].rank,
                                  d.outputs[k].shape, err);
             if (col < 0)
-                return ngt_preferr(err, col, "chain '%s': infer '%s'", cn, model);
+                return preferr(err, col, "chain '%s': infer '%s'", cn, model);
             m->steps[si].out[m->steps[si].n_out++] = col;
         }
     }
@@ -137,12 +137,12 @@ static int resolve_reads(ngt_menu *m, step *s, const ngt_step_def *d, ngt_error 
 {
     s->reads = malloc(sizeof *s->reads * (size_t)(d->n_reads + 1));
     if (!s->reads)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int i = 0; i < d->n_reads; i++) {
         int col = ngt_schema_find(m->schema, d->reads[i]);
         if (col < 0)
-            return ngt_seterr(err, NGT_EINVAL, "step '%s' reads unknown column '%s'", d->name,
-                              d->reads[i] ? d->reads[i] : "(null)");
+            return seterr(err, NGT_EINVAL, "step '%s' reads unknown column '%s'", d->name,
+                          d->reads[i] ? d->reads[i] : "(null)");
         s->reads[s->n_reads++] = col;
     }
     return NGT_OK;
@@ -160,8 +160,8 @@ static int same_function(const ngt_menu *m, const ngt_step_def *d, int *found, n
         const step *s = p >= 0 ? &m->steps[p] : NULL;
         if (!s || s->kind != STEP_PRODUCE || s->fn != d->fn || s->user != d->user ||
             s->n_out != d->n_writes || s->out[k] != col)
-            return ngt_seterr(err, NGT_EINVAL, "step '%s': column '%s' already exists", d->name,
-                              d->writes[k]);
+            return seterr(err, NGT_EINVAL, "step '%s': column '%s' already exists", d->name,
+                          d->writes[k]);
         *found = p;
     }
     return NGT_OK;
@@ -176,10 +176,10 @@ static int declare_writes(ngt_menu *m, int si, const ngt_step_def *d, ngt_error 
         const char *type = d->write_types ? d->write_types[k] : NULL;
         int rc = schema_parse_type(type, &dt, &rank, shape, err);
         if (rc != NGT_OK)
-            return ngt_preferr(err, rc, "step '%s' output '%s'", d->name, d->writes[k]);
+            return preferr(err, rc, "step '%s' output '%s'", d->name, d->writes[k]);
         int col = add_output(m, d->writes[k], dt, rank, shape, err);
         if (col < 0)
-            return ngt_preferr(err, col, "step '%s'", d->name);
+            return preferr(err, col, "step '%s'", d->name);
         m->steps[si].out[m->steps[si].n_out++] = col;
     }
     return NGT_OK;
@@ -188,15 +188,15 @@ static int declare_writes(ngt_menu *m, int si, const ngt_step_def *d, ngt_error 
 static int declare_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
 {
     if (!m || m->built || ci < 0 || ci >= m->n_chains)
-        return ngt_seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
-                          "step: bad menu or chain index %d", ci);
+        return seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
+                      "step: bad menu or chain index %d", ci);
     if (!d || !d->fn || !d->name || !*d->name)
-        return ngt_seterr(err, NGT_EINVAL, "chain '%s': a step needs a name and a function",
-                          m->chains[ci].name);
+        return seterr(err, NGT_EINVAL, "chain '%s': a step needs a name and a function",
+                      m->chains[ci].name);
     if (d->mode != NGT_STEP_SYNC && d->mode != NGT_STEP_ASYNC && d->mode != NGT_STEP_OFFLOAD)
-        return ngt_seterr(err, NGT_EINVAL, "step '%s': bad mode %d", d->name, (int)d->mode);
+        return seterr(err, NGT_EINVAL, "step '%s': bad mode %d", d->name, (int)d->mode);
     if (d->n_writes < 0 || d->n_writes > NGT_MAX_MODEL_IO || d->n_reads < 0)
-        return ngt_seterr(err, NGT_EINVAL, "step '%s': bad number of reads or writes", d->name);
+        return seterr(err, NGT_EINVAL, "step '%s': bad number of reads or writes", d->name);
     int si = -1;
     if (d->n_writes && same_function(m, d, &si, err) != NGT_OK)
         return NGT_EINVAL;
@@ -224,35 +224,31 @@ static int declare_stream(ngt_menu *m, const char *name, int n, const char *cons
                           ngt_error *err)
 {
     if (!m || m->built)
-        return ngt_seterr(err, NGT_ESTATE, "stream: the menu is already built");
+        return seterr(err, NGT_ESTATE, "stream: the menu is already built");
     if (!name || !*name || strlen(name) >= NGT_NAME_MAX || strcmp(name, "error") == 0)
-        return ngt_seterr(err, NGT_EINVAL, "bad stream name '%s'%s", name ? name : "(null)",
-                          name && strcmp(name, "error") == 0 ? " (the error stream is built in)"
-                                                             : "");
+        return seterr(err, NGT_EINVAL, "bad stream name '%s'%s", name ? name : "(null)",
+                      name && strcmp(name, "error") == 0 ? " (the error stream is built in)" : "");
     for (int i = 0; i < m->n_streams; i++)
         if (strcmp(m->streams[i].name, name) == 0)
-            return ngt_seterr(err, NGT_EINVAL, "duplicate stream '%s'", name);
+            return seterr(err, NGT_EINVAL, "duplicate stream '%s'", name);
     if (m->n_streams >= 62)
-        return ngt_seterr(err, NGT_EINVAL, "too many streams (max 62 plus 'error')");
+        return seterr(err, NGT_EINVAL, "too many streams (max 62 plus 'error')");
     stream *v = realloc(m->streams, sizeof *v * (size_t)(m->n_streams + 1));
     if (!v)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->streams = v;
     stream *s = &v[m->n_streams];
     memset(s, 0, sizeof *s);
-    ngt_strlcpy(s->name, name, sizeof s->name);
+    str_copy(s->name, name, sizeof s->name);
     s->chains = malloc(sizeof *s->chains * (size_t)(n + 1));
     if (!s->chains)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->n_streams++;
     for (int i = 0; i < n; i++) {
-        int c = -1;
-        for (int k = 0; chains[i] && k < m->n_chains && c < 0; k++)
-            if (strcmp(m->chains[k].name, chains[i]) == 0)
-                c = k;
+        int c = menu_find_chain(m, chains[i]);
         if (c < 0)
-            return ngt_seterr(err, NGT_EINVAL, "stream '%s': unknown chain '%s'", name,
-                              chains[i] ? chains[i] : "(null)");
+            return seterr(err, NGT_EINVAL, "stream '%s': unknown chain '%s'", name,
+                          chains[i] ? chains[i] : "(null)");
         s->chains[s->n_chains++] = c;
     }
     return m->n_streams - 1;

@@ -1,6 +1,16 @@
-/* ngt.h: the whole public C API of ngt, the Next-Generation Trigger toolkit.
+/* ngt.h: the whole public C API of ngt's core, the Next-Generation Trigger toolkit. Modules add
+ * their own tool headers beside it (ngt_genc.h, ngt_hls.h); backends plug in by name.
  * One header for C hosts and for LuaJIT's ffi.cdef: constants are enums, no macros in declarations.
- */
+ *
+ * Ownership, lifetimes and threads, in one place (each section repeats what concerns it):
+ *   - Whatever a *_new returns, the caller frees with the matching *_free (NULL is accepted).
+ *   - Borrowing: a menu borrows its registry (free the menu first); a context, a runner and a
+ *     statistics snapshot borrow their menu (free them before it); a menu and a batch copy the
+ *     schema they are given (free yours whenever). Strings returned as const char * belong to the
+ *     object that returned them and live as long as it.
+ *   - Threads: no global state; distinct objects may be used from distinct threads freely. On one
+ *     object, the calls marked "thread-safe" may run concurrently; every other call needs the
+ *     caller to serialise it. */
 #ifndef NGT_H
 #define NGT_H
 
@@ -10,17 +20,20 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+/* Everything declared below is libngt's public API (the rest of the library is hidden). */
+#pragma GCC visibility push(default)
 
 /* ---- Versions -------------------------------------------------------------------------------
  * The ABI version changes whenever a struct below changes layout or a function its signature.
  * A host checks ngt_abi_version() == NGT_ABI_VERSION at start-up. */
-enum { NGT_ABI_VERSION = 1 };
+enum { NGT_ABI_VERSION = 2 };
 int ngt_abi_version(void);
 const char *ngt_version(void); /* "0.1.0" */
 
 /* ---- Errors ---------------------------------------------------------------------------------
  * Functions return an int status (NGT_OK or a negative code) and fill an ngt_error with a message
- * for a person; pointer-returning functions return NULL on failure. err may be NULL. */
+ * for a person; pointer-returning functions return NULL on failure. err may be NULL. The error
+ * is the caller's (often on its stack); ngt never keeps a pointer to it. */
 enum {
     NGT_OK = 0,
     NGT_PENDING = 1, /* an asynchronous step started; its completion resumes the batch */
@@ -75,7 +88,8 @@ enum {
  * written by steps (model outputs, decisions); added by the menu. The physics identity (run, lumi
  * section, event number) may name columns or scalars; when set, the prescale hash uses it instead
  * of the event id. Canonical text and schema id: see docs/schema.md (FNV-1a 64 over the canonical
- * text of the non-derived columns). */
+ * text of the non-derived columns). A schema is built on one thread, then read-only (reads
+ * are thread-safe). */
 typedef enum ngt_column_kind {
     NGT_COL_EVENT = 0,
     NGT_COL_SCALAR,
@@ -122,7 +136,9 @@ int ngt_schema_identity(const ngt_schema *s, int *run, int *lumi, int *event);
 /* ---- Batch ----------------------------------------------------------------------------------
  * Capacity N events, n filled. Each event column is one contiguous [event][elem] array starting
  * 64-byte aligned, padded to a multiple of 64 bytes. Batch scalars hold one value each. Each event
- * has a 64-bit event id ((source id << 40) | sequence number by convention). */
+ * has a 64-bit event id ((source id << 40) | sequence number by convention). A batch owns its
+ * columns and a copy of its schema; one thread at a time fills or processes it (the runner hands
+ * its pool's batches from the producer thread to a worker and back). */
 typedef struct ngt_batch ngt_batch;
 ngt_batch *ngt_batch_new(const ngt_schema *s, int capacity, ngt_error *err);
 void ngt_batch_free(ngt_batch *b);
@@ -144,7 +160,11 @@ uint64_t ngt_batch_copies(const ngt_batch *b);
  * A backend turns a model file into an immutable model shared by all threads; each thread brings
  * its own workspace. infer() computes n events' outputs from dense [n][elems] inputs; an event's
  * outputs never depend on n or on the event's place in the batch (batch-invariant) unless the
- * backend says otherwise in describe(). */
+ * backend says otherwise in describe().
+ * Lifetimes: a backend vtable is static and outlives every registry. A registry owns its models;
+ * ngt_registry_load and the read functions are thread-safe (a load publishes a new version
+ * atomically; batches running keep the version they pinned, freed by the last one to finish).
+ * Free a registry after every menu that borrows it. */
 typedef struct ngt_tensor_desc {
     char name[NGT_NAME_MAX];
     ngt_dtype dtype;
@@ -172,14 +192,6 @@ typedef struct ngt_backend {
     void (*unload)(void *model);
 } ngt_backend;
 
-const ngt_backend *ngt_backend_ref(void);  /* modules/ref: the built-in reference interpreter */
-const ngt_backend *ngt_backend_genc(void); /* modules/genc: ONNX compiled to C (when built) */
-const ngt_backend *ngt_backend_hls(void);  /* modules/hls: fixed point as hls4ml (when built) */
-/* `ngt compile`: reads an ONNX model and writes it as one C file and its header, functions named
- * PREFIX_*, for target "avx512", "avx2", "generic" or "native" (modules/genc, docs/genc.md). */
-int ngt_genc_compile_file(const char *path, const char *target, const char *prefix,
-                          const char *c_path, const char *h_path, ngt_error *err);
-
 typedef struct ngt_registry ngt_registry;
 ngt_registry *ngt_registry_new(ngt_error *err); /* knows the built-in backends */
 void ngt_registry_free(ngt_registry *r);
@@ -203,7 +215,11 @@ int ngt_registry_infer(ngt_registry *r, const char *name, const void *const *inp
  * the sel events. A step that fails on some events sets error[i] = 1; returning a negative code
  * errors all of them. An asynchronous step calls ngt_step_async() once per operation it starts,
  * returns NGT_PENDING, and each operation ends with ngt_async_complete() from any thread; the
- * batch resumes when all have completed (when_all) or the step's timeout expires. */
+ * batch resumes when all have completed (when_all) or the step's timeout expires.
+ * The io (and sel, pass, error) belong to ngt and are valid only during the call; user pointers
+ * given in an ngt_step_def must outlive the menu. A step function runs on any worker thread,
+ * possibly on several batches at once, so it must be thread-safe (or keep per-worker state
+ * indexed by io->worker). ngt_async_complete is thread-safe. */
 typedef struct ngt_async ngt_async;
 typedef struct ngt_step_io {
     ngt_batch *batch;
@@ -242,7 +258,10 @@ typedef struct ngt_step_def {
  * Chains of steps over one input schema. Build it, then ngt_menu_build() validates it, compiles
  * the cuts, resolves producers and orders every step; after that it is immutable except for the
  * prescale column, which switches at a batch boundary (a lumi boundary when the schema has one).
- * Functions taking a chain take the index ngt_menu_chain returned. */
+ * Functions taking a chain take the index ngt_menu_chain returned.
+ * A menu copies its input schema and borrows the registry (which must outlive it). Declaring and
+ * building happen on one thread; a built menu is shared read-only by every context and runner,
+ * which must be freed before it. ngt_menu_select_column and the read functions are thread-safe. */
 typedef struct ngt_menu ngt_menu;
 ngt_menu *ngt_menu_new(const ngt_schema *input, ngt_registry *models, ngt_error *err);
 void ngt_menu_free(ngt_menu *m);
@@ -289,7 +308,8 @@ enum { NGT_EVENT_REJECTED = 0, NGT_EVENT_ACCEPTED = 1, NGT_EVENT_ERRORED = 2 };
 
 /* ---- Synchronous embedding --------------------------------------------------------------------
  * A host with its own threads makes one context per thread and processes batches made from
- * ngt_menu_schema() on the calling thread. No ngt thread, no global state. */
+ * ngt_menu_schema() on the calling thread. No ngt thread, no global state. A context borrows
+ * its menu and is used by one thread at a time; threads with their own contexts run at once. */
 typedef struct ngt_ctx ngt_ctx;
 ngt_ctx *ngt_ctx_new(ngt_menu *m, int max_batch, ngt_error *err);
 void ngt_ctx_free(ngt_ctx *c);
@@ -298,7 +318,12 @@ int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err);
 /* ---- Threaded runner (the scheduler) -----------------------------------------------------------
  * T workers over a pool of preallocated batches. A producer thread acquires a batch (blocking
  * when the pool is empty: back-pressure), fills it and submits it; the sink sees each processed
- * batch (in submission order when in_order is set) before it returns to the pool. */
+ * batch (in submission order when in_order is set) before it returns to the pool.
+ * A runner borrows its menu (free the runner first) and owns its threads and pool: acquire,
+ * try_acquire, release and submit are called from one producer thread (or serialised by the
+ * caller); drain is thread-safe. The sink runs on worker threads: one call at a time when
+ * in_order is set, else possibly several at once (on different batches). Batches belong to the
+ * runner: never free one, and do not touch it after submitting it. */
 typedef void (*ngt_sink_fn)(void *user, ngt_batch *b);
 typedef struct ngt_run_opts {
     int threads;         /* workers; <= 0: number of cores */
@@ -321,7 +346,9 @@ void ngt_runner_free(ngt_runner *r); /* drains, stops the threads */
 
 /* ---- Statistics -------------------------------------------------------------------------------
  * Counters are per worker, updated without locks, summed when read; a snapshot may be taken at
- * any time, also while batches run. Invariant: in == accepted + rejected + errored. */
+ * any time, also while batches run. Invariant: in == accepted + rejected + errored.
+ * A stats object borrows its menu's sizes (free it before the menu); ngt_stats_read is
+ * thread-safe against running batches; one stats object is read and filled by one thread. */
 typedef struct ngt_totals {
     uint64_t batches, in, accepted, rejected, errored;
 } ngt_totals;
@@ -377,55 +404,12 @@ int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, n
 const char *ngt_stats_input_error(const ngt_stats *s, uint64_t *events);
 
 /* ---- Machine and provenance ------------------------------------------------------------------*/
+/* Thread-safe; the strings are static. */
 const char *ngt_cpu_model(void);   /* "AMD EPYC 9R45" */
 const char *ngt_cpu_isa(void);     /* "avx512" / "avx2" / "sse2" / "generic" */
 const char *ngt_blas_kernel(void); /* openblas_get_corename(), or "none" */
 
-/* ---- NumPy files ------------------------------------------------------------------------------
- * .npy (versions 1-3, little-endian, C order) read into a malloc'd buffer the caller frees. */
-typedef struct ngt_npy {
-    ngt_dtype dtype;
-    int rank;
-    int64_t shape[NGT_MAX_RANK + 1];
-    void *data;
-    size_t bytes;
-} ngt_npy;
-int ngt_npy_read(const char *path, ngt_npy *out, ngt_error *err);
-int ngt_npy_write(const char *path, ngt_dtype t, int rank, const int64_t *shape, const void *data,
-                  ngt_error *err);
-void ngt_npy_free(ngt_npy *a);
-
-/* ---- hls tools (modules/hls) ----------------------------------------------------------------
- * For `ngt hls profile` and `ngt hls tune`: the hls backend's model (ONNX file + precision
- * configuration, as the backend's options) over n events. With stats, every event goes through
- * the exact step-by-step path and each layer's assignments to its result type are counted;
- * without, the backend's own (fast) path runs. n = 0 only loads and fills the sizes. */
-enum { NGT_HLS_MAX_LAYERS = 64 };
-typedef struct ngt_hls_layer_stats {
-    char name[NGT_NAME_MAX];
-    char kind[16];   /* "Input", "Dense", "Conv", "ReLU", "Sigmoid", "Tanh", "Softmax", ... */
-    char types[256]; /* the resolved types as text ("result ap_fixed<...>, accum ...") */
-    int width, integer, is_signed;     /* the result type */
-    double type_min, type_max;         /* its representable range */
-    double seen_min, seen_max;         /* range of the values stored (0, 0 when none) */
-    int64_t values;                    /* values assigned (events x layer size) */
-    int64_t overflows;                 /* assignments that wrapped or saturated */
-    int64_t rounded;                   /* assignments that dropped nonzero low bits */
-    int64_t acc_overflows;             /* Dense/Conv: sums whose accumulator overflowed */
-    double weight_min, weight_max;     /* Dense/Conv/BatchNorm: quantized weights (scale) */
-    double bias_min, bias_max;         /* ... and biases */
-    int64_t n_weights, n_biases, size; /* weight and bias counts; output values per event */
-    int in_width, weight_width, bias_width, acc_width, acc_integer; /* Dense/Conv/BatchNorm */
-    int64_t multipliers; /* products per output position (n_in x n_out) */
-} ngt_hls_layer_stats;
-typedef struct ngt_hls_stats {
-    int n_layers;
-    int64_t in_size, out_size; /* float values per event, ONNX layout */
-    ngt_hls_layer_stats layer[NGT_HLS_MAX_LAYERS];
-} ngt_hls_stats;
-/* in: n x in_size floats; out (n x out_size floats) may be NULL; st may be NULL (fast path). */
-int ngt_hls_profile(const char *model, const char *precision, const float *in, int n, float *out,
-                    ngt_hls_stats *st, ngt_error *err);
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

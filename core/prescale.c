@@ -26,39 +26,34 @@ static int declare_prescale_column(ngt_menu *m, const char *column, int n,
                                    ngt_error *err)
 {
     if (!m || m->built)
-        return ngt_seterr(err, NGT_ESTATE,
-                          "prescale columns are declared before the menu is built");
+        return seterr(err, NGT_ESTATE, "prescale columns are declared before the menu is built");
     if (!column || !*column || strlen(column) >= NGT_NAME_MAX)
-        return ngt_seterr(err, NGT_EINVAL, "bad prescale column name '%s'",
-                          column ? column : "(null)");
+        return seterr(err, NGT_EINVAL, "bad prescale column name '%s'", column ? column : "(null)");
     for (int i = 0; i < m->n_pcols; i++)
         if (strcmp(m->pcols[i].name, column) == 0)
-            return ngt_seterr(err, NGT_EINVAL, "duplicate prescale column '%s'", column);
+            return seterr(err, NGT_EINVAL, "duplicate prescale column '%s'", column);
     uint32_t *f = malloc(sizeof *f * (size_t)(m->n_chains + 1));
     if (!f)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int c = 0; c < m->n_chains; c++)
         f[c] = UINT32_MAX;
     for (int i = 0; i < n; i++) {
-        int c = -1;
-        for (int k = 0; chains[i] && k < m->n_chains && c < 0; k++)
-            if (strcmp(m->chains[k].name, chains[i]) == 0)
-                c = k;
+        int c = menu_find_chain(m, chains[i]);
         if (c < 0 || m->chains[c].prescale_step < 0) {
             free(f);
-            return ngt_seterr(err, NGT_EINVAL, "prescale column '%s': %s '%s'", column,
-                              c < 0 ? "unknown chain" : "no prescale step in chain",
-                              chains[i] ? chains[i] : "(null)");
+            return seterr(err, NGT_EINVAL, "prescale column '%s': %s '%s'", column,
+                          c < 0 ? "unknown chain" : "no prescale step in chain",
+                          chains[i] ? chains[i] : "(null)");
         }
         f[c] = factors[i];
     }
     pcolumn *v = realloc(m->pcols, sizeof *v * (size_t)(m->n_pcols + 1));
     if (!v) {
         free(f);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     }
     m->pcols = v;
-    ngt_strlcpy(v[m->n_pcols].name, column, NGT_NAME_MAX);
+    str_copy(v[m->n_pcols].name, column, NGT_NAME_MAX);
     v[m->n_pcols].factors = f;
     return m->n_pcols++;
 }
@@ -66,13 +61,13 @@ static int declare_prescale_column(ngt_menu *m, const char *column, int n,
 int ngt_menu_select_column(ngt_menu *m, const char *column, ngt_error *err)
 {
     if (!m || !column)
-        return ngt_seterr(err, NGT_EINVAL, "select column: no menu or name");
+        return seterr(err, NGT_EINVAL, "select column: no menu or name");
     int k = -1;
     for (int i = 0; i < m->n_pcols && k < 0; i++)
         if (strcmp(m->pcols[i].name, column) == 0)
             k = i;
     if (k < 0 && *column)
-        return ngt_seterr(err, NGT_EINVAL, "unknown prescale column '%s'", column);
+        return seterr(err, NGT_EINVAL, "unknown prescale column '%s'", column);
     atomic_store(&m->requested_col, k);
     return NGT_OK;
 }
@@ -92,7 +87,7 @@ static int64_t batch_lumi(const ngt_menu *m, ngt_batch *b)
     if (m->lumi_col < 0)
         return INT64_MIN;
     const ngt_column_info *c = ngt_schema_column(m->schema, m->lumi_col);
-    return ngt_read_int(ngt_batch_column(b, m->lumi_col), c->dtype);
+    return read_int(ngt_batch_column(b, m->lumi_col), c->dtype);
 }
 
 int menu_column_for_batch(ngt_menu *m, ngt_batch *b)

@@ -26,17 +26,12 @@ ngt_registry *ngt_registry_new(ngt_error *err)
 {
     ngt_registry *r = calloc(1, sizeof *r);
     if (!r) {
-        ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        seterr(err, NGT_ENOMEM, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&r->mu, NULL);
-    ngt_registry_add_backend(r, ngt_backend_ref(), NULL);
-#ifdef NGT_HAVE_GENC
-    ngt_registry_add_backend(r, ngt_backend_genc(), NULL);
-#endif
-#ifdef NGT_HAVE_HLS
-    ngt_registry_add_backend(r, ngt_backend_hls(), NULL);
-#endif
+    for (const registry_backend_fn *b = registry_builtin_backends; *b; b++)
+        ngt_registry_add_backend(r, (*b)(), NULL);
     return r;
 }
 
@@ -61,11 +56,11 @@ void ngt_registry_free(ngt_registry *r)
 int ngt_registry_add_backend(ngt_registry *r, const ngt_backend *b, ngt_error *err)
 {
     if (!b || !b->name || !b->load || !b->describe || !b->workspace_size || !b->infer || !b->unload)
-        return ngt_seterr(err, NGT_EINVAL, "backend is missing a name or a function");
+        return seterr(err, NGT_EINVAL, "backend is missing a name or a function");
     if (ngt_registry_backend(r, b->name))
-        return ngt_seterr(err, NGT_EINVAL, "backend '%s' is already registered", b->name);
+        return seterr(err, NGT_EINVAL, "backend '%s' is already registered", b->name);
     if (r->n_backends == MAX_BACKENDS)
-        return ngt_seterr(err, NGT_EINVAL, "too many backends (max %d)", MAX_BACKENDS);
+        return seterr(err, NGT_EINVAL, "too many backends (max %d)", MAX_BACKENDS);
     r->backends[r->n_backends++] = b;
     return NGT_OK;
 }
@@ -93,9 +88,9 @@ static int check_desc(const ngt_model_desc *d, ngt_error *err)
 {
     if (d->n_inputs < 1 || d->n_inputs > NGT_MAX_MODEL_IO || d->n_outputs < 1 ||
         d->n_outputs > NGT_MAX_MODEL_IO)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "model has %d inputs and %d outputs (1..%d of each supported)",
-                          d->n_inputs, d->n_outputs, NGT_MAX_MODEL_IO);
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "model has %d inputs and %d outputs (1..%d of each supported)", d->n_inputs,
+                      d->n_outputs, NGT_MAX_MODEL_IO);
     return NGT_OK;
 }
 
@@ -103,24 +98,24 @@ int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, co
                       const char *options, ngt_error *err)
 {
     if (!name || !*name || strlen(name) >= NGT_NAME_MAX)
-        return ngt_seterr(err, NGT_EINVAL, "bad model name '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "bad model name '%s'", name ? name : "(null)");
     const ngt_backend *be = ngt_registry_backend(r, backend);
     if (!be)
-        return ngt_seterr(err, NGT_EINVAL, "model '%s': unknown backend '%s'", name,
-                          backend ? backend : "(null)");
+        return seterr(err, NGT_EINVAL, "model '%s': unknown backend '%s'", name,
+                      backend ? backend : "(null)");
     model_version *v = calloc(1, sizeof *v);
     if (!v)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     v->backend = be;
-    v->hash = ngt_file_hash(path, err);
+    v->hash = file_hash(path, err);
     int rc = v->hash ? be->load(path, options, &v->model, err) : NGT_EIO;
     if (rc == NGT_OK)
         rc = be->describe(v->model, &v->desc) == NGT_OK
                  ? check_desc(&v->desc, err)
-                 : ngt_seterr(err, NGT_EINVAL, "describe failed");
+                 : seterr(err, NGT_EINVAL, "describe failed");
     if (rc != NGT_OK) {
         version_free(v);
-        return ngt_preferr(err, rc, "model '%s' (%s, backend %s)", name, path, backend);
+        return preferr(err, rc, "model '%s' (%s, backend %s)", name, path, backend);
     }
     atomic_init(&v->refs, 1); /* the registry's own reference */
     pthread_mutex_lock(&r->mu);
@@ -131,9 +126,9 @@ int ngt_registry_load(ngt_registry *r, const char *name, const char *backend, co
         if (r->n_slots == MAX_MODELS) {
             pthread_mutex_unlock(&r->mu);
             version_free(v);
-            return ngt_seterr(err, NGT_EINVAL, "too many models (max %d)", MAX_MODELS);
+            return seterr(err, NGT_EINVAL, "too many models (max %d)", MAX_MODELS);
         }
-        ngt_strlcpy(r->slots[i].name, name, NGT_NAME_MAX);
+        str_copy(r->slots[i].name, name, NGT_NAME_MAX);
         r->n_slots++;
     }
     model_version *old = r->slots[i].current;
@@ -166,7 +161,7 @@ int ngt_registry_describe(ngt_registry *r, const char *name, ngt_model_desc *des
 {
     model_version *v = registry_pin(r, registry_slot(r, name));
     if (!v)
-        return ngt_seterr(err, NGT_EINVAL, "unknown model '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "unknown model '%s'", name ? name : "(null)");
     *desc = v->desc;
     registry_release(r, v);
     return NGT_OK;
@@ -194,18 +189,18 @@ int ngt_registry_infer(ngt_registry *r, const char *name, const void *const *inp
 {
     model_version *v = registry_pin(r, registry_slot(r, name));
     if (!v)
-        return ngt_seterr(err, NGT_EINVAL, "unknown model '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "unknown model '%s'", name ? name : "(null)");
     int rc = NGT_OK;
     if (v->desc.max_batch > 0 && n > v->desc.max_batch)
-        rc = ngt_seterr(err, NGT_EINVAL, "model '%s': %d events exceed its maximum batch %d", name,
-                        n, v->desc.max_batch);
+        rc = seterr(err, NGT_EINVAL, "model '%s': %d events exceed its maximum batch %d", name, n,
+                    v->desc.max_batch);
     void *ws = NULL;
     if (rc == NGT_OK && n > 0) {
-        ws = ngt_aalloc(v->backend->workspace_size(v->model, n));
+        ws = aalloc(v->backend->workspace_size(v->model, n));
         rc = ws ? v->backend->infer(v->model, ws, inputs, outputs, n, err)
-                : ngt_seterr(err, NGT_ENOMEM, "out of memory for the workspace");
+                : seterr(err, NGT_ENOMEM, "out of memory for the workspace");
     }
-    ngt_afree(ws);
+    afree(ws);
     registry_release(r, v);
     return rc;
 }

@@ -18,14 +18,14 @@ static int sched_cores(void)
 static int sched_check_opts(const ngt_run_opts *o, ngt_error *err)
 {
     if (o->threads > SCHED_MAX_THREADS)
-        return ngt_seterr(err, NGT_EINVAL, "runner: %d threads asked, at most %d", o->threads,
-                          SCHED_MAX_THREADS);
+        return seterr(err, NGT_EINVAL, "runner: %d threads asked, at most %d", o->threads,
+                      SCHED_MAX_THREADS);
     if (o->offload_threads > SCHED_MAX_THREADS)
-        return ngt_seterr(err, NGT_EINVAL, "runner: %d offload threads asked, at most %d",
-                          o->offload_threads, SCHED_MAX_THREADS);
+        return seterr(err, NGT_EINVAL, "runner: %d offload threads asked, at most %d",
+                      o->offload_threads, SCHED_MAX_THREADS);
     if (o->batches > SCHED_MAX_BATCHES)
-        return ngt_seterr(err, NGT_EINVAL, "runner: a pool of %d batches asked, at most %d",
-                          o->batches, SCHED_MAX_BATCHES);
+        return seterr(err, NGT_EINVAL, "runner: a pool of %d batches asked, at most %d", o->batches,
+                      SCHED_MAX_BATCHES);
     return NGT_OK;
 }
 
@@ -55,7 +55,7 @@ static int sched_sync_init(ngt_runner *r)
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0)
         return -1;
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* ngt_now_ns's clock, for the timer */
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* now_ns's clock, for the timer */
     pthread_mutex_t *mus[] = {&r->pool_mu, &r->run_mu, &r->off_mu, &r->tim_mu, &r->rob_mu};
     pthread_cond_t *cvs[] = {&r->pool_cv, &r->drain_cv, &r->run_cv, &r->off_cv, &r->tim_cv};
     for (size_t i = 0; i < sizeof mus / sizeof mus[0]; i++)
@@ -79,7 +79,9 @@ static void sched_sync_destroy(ngt_runner *r)
 static int sched_alloc(ngt_runner *r, ngt_error *err)
 {
     int n = r->nbatches;
-    r->slots = ngt_aalloc((size_t)n * sizeof *r->slots);
+    r->slots = aalloc((size_t)n * sizeof *r->slots);
+    if (r->slots) /* zeroed at once: sched_destroy reads it if anything below fails */
+        memset(r->slots, 0, (size_t)n * sizeof *r->slots);
     r->by_addr = calloc((size_t)n, sizeof *r->by_addr);
     r->rob = calloc((size_t)n, sizeof(sched_slot *)); /* array of pointers */
     r->workers = calloc((size_t)r->threads, sizeof *r->workers);
@@ -88,8 +90,7 @@ static int sched_alloc(ngt_runner *r, ngt_error *err)
     if (!r->slots || !r->by_addr || !r->rob || !r->workers || !r->worker_tids || !r->offload_tids ||
         sched_ring_init(&r->pool, n) || sched_ring_init(&r->runq, n) ||
         sched_ring_init(&r->offq, n))
-        return ngt_seterr(err, NGT_ENOMEM, "runner: out of memory for a pool of %d batches", n);
-    memset(r->slots, 0, (size_t)n * sizeof *r->slots);
+        return seterr(err, NGT_ENOMEM, "runner: out of memory for a pool of %d batches", n);
     return NGT_OK;
 }
 
@@ -113,10 +114,10 @@ static int sched_make_pool(ngt_runner *r, ngt_error *err)
         atomic_init(&s->deadline, UINT64_MAX);
         s->batch = ngt_batch_new(schema, r->capacity, err);
         if (!s->batch)
-            return ngt_preferr(err, NGT_ENOMEM, "runner: batch %d of the pool", i);
+            return preferr(err, NGT_ENOMEM, "runner: batch %d of the pool", i);
         s->job = exec_job_new(r->menu, r->capacity, err);
         if (!s->job)
-            return ngt_preferr(err, NGT_ENOMEM, "runner: job %d of the pool", i);
+            return preferr(err, NGT_ENOMEM, "runner: job %d of the pool", i);
         exec_job_set_callbacks(s->job, sched_wake, sched_offload, s);
         r->by_addr[i] = (sched_addr){s->batch, i};
         sched_ring_push(&r->pool, i);
@@ -133,7 +134,7 @@ static int sched_make_contexts(ngt_runner *r, ngt_error *err)
         w->index = i;
         w->ctx = ngt_ctx_new(r->menu, r->capacity, err);
         if (!w->ctx)
-            return ngt_preferr(err, NGT_ENOMEM, "runner: context of worker %d", i);
+            return preferr(err, NGT_ENOMEM, "runner: context of worker %d", i);
         ctx_set_worker(w->ctx, i);
     }
     return NGT_OK;
@@ -144,14 +145,14 @@ static int sched_start_threads(ngt_runner *r, ngt_error *err)
     for (; r->workers_started < r->threads; r->workers_started++)
         if (pthread_create(&r->worker_tids[r->workers_started], NULL, sched_worker_main,
                            &r->workers[r->workers_started]) != 0)
-            return ngt_seterr(err, NGT_EIO, "runner: cannot start worker thread %d",
-                              r->workers_started);
+            return seterr(err, NGT_EIO, "runner: cannot start worker thread %d",
+                          r->workers_started);
     for (; r->offload_started < r->noffload; r->offload_started++)
         if (pthread_create(&r->offload_tids[r->offload_started], NULL, sched_offload_main, r) != 0)
-            return ngt_seterr(err, NGT_EIO, "runner: cannot start offload thread %d",
-                              r->offload_started);
+            return seterr(err, NGT_EIO, "runner: cannot start offload thread %d",
+                          r->offload_started);
     if (pthread_create(&r->timer_tid, NULL, sched_timer_main, r) != 0)
-        return ngt_seterr(err, NGT_EIO, "runner: cannot start the timer thread");
+        return seterr(err, NGT_EIO, "runner: cannot start the timer thread");
     r->timer_started = 1;
     return NGT_OK;
 }
@@ -189,7 +190,7 @@ static void sched_destroy(ngt_runner *r)
             exec_job_free(r->slots[i].job);
         ngt_batch_free(r->slots[i].batch);
     }
-    ngt_afree(r->slots);
+    afree(r->slots);
     free(r->by_addr);
     free(r->rob);
     free(r->workers);
@@ -206,18 +207,17 @@ ngt_runner *ngt_runner_new(ngt_menu *m, const ngt_run_opts *opts, ngt_error *err
 {
     ngt_run_opts none = {0};
     if (!m) {
-        ngt_seterr(err, NGT_EINVAL, "runner: no menu given");
+        seterr(err, NGT_EINVAL, "runner: no menu given");
         return NULL;
     }
     if (!opts)
         opts = &none;
     if (sched_check_opts(opts, err) != NGT_OK)
         return NULL;
-    ngt_blas_one_thread(); /* parallelism comes from batches in flight, not from BLAS */
     ngt_runner *r = calloc(1, sizeof *r);
     if (!r || sched_sync_init(r) != 0) {
         free(r);
-        ngt_seterr(err, NGT_ENOMEM, "runner: out of memory");
+        seterr(err, NGT_ENOMEM, "runner: out of memory");
         return NULL;
     }
     r->menu = m;
@@ -312,18 +312,18 @@ void sched_slot_unref(ngt_runner *r, sched_slot *s)
 int ngt_runner_submit(ngt_runner *r, ngt_batch *b, ngt_error *err)
 {
     if (!r || !b)
-        return ngt_seterr(err, NGT_EINVAL, "runner_submit: no %s given", r ? "batch" : "runner");
+        return seterr(err, NGT_EINVAL, "runner_submit: no %s given", r ? "batch" : "runner");
     sched_slot *s = sched_find(r, b);
     if (!s)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "runner_submit: the batch is not from this runner's pool (take one "
-                          "with ngt_runner_acquire)");
+        return seterr(err, NGT_EINVAL,
+                      "runner_submit: the batch is not from this runner's pool (take one "
+                      "with ngt_runner_acquire)");
     int expect = SLOT_HELD;
     if (!atomic_compare_exchange_strong(&s->state, &expect, SLOT_QUEUED))
-        return ngt_seterr(err, NGT_ESTATE,
-                          "runner_submit: batch %d of the pool is not held by the caller "
-                          "(submitted twice, or released)",
-                          s->index);
+        return seterr(err, NGT_ESTATE,
+                      "runner_submit: batch %d of the pool is not held by the caller "
+                      "(submitted twice, or released)",
+                      s->index);
     pthread_mutex_lock(&r->pool_mu);
     r->submitted++;
     pthread_mutex_unlock(&r->pool_mu);

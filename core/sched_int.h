@@ -49,7 +49,7 @@ enum {
 };
 
 typedef struct sched_slot {
-    _Alignas(64) ngt_job *job; /* one cache line (or two) per slot: no false sharing */
+    _Alignas(64) exec_job *job; /* one cache line (or two) per slot: no false sharing */
     ngt_batch *batch;
     struct ngt_runner *r;
     int index;
@@ -120,8 +120,8 @@ struct ngt_runner {
 void *sched_worker_main(void *arg);
 void *sched_offload_main(void *arg);
 void *sched_timer_main(void *arg);
-void sched_wake(void *user, ngt_job *j);
-void sched_offload(void *user, ngt_job *j);
+void sched_wake(void *user, exec_job *j);
+void sched_offload(void *user, exec_job *j);
 void sched_runq_push(struct ngt_runner *r, sched_slot *s);
 /* sched.c: drops a reference; the last one returns the slot to the pool. */
 void sched_slot_unref(struct ngt_runner *r, sched_slot *s);

@@ -15,7 +15,7 @@ void sched_runq_push(struct ngt_runner *r, sched_slot *s)
 
 /* Wake callback of every job (any thread). A parked job is requeued; a job whose worker has not
  * yet seen it park, or that the timer is examining, is marked and requeued by them. */
-void sched_wake(void *user, ngt_job *j)
+void sched_wake(void *user, exec_job *j)
 {
     sched_slot *s = user;
     (void)j;
@@ -40,7 +40,7 @@ void sched_wake(void *user, ngt_job *j)
 
 /* Offload callback (on the worker, inside exec_job_run): the hand-off to a helper waits until
  * exec_job_run has returned, so no helper touches a job its worker is still inside. */
-void sched_offload(void *user, ngt_job *j)
+void sched_offload(void *user, exec_job *j)
 {
     sched_slot *s = user;
     (void)j;
@@ -108,7 +108,7 @@ static void sched_timer_notify(struct ngt_runner *r, uint64_t deadline)
 {
     if (deadline == UINT64_MAX)
         return;
-    uint64_t now = ngt_now_ns(), timeout = deadline > now ? deadline - now : 0;
+    uint64_t now = now_ns(), timeout = deadline > now ? deadline - now : 0;
     uint64_t min = atomic_load(&r->tim_min_timeout);
     int shorter = 0;
     while (timeout < min &&
@@ -208,7 +208,7 @@ static void sched_expire(struct ngt_runner *r, sched_slot *s, uint64_t now)
 /* One pass over the pool: expires what is due, returns the earliest deadline still ahead. */
 static uint64_t sched_timer_scan(struct ngt_runner *r)
 {
-    uint64_t now = ngt_now_ns(), next = UINT64_MAX;
+    uint64_t now = now_ns(), next = UINT64_MAX;
     for (int i = 0; i < r->nbatches; i++) {
         sched_slot *s = &r->slots[i];
         if (atomic_load(&s->state) != SLOT_PARKED)
@@ -235,7 +235,7 @@ void *sched_timer_main(void *arg)
     struct ngt_runner *r = arg;
     pthread_mutex_lock(&r->tim_mu);
     while (!r->tim_stop) {
-        uint64_t next = sched_timer_scan(r), tick = ngt_now_ns() + sched_timer_period(r);
+        uint64_t next = sched_timer_scan(r), tick = now_ns() + sched_timer_period(r);
         r->tim_next = next < tick ? next : tick;
         if (!r->tim_stop)
             sched_timer_wait(r, r->tim_next);

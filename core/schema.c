@@ -94,28 +94,28 @@ int schema_parse_type(const char *type, ngt_dtype *dt, int *rank, int64_t *shape
     }
     base[k] = 0;
     if (!type || ngt_dtype_parse(base, dt) != NGT_OK)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "bad type '%s': expected a dtype (f32 f64 i8 i16 i32 i64 u8 u16 u32 "
-                          "u64 bool) optionally followed by a shape like [77]",
-                          type ? type : "(null)");
+        return seterr(err, NGT_EINVAL,
+                      "bad type '%s': expected a dtype (f32 f64 i8 i16 i32 i64 u8 u16 u32 "
+                      "u64 bool) optionally followed by a shape like [77]",
+                      type ? type : "(null)");
     const char *p = type + k;
     *rank = 0;
     while (*p == '[') {
         char *end;
         long long d = strtoll(p + 1, &end, 10);
         if (end == p + 1 || *end != ']' || d <= 0 || d > (1LL << 30))
-            return ngt_seterr(err, NGT_EINVAL,
-                              "bad shape in type '%s': dimensions are positive "
-                              "integers in brackets",
-                              type);
+            return seterr(err, NGT_EINVAL,
+                          "bad shape in type '%s': dimensions are positive "
+                          "integers in brackets",
+                          type);
         if (*rank == NGT_MAX_RANK)
-            return ngt_seterr(err, NGT_EINVAL, "type '%s' has more than %d dimensions", type,
-                              NGT_MAX_RANK);
+            return seterr(err, NGT_EINVAL, "type '%s' has more than %d dimensions", type,
+                          NGT_MAX_RANK);
         shape[(*rank)++] = d;
         p = end + 1;
     }
     if (*p)
-        return ngt_seterr(err, NGT_EINVAL, "bad type '%s': unexpected '%s'", type, p);
+        return seterr(err, NGT_EINVAL, "bad type '%s': unexpected '%s'", type, p);
     return NGT_OK;
 }
 
@@ -136,15 +136,15 @@ int schema_append(ngt_schema *s, const char *name, ngt_dtype dt, ngt_column_kind
                   const int64_t *shape, int collection, int derived, ngt_error *err)
 {
     if (ngt_schema_find(s, name) >= 0)
-        return ngt_seterr(err, NGT_EINVAL, "column '%s' is declared twice", name);
+        return seterr(err, NGT_EINVAL, "column '%s' is declared twice", name);
     if (strlen(name) >= NGT_NAME_MAX)
-        return ngt_seterr(err, NGT_EINVAL, "column name '%s' is longer than %d characters", name,
-                          NGT_NAME_MAX - 1);
+        return seterr(err, NGT_EINVAL, "column name '%s' is longer than %d characters", name,
+                      NGT_NAME_MAX - 1);
     if (grow(s) != NGT_OK)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory adding column '%s'", name);
+        return seterr(err, NGT_ENOMEM, "out of memory adding column '%s'", name);
     ngt_column_info *c = &s->cols[s->n];
     memset(c, 0, sizeof *c);
-    ngt_strlcpy(c->name, name, sizeof c->name);
+    str_copy(c->name, name, sizeof c->name);
     c->dtype = dt;
     c->kind = kind;
     c->rank = rank;
@@ -159,7 +159,7 @@ int schema_append(ngt_schema *s, const char *name, ngt_dtype dt, ngt_column_kind
     s->n++;
     int rc = schema_refresh(s);
     if (rc != NGT_OK)
-        return ngt_seterr(err, rc, "out of memory");
+        return seterr(err, rc, "out of memory");
     return s->n - 1;
 }
 
@@ -169,21 +169,21 @@ int ngt_schema_add(ngt_schema *s, const char *name, const char *type, ngt_error 
     int rank = 0;
     int64_t shape[NGT_MAX_RANK];
     if (!schema_valid_name(name))
-        return ngt_seterr(err, NGT_EINVAL,
-                          "bad column name '%s': use letters, digits and _, starting with a letter",
-                          name ? name : "(null)");
+        return seterr(err, NGT_EINVAL,
+                      "bad column name '%s': use letters, digits and _, starting with a letter",
+                      name ? name : "(null)");
     int rc = schema_parse_type(type, &dt, &rank, shape, err);
     if (rc != NGT_OK)
-        return ngt_preferr(err, rc, "column '%s'", name);
+        return preferr(err, rc, "column '%s'", name);
     return schema_append(s, name, dt, NGT_COL_EVENT, rank, shape, -1, 0, err);
 }
 
 int ngt_schema_add_scalar(ngt_schema *s, const char *name, ngt_dtype t, ngt_error *err)
 {
     if (!schema_valid_name(name))
-        return ngt_seterr(err, NGT_EINVAL, "bad scalar name '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "bad scalar name '%s'", name ? name : "(null)");
     if ((unsigned)t >= NGT_DTYPE_COUNT)
-        return ngt_seterr(err, NGT_EINVAL, "scalar '%s': bad dtype %d", name, (int)t);
+        return seterr(err, NGT_EINVAL, "scalar '%s': bad dtype %d", name, (int)t);
     return schema_append(s, name, t, NGT_COL_SCALAR, 0, NULL, -1, 0, err);
 }
 
@@ -193,25 +193,25 @@ int ngt_schema_add_collection(ngt_schema *s, const char *name, int max, int n_fi
 {
     char full[2 * NGT_NAME_MAX];
     if (!schema_valid_name(name))
-        return ngt_seterr(err, NGT_EINVAL, "bad collection name '%s'", name ? name : "(null)");
+        return seterr(err, NGT_EINVAL, "bad collection name '%s'", name ? name : "(null)");
     if (max <= 0 || max > 65536)
-        return ngt_seterr(err, NGT_EINVAL, "collection '%s': max must be in 1..65536, not %d", name,
-                          max);
+        return seterr(err, NGT_EINVAL, "collection '%s': max must be in 1..65536, not %d", name,
+                      max);
     if (n_fields <= 0)
-        return ngt_seterr(err, NGT_EINVAL, "collection '%s' has no fields", name);
+        return seterr(err, NGT_EINVAL, "collection '%s' has no fields", name);
     for (int i = 0; i < n_fields; i++) {
         if (!schema_valid_name(field_names[i]) || strcmp(field_names[i], "n") == 0)
-            return ngt_seterr(
-                err, NGT_EINVAL, "collection '%s': bad field name '%s'%s", name,
-                field_names[i] ? field_names[i] : "(null)",
-                field_names[i] && strcmp(field_names[i], "n") == 0 ? " ('n' is the count)" : "");
+            return seterr(err, NGT_EINVAL, "collection '%s': bad field name '%s'%s", name,
+                          field_names[i] ? field_names[i] : "(null)",
+                          field_names[i] && strcmp(field_names[i], "n") == 0 ? " ('n' is the count)"
+                                                                             : "");
         if ((unsigned)field_types[i] >= NGT_DTYPE_COUNT)
-            return ngt_seterr(err, NGT_EINVAL, "collection '%s': field '%s' has a bad dtype", name,
-                              field_names[i]);
+            return seterr(err, NGT_EINVAL, "collection '%s': field '%s' has a bad dtype", name,
+                          field_names[i]);
         for (int j = 0; j < i; j++)
             if (strcmp(field_names[i], field_names[j]) == 0)
-                return ngt_seterr(err, NGT_EINVAL, "collection '%s': field '%s' declared twice",
-                                  name, field_names[i]);
+                return seterr(err, NGT_EINVAL, "collection '%s': field '%s' declared twice", name,
+                              field_names[i]);
     }
     snprintf(full, sizeof full, "%s.n", name);
     int count = schema_append(s, full, NGT_I32, NGT_COL_COUNT, 0, NULL, -1, 0, err);
@@ -236,14 +236,13 @@ static int identity_index(ngt_schema *s, const char *name, const char *role, int
         return NGT_OK;
     int i = ngt_schema_find(s, name);
     if (i < 0)
-        return ngt_seterr(err, NGT_EINVAL, "identity %s: no column or scalar named '%s'", role,
-                          name);
+        return seterr(err, NGT_EINVAL, "identity %s: no column or scalar named '%s'", role, name);
     const ngt_column_info *c = &s->cols[i];
     int integer = c->dtype >= NGT_I8 && c->dtype <= NGT_U64;
     if (!integer || c->rank != 0 || (c->kind != NGT_COL_EVENT && c->kind != NGT_COL_SCALAR))
-        return ngt_seterr(err, NGT_EINVAL,
-                          "identity %s '%s' must be an integer per-event scalar or batch scalar",
-                          role, name);
+        return seterr(err, NGT_EINVAL,
+                      "identity %s '%s' must be an integer per-event scalar or batch scalar", role,
+                      name);
     *out = i;
     return NGT_OK;
 }

@@ -2,6 +2,7 @@
  * of that text). Derived columns are not part of it: the id names what travels on the wire. */
 #include "internal.h"
 #include "schema_int.h"
+#include "strbuf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,39 +15,6 @@ void schema_format_type(const ngt_column_info *c, char *buf, size_t size)
         k += snprintf(buf + k, size - (size_t)k, "[%lld]", (long long)c->shape[i]);
 }
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int failed;
-} sbuf;
-
-static void put(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = (b->cap ? b->cap * 2 : 256) + (size_t)k;
-        char *q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-}
-
 static const char *name_or_dash(const ngt_schema *s, int i)
 {
     return i >= 0 ? s->cols[i].name : "-";
@@ -54,39 +22,40 @@ static const char *name_or_dash(const ngt_schema *s, int i)
 
 int schema_refresh(ngt_schema *s)
 {
-    sbuf b = {0};
+    strbuf b = {0};
     char type[64];
-    put(&b, "ngt-schema 1\n");
+    sb_printf(&b, "ngt-schema 1\n");
     for (int i = 0; i < s->n; i++) {
         const ngt_column_info *c = &s->cols[i];
         if (c->derived || c->kind == NGT_COL_FIELD)
             continue;
         if (c->kind == NGT_COL_EVENT) {
             schema_format_type(c, type, sizeof type);
-            put(&b, "column %s %s\n", c->name, type);
+            sb_printf(&b, "column %s %s\n", c->name, type);
         } else if (c->kind == NGT_COL_SCALAR) {
-            put(&b, "scalar %s %s\n", c->name, ngt_dtype_name(c->dtype));
+            sb_printf(&b, "scalar %s %s\n", c->name, ngt_dtype_name(c->dtype));
         } else { /* collection: its count column, then its fields in order */
             int len = (int)(strlen(c->name) - 2); /* strip ".n" */
             int max = 0;
             for (int j = i + 1; j < s->n && s->cols[j].collection == i; j++)
                 max = (int)s->cols[j].shape[0];
-            put(&b, "collection %.*s %d", len, c->name, max);
+            sb_printf(&b, "collection %.*s %d", len, c->name, max);
             for (int j = i + 1; j < s->n && s->cols[j].collection == i; j++)
-                put(&b, " %s:%s", s->cols[j].name + len + 1, ngt_dtype_name(s->cols[j].dtype));
-            put(&b, "\n");
+                sb_printf(&b, " %s:%s", s->cols[j].name + len + 1,
+                          ngt_dtype_name(s->cols[j].dtype));
+            sb_printf(&b, "\n");
         }
     }
     if (s->id_run >= 0 || s->id_lumi >= 0 || s->id_event >= 0)
-        put(&b, "identity %s %s %s\n", name_or_dash(s, s->id_run), name_or_dash(s, s->id_lumi),
-            name_or_dash(s, s->id_event));
-    if (b.failed) {
-        free(b.p);
+        sb_printf(&b, "identity %s %s %s\n", name_or_dash(s, s->id_run),
+                  name_or_dash(s, s->id_lumi), name_or_dash(s, s->id_event));
+    if (b.oom) {
+        sb_free(&b);
         return NGT_ENOMEM;
     }
     free(s->text);
-    s->text = b.p;
-    s->id = ngt_fnv1a(b.p, b.n, ngt_fnv1a_basis());
+    s->text = b.s;
+    s->id = fnv1a(b.s, b.len, fnv1a_basis());
     return NGT_OK;
 }
 
@@ -100,12 +69,11 @@ static int parse_collection(ngt_schema *s, char *rest, int line, ngt_error *err)
     int nf = 0;
     char *tok;
     if (!name || !maxs)
-        return ngt_seterr(err, NGT_EINVAL, "schema line %d: collection needs a name and a max",
-                          line);
+        return seterr(err, NGT_EINVAL, "schema line %d: collection needs a name and a max", line);
     while ((tok = strtok_r(NULL, " ", &save)) != NULL) {
         char *colon = strchr(tok, ':');
         if (!colon || nf == 256 || ngt_dtype_parse(colon + 1, &types[nf]) != NGT_OK)
-            return ngt_seterr(err, NGT_EINVAL, "schema line %d: bad field '%s'", line, tok);
+            return seterr(err, NGT_EINVAL, "schema line %d: bad field '%s'", line, tok);
         *colon = 0;
         fields[nf++] = tok;
     }
@@ -122,7 +90,7 @@ static int parse_line(ngt_schema *s, char *ln, int line, ngt_error *err)
     } else if (strncmp(ln, "scalar ", 7) == 0 && sscanf(ln + 7, "%127s %127s", a, b) == 2) {
         ngt_dtype t;
         if (ngt_dtype_parse(b, &t) != NGT_OK)
-            return ngt_seterr(err, NGT_EINVAL, "schema line %d: bad dtype '%s'", line, b);
+            return seterr(err, NGT_EINVAL, "schema line %d: bad dtype '%s'", line, b);
         rc = ngt_schema_add_scalar(s, a, t, err);
     } else if (strncmp(ln, "collection ", 11) == 0) {
         rc = parse_collection(s, ln + 11, line, err);
@@ -131,15 +99,15 @@ static int parse_line(ngt_schema *s, char *ln, int line, ngt_error *err)
         rc = ngt_schema_set_identity(s, strcmp(a, "-") ? a : NULL, strcmp(b, "-") ? b : NULL,
                                      strcmp(c, "-") ? c : NULL, err);
     } else {
-        return ngt_seterr(err, NGT_EINVAL, "schema line %d: cannot read '%s'", line, ln);
+        return seterr(err, NGT_EINVAL, "schema line %d: cannot read '%s'", line, ln);
     }
-    return rc < 0 ? ngt_preferr(err, rc, "schema line %d", line) : NGT_OK;
+    return rc < 0 ? preferr(err, rc, "schema line %d", line) : NGT_OK;
 }
 
 ngt_schema *ngt_schema_parse(const char *text, ngt_error *err)
 {
     if (!text || strncmp(text, "ngt-schema 1\n", 13) != 0) {
-        ngt_seterr(err, NGT_EINVAL, "not a schema: the text must start with 'ngt-schema 1'");
+        seterr(err, NGT_EINVAL, "not a schema: the text must start with 'ngt-schema 1'");
         return NULL;
     }
     ngt_schema *s = ngt_schema_new();
@@ -147,7 +115,7 @@ ngt_schema *ngt_schema_parse(const char *text, ngt_error *err)
     if (!s || !copy) {
         ngt_schema_free(s);
         free(copy);
-        ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        seterr(err, NGT_ENOMEM, "out of memory");
         return NULL;
     }
     char *save = NULL;

@@ -7,7 +7,7 @@
 #include <time.h>
 
 /* The name in parentheses: not the analyzer-only macro of internal.h. */
-int(ngt_seterr)(ngt_error *err, int code, const char *fmt, ...)
+int(seterr)(ngt_error *err, int code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -19,7 +19,7 @@ int(ngt_seterr)(ngt_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)
+int preferr(ngt_error *err, int code, const char *fmt, ...)
 {
     if (!err)
         return code;
@@ -32,27 +32,27 @@ int ngt_preferr(ngt_error *err, int code, const char *fmt, ...)
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = 0;
     snprintf(both, sizeof both, "%s: %s", prefix, old);
-    ngt_strlcpy(err->msg, both, sizeof err->msg);
+    str_copy(err->msg, both, sizeof err->msg);
     if (err->code == NGT_OK)
         err->code = code;
     return err->code;
 }
 
-void *ngt_aalloc(size_t size)
+void *aalloc(size_t size)
 {
     void *p = NULL;
-    size_t n = ngt_pad64(size ? size : 1);
+    size_t n = pad64(size ? size : 1);
     if (posix_memalign(&p, NGT_ALIGN, n) != 0)
         return NULL;
     return p;
 }
 
-void ngt_afree(void *p)
+void afree(void *p)
 {
     free(p);
 }
 
-uint64_t ngt_fnv1a(const void *data, size_t n, uint64_t h)
+uint64_t fnv1a(const void *data, size_t n, uint64_t h)
 {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++) {
@@ -62,23 +62,62 @@ uint64_t ngt_fnv1a(const void *data, size_t n, uint64_t h)
     return h;
 }
 
-uint64_t ngt_file_hash(const char *path, ngt_error *err)
+uint64_t file_hash(const char *path, ngt_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        ngt_seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
+        seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
         return 0;
     }
-    uint64_t h = ngt_fnv1a_basis();
+    uint64_t h = fnv1a_basis();
     unsigned char buf[65536];
     size_t k;
     while ((k = fread(buf, 1, sizeof buf, f)) > 0)
-        h = ngt_fnv1a(buf, k, h);
+        h = fnv1a(buf, k, h);
     fclose(f);
     return h;
 }
 
-int64_t ngt_read_int(const void *p, ngt_dtype t)
+void *read_file(const char *path, size_t max, size_t *size, ngt_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, k = 0;
+    do {
+        if (len + 1 >= cap) {
+            cap = cap ? cap * 2 : 65536;
+            char *nb = len < max ? realloc(buf, cap) : NULL;
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                seterr(err, len < max ? NGT_ENOMEM : NGT_EINVAL,
+                       len < max ? "'%s': out of memory" : "'%s': larger than %zu bytes", path,
+                       max);
+                return NULL;
+            }
+            buf = nb;
+        }
+        k = fread(buf + len, 1, cap - len - 1, f);
+        len += k;
+    } while (k > 0);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        seterr(err, NGT_EIO, "cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    buf[len] = 0;
+    if (size)
+        *size = len;
+    return buf;
+}
+
+int64_t read_int(const void *p, ngt_dtype t)
 {
     switch (t) {
     case NGT_I8:
@@ -100,14 +139,14 @@ int64_t ngt_read_int(const void *p, ngt_dtype t)
     }
 }
 
-uint64_t ngt_now_ns(void)
+uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int ngt_strlcpy(char *dst, const char *src, size_t size)
+int str_copy(char *dst, const char *src, size_t size)
 {
     size_t n = strlen(src);
     if (size == 0)

@@ -202,6 +202,7 @@ function verbs.infer(list)
                            d.n_inputs, d.n_outputs, #ins, #outs))
       return 2
    end
+   require "ngt.npyio" -- cdefs ngt_npy.h
    local inp, arrays, n = ffi.new("const void *[?]", #ins), {}, nil
    for i, path in ipairs(ins) do
       local a = ffi.gc(ffi.new("ngt_npy"), C.ngt_npy_free)

@@ -3,6 +3,7 @@
  * upvalues set, through an allocator that counts. The function sees an ev table of FFI pointers
  * over the batch's columns (zero copy); ev tables are cached per (batch, column pointers) so a
  * steady-state call allocates nothing on the Lua side. */
+#include "internal.h"
 #include "luastep.h"
 
 #include <lauxlib.h>
@@ -79,18 +80,6 @@ static const char strict_src[] =
     "    \"define it as a local of the menu script, which fn then carries as an upvalue)\",\n"
     "    tostring(k)), 2)\n"
     "end })\n";
-
-static int seterr(ngt_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
 
 static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {

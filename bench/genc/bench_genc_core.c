@@ -1,5 +1,7 @@
 /* bench_genc_core.c: the C half of bench/genc: this core's FP32 FMA peak, genc, the ref backend
  * and a layer-by-layer cblas_sgemm fad, at batch 1, 16, 256, 1024, one thread; one line per row. */
+#include "genc/genc.h"
+#include "ref/ref.h"
 #include "ngt.h"
 
 #include <cblas.h>
@@ -184,7 +186,7 @@ int main(int argc, char **argv)
         char path[64];
         snprintf(path, sizeof path, "models/%s.onnx", models[m]);
         run g, r;
-        if (load(&g, ngt_backend_genc(), path) || load(&r, ngt_backend_ref(), path))
+        if (load(&g, genc_backend(), path) || load(&r, ref_backend(), path))
             return 1;
         for (int b = 0; b < 4; b++) {
             int n = batches[b];

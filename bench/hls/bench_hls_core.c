@@ -1,5 +1,7 @@
 /* bench_hls_core.c: the C half of bench/hls: the hls backend on one thread over the given events
  * (events/s, best of 5), and its mismatches against hls4ml's outputs when they are given. */
+#include "hls/ngt_hls.h"
+#include "ngt_npy.h"
 #include "hls/hls_model.h"
 
 #include <math.h>
@@ -56,7 +58,7 @@ int main(int argc, char **argv)
                         "prints: NAME events events_per_s mismatches(-1 without hls4ml outputs)\n");
         return 2;
     }
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     ngt_error err = {0};
     void *m = NULL;
     ngt_npy x, want;

@@ -26,6 +26,8 @@ return function(list)
    local prefix = opt.prefix or base:match("([^/]+)$"):gsub("[^%w_]", "_")
    if prefix:match("^%d") then prefix = "m_" .. prefix end
    local e = core.err()
+   local ok, merr = core.cdef_module("ngt_genc.h")
+   if not ok then eprint("ngt compile: ", merr) return 1 end
    if core.C.ngt_genc_compile_file(pos[1], opt.target or "native", prefix, out, base .. ".h", e) < 0 then
       eprint("ngt compile: ", core.msg(e)) return 1
    end

@@ -1,6 +1,8 @@
 -- ngt/cmd_hls.lua: `ngt hls profile|tune MODEL.onnx --precision CFG ...`: per-layer value ranges,
 -- overflow and rounding counts and agreement with float (ref backend); narrowest per-layer types.
 local core = require "ngt.core"
+require "ngt.npyio" -- .npy inputs (cdefs ngt_npy.h)
+local hls_ok, hls_err = core.cdef_module("ngt_hls.h") -- the hls module's tool API
 local C, ffi = core.C, core.ffi
 
 local HELP = [[
@@ -193,6 +195,10 @@ function _M.main(list)
    if sub == nil or sub == "--help" or sub == "-h" or sub == "help" then
       io.write(HELP)
       return sub == nil and 2 or 0
+   end
+   if not hls_ok then
+      io.stderr:write("ngt hls: ", hls_err, "\n")
+      return 1
    end
    local rest = {}
    for i = 2, #list do rest[#rest + 1] = list[i] end

@@ -31,6 +31,21 @@ end
 
 local p = paths()
 ffi.cdef(header_text(p.header))
+
+-- API: cdefs a module's public header (installed beside ngt.h), once; nil, err when the module
+-- is not part of this build. Example: core.cdef_module("ngt_hls.h")
+local cdefined = {}
+function _M.cdef_module(name)
+   if cdefined[name] then return true end
+   local dir = p.header:match("^(.*)/[^/]*$") or "."
+   local path = dir .. "/" .. name
+   local f = io.open(path, "r")
+   if not f then return nil, name .. " not found beside ngt.h (is its module built?)" end
+   f:close()
+   ffi.cdef(header_text(path))
+   cdefined[name] = true
+   return true
+end
 ffi.cdef [[
 typedef struct ngt_lua_step ngt_lua_step;
 ngt_lua_step *ngt_lua_step_new(const char *name, const char *chunk, size_t len, const char *upvals,

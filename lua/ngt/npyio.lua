@@ -3,6 +3,7 @@
 -- (ngt run --input DIR) and the writer of a run's accepted events per stream (--output DIR).
 local core = require "ngt.core"
 local ffi, C = core.ffi, core.C
+assert(core.cdef_module("ngt_npy.h"))
 
 local _M = {}
 

@@ -5,6 +5,7 @@
 #define NGT_GENC_H
 
 #include "internal.h"
+#include "strbuf.h"
 #include "onnx/onnx_ir.h"
 
 #include <stdio.h>
@@ -52,14 +53,10 @@ typedef struct genc_plan {
     int uses_blas;
 } genc_plan;
 
-/* A growable text buffer. */
-typedef struct genc_buf {
-    char *s;
-    size_t len, cap;
-    int oom;
-} genc_buf;
-void genc_printf(genc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void genc_puts(genc_buf *b, const char *s);
+/* The emitted text: the core's growable buffer (strbuf.h). */
+typedef strbuf genc_buf;
+#define genc_printf sb_printf
+#define genc_puts sb_puts
 
 int genc_target_parse(const char *s, genc_target *t);
 const char *genc_target_name(genc_target t);
@@ -85,5 +82,8 @@ const char *genc_flit(char *buf, float v);
 extern const char genc_prelude[];
 
 /* ngt_genc_compile_file (the `ngt compile` entry) is declared in core/ngt.h. */
+
+/* The "genc" backend (listed in the generated module table). */
+const ngt_backend *genc_backend(void);
 
 #endif

@@ -40,7 +40,7 @@ static void lifetimes(const genc_plan *p, life *lf)
 
 static size_t region(size_t floats, int tile)
 {
-    return ngt_pad64(sizeof(float) * floats * (size_t)tile);
+    return pad64(sizeof(float) * floats * (size_t)tile);
 }
 
 /* First fit: the lowest offset clear of every placed tensor whose lifetime overlaps. */
@@ -97,7 +97,7 @@ static size_t conv_scratch(const genc_plan *p)
         size_t b = sizeof(float) * ((size_t)x->shape[1] * H * W + 64);
         most = b > most ? b : most;
     }
-    return ngt_pad64(most);
+    return pad64(most);
 }
 
 int genc_arena_plan(genc_plan *p, ngt_error *err)
@@ -108,7 +108,7 @@ int genc_arena_plan(genc_plan *p, ngt_error *err)
     if (!lf || !order) {
         free(lf);
         free(order);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     }
     lifetimes(p, lf);
     size_t per_event = layout(p, lf, order, 1);

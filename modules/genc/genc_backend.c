@@ -2,6 +2,7 @@
  * and cached as a shared object (genc_build) and run through its prefix_infer; ngt compile's entry.
  */
 #include "genc/genc_build.h"
+#include "genc/ngt_genc.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static int parse_opts(const char *s, genc_opts *o, ngt_error *err)
         size_t n = strcspn(s, " ,");
         char kv[128];
         if (n >= sizeof kv)
-            return ngt_seterr(err, NGT_EINVAL, "genc: option too long: %.40s...", s);
+            return seterr(err, NGT_EINVAL, "genc: option too long: %.40s...", s);
         memcpy(kv, s, n);
         kv[n] = 0;
         s += n + (s[n] != 0);
@@ -41,50 +42,19 @@ static int parse_opts(const char *s, genc_opts *o, ngt_error *err)
             continue;
         if (!strncmp(kv, "target=", 7)) {
             if (genc_target_parse(kv + 7, &o->target))
-                return ngt_seterr(err, NGT_EINVAL,
-                                  "genc: unknown target '%s' (avx512, avx2, generic, native)",
-                                  kv + 7);
+                return seterr(err, NGT_EINVAL,
+                              "genc: unknown target '%s' (avx512, avx2, generic, native)", kv + 7);
         } else if (!strncmp(kv, "max_batch=", 10)) {
             char *end;
             long v = strtol(kv + 10, &end, 10);
             if (*end || v < 1 || v > (1L << 30))
-                return ngt_seterr(err, NGT_EINVAL, "genc: bad max_batch '%s'", kv + 10);
+                return seterr(err, NGT_EINVAL, "genc: bad max_batch '%s'", kv + 10);
             o->max_batch = (int)v;
         } else
-            return ngt_seterr(err, NGT_EINVAL,
-                              "genc: unknown option '%s' (target=..., max_batch=N)", kv);
+            return seterr(err, NGT_EINVAL, "genc: unknown option '%s' (target=..., max_batch=N)",
+                          kv);
     }
     return NGT_OK;
-}
-
-static void *read_all(const char *path, size_t *size, ngt_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ngt_seterr(err, NGT_EIO, "cannot open %s", path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len == cap) {
-            char *b = realloc(buf, cap = cap ? cap * 2 : 65536);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                ngt_seterr(err, NGT_ENOMEM, "out of memory reading %s", path);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        len += r;
-        if (r == 0)
-            break;
-    }
-    fclose(f);
-    *size = len;
-    return buf;
 }
 
 /* Reads and compiles a model to C text (and header text when h is not NULL). */
@@ -128,31 +98,32 @@ static int genc_load(const char *path, const char *options, void **model, ngt_er
     if (rc)
         return rc;
     size_t size = 0;
-    void *bytes = read_all(path, &size, err);
+    void *bytes = read_file(path, (size_t)1 << 32, &size, err);
     if (!bytes)
         return err ? err->code : NGT_EIO;
     genc_model *m = calloc(1, sizeof *m);
     genc_buf c = {0};
     int blas = 0;
     if (!m)
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     else
         rc = compile_text(bytes, size, o.target, "genc_model", &m->g, &c, NULL, &blas, err);
     if (!rc) {
-        char so[1024];
-        uint64_t key = genc_cache_key(bytes, size, o.target, c.s);
-        rc = genc_build_so(c.s, c.len, o.target, blas, key, so, sizeof so, err);
-        if (!rc)
-            rc = genc_dlopen(so, &m->lib, err);
+        rc = genc_build_load(c.s, c.len, o.target, blas, bytes, size, &m->lib, err);
     }
     free(bytes);
     free(c.s);
     if (rc) {
-        ngt_preferr(err, rc, "genc: %s", path);
+        preferr(err, rc, "genc: %s", path);
         model_free(m);
         return rc;
     }
-    openblas_set_num_threads(1); /* one BLAS thread inside each ngt worker */
+    /* One BLAS thread inside each ngt worker (its idle helper threads would spin on the workers'
+     * cores: parallelism comes from batches in flight), unless the user set OPENBLAS_NUM_THREADS.
+     */
+    const char *nt = getenv("OPENBLAS_NUM_THREADS");
+    if (!nt || !*nt)
+        openblas_set_num_threads(1);
     m->target = o.target;
     m->ws = m->lib.workspace_size();
     onnx_describe(m->g, o.max_batch, &m->desc);
@@ -178,13 +149,12 @@ static int genc_infer(const void *model, void *workspace, const void *const *inp
 {
     const genc_model *m = model;
     if (n < 0 || n > m->desc.max_batch)
-        return ngt_seterr(err, NGT_EINVAL, "genc: %d events (the model takes 0 to %d)", n,
-                          m->desc.max_batch);
+        return seterr(err, NGT_EINVAL, "genc: %d events (the model takes 0 to %d)", n,
+                      m->desc.max_batch);
     int bad = m->lib.infer(workspace, inputs, outputs, n);
     if (bad) {
         const onnx_node *nd = &m->g->nodes[bad - 1];
-        return ngt_seterr(err, NGT_EINVAL, "node '%s' (%s): index out of range", nd->name,
-                          nd->op_type);
+        return seterr(err, NGT_EINVAL, "node '%s' (%s): index out of range", nd->name, nd->op_type);
     }
     return NGT_OK;
 }
@@ -194,7 +164,7 @@ static void genc_unload(void *model)
     model_free(model);
 }
 
-static const ngt_backend genc_backend = {
+static const ngt_backend GENC_BACKEND = {
     .name = "genc",
     .load = genc_load,
     .describe = genc_describe,
@@ -203,19 +173,19 @@ static const ngt_backend genc_backend = {
     .unload = genc_unload,
 };
 
-const ngt_backend *ngt_backend_genc(void)
+const ngt_backend *genc_backend(void)
 {
-    return &genc_backend;
+    return &GENC_BACKEND;
 }
 
 static int write_text(const char *path, const genc_buf *b, ngt_error *err)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+        return seterr(err, NGT_EIO, "cannot write %s", path);
     size_t w = fwrite(b->s, 1, b->len, f);
     if (fclose(f) || w != b->len)
-        return ngt_seterr(err, NGT_EIO, "cannot write %s", path);
+        return seterr(err, NGT_EIO, "cannot write %s", path);
     return NGT_OK;
 }
 
@@ -224,10 +194,10 @@ int ngt_genc_compile_file(const char *path, const char *target, const char *pref
 {
     genc_target t = genc_target_host();
     if (target && *target && genc_target_parse(target, &t))
-        return ngt_seterr(err, NGT_EINVAL, "unknown target '%s' (avx512, avx2, generic, native)",
-                          target);
+        return seterr(err, NGT_EINVAL, "unknown target '%s' (avx512, avx2, generic, native)",
+                      target);
     size_t size = 0;
-    void *bytes = read_all(path, &size, err);
+    void *bytes = read_file(path, (size_t)1 << 32, &size, err);
     if (!bytes)
         return err ? err->code : NGT_EIO;
     genc_buf c = {0}, h = {0};
@@ -241,6 +211,6 @@ int ngt_genc_compile_file(const char *path, const char *target, const char *pref
     free(c.s);
     free(h.s);
     if (rc)
-        ngt_preferr(err, rc, "%s", path);
+        preferr(err, rc, "%s", path);
     return rc;
 }

@@ -6,39 +6,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-void genc_printf(genc_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        if (b->oom)
-            return;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->s && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-}
-
-void genc_puts(genc_buf *b, const char *s)
-{
-    genc_printf(b, "%s", s);
-}
-
 int genc_target_parse(const char *s, genc_target *t)
 {
     if (!strcmp(s, "avx512"))
@@ -137,45 +104,43 @@ static int check_node(const genc_plan *p, const onnx_node *nd, ngt_error *err)
     case ONNX_OP_AVGPOOL: {
         int r = g->tensors[nd->in[0]].rank;
         if (r != 3 && r != 4)
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "node '%s' (%s): genc supports 1D and 2D only (input rank %d)",
-                              nd->name, nd->op_type, r);
+            return seterr(err, NGT_EUNSUPPORTED,
+                          "node '%s' (%s): genc supports 1D and 2D only (input rank %d)", nd->name,
+                          nd->op_type, r);
         for (int k = 1; k < nd->n_in; k++)
             if (nd->in[k] >= 0 && !p->cdata[nd->in[k]])
-                return ngt_seterr(err, NGT_EUNSUPPORTED,
-                                  "node '%s' (%s): weights must be constants", nd->name,
-                                  nd->op_type);
+                return seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): weights must be constants",
+                              nd->name, nd->op_type);
         return NGT_OK;
     }
     case ONNX_OP_BATCHNORM:
         for (int k = 1; k < 5; k++)
             if (!p->cdata[nd->in[k]])
-                return ngt_seterr(err, NGT_EUNSUPPORTED,
-                                  "node '%s' (%s): scale, bias, mean and variance must be "
-                                  "constants",
-                                  nd->name, nd->op_type);
+                return seterr(err, NGT_EUNSUPPORTED,
+                              "node '%s' (%s): scale, bias, mean and variance must be "
+                              "constants",
+                              nd->name, nd->op_type);
         return NGT_OK;
     case ONNX_OP_GEMM:
         if (g->tensors[nd->in[0]].rank != 2 || g->tensors[nd->in[1]].rank != 2)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): A and B must be 2D", nd->name,
-                              nd->op_type);
+            return seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): A and B must be 2D", nd->name,
+                          nd->op_type);
         return NGT_OK;
     case ONNX_OP_GATHER:
         if (onnx_tensor_batched(&g->tensors[nd->in[0]]) &&
             (onnx_tensor_batched(&g->tensors[nd->in[1]]) || onnx_attr_int(nd, "axis", 0) < 1))
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): gathering across the events",
-                              nd->name, nd->op_type);
+            return seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): gathering across the events",
+                          nd->name, nd->op_type);
         return NGT_OK;
     case ONNX_OP_CONCAT:
         if (onnx_attr_int(nd, "axis", 0) < 1)
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "node '%s' (%s): concatenation along the events", nd->name,
-                              nd->op_type);
+            return seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): concatenation along the events",
+                          nd->name, nd->op_type);
         for (int k = 0; k < nd->n_in; k++)
             if (p->cdata[nd->in[k]])
-                return ngt_seterr(err, NGT_EUNSUPPORTED,
-                                  "node '%s' (%s): a constant joined to per-event tensors",
-                                  nd->name, nd->op_type);
+                return seterr(err, NGT_EUNSUPPORTED,
+                              "node '%s' (%s): a constant joined to per-event tensors", nd->name,
+                              nd->op_type);
         return NGT_OK;
     default:
         return NGT_OK;
@@ -467,9 +432,9 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
     }
     for (int i = 0; i < g->n_outputs; i++)
         if (!onnx_tensor_batched(&g->tensors[g->outputs[i]]))
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "output '%s' does not depend on the events (a constant)",
-                              g->tensors[g->outputs[i]].name);
+            return seterr(err, NGT_EUNSUPPORTED,
+                          "output '%s' does not depend on the events (a constant)",
+                          g->tensors[g->outputs[i]].name);
     genc_printf(
         c,
         "/* Generated by ngt %s (genc) for target %s: do not edit.\n"
@@ -484,7 +449,7 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
     emit_consts(p, c);
     char *sdone = calloc((size_t)g->n_tensors + 1, 1);
     if (!sdone)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int s = 0; s < p->n_steps; s++) {
         const genc_step *st = &p->steps[s];
         if (st->kind == GENC_S_DENSE)
@@ -501,7 +466,7 @@ int genc_emit(const genc_plan *p, const char *prefix, genc_buf *c, ngt_error *er
                 "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n",
                 prefix, prefix, prefix, prefix);
     emit_infer(p, prefix, c);
-    return c->oom ? ngt_seterr(err, NGT_ENOMEM, "out of memory writing the C") : NGT_OK;
+    return c->oom ? seterr(err, NGT_ENOMEM, "out of memory writing the C") : NGT_OK;
 }
 
 int genc_emit_header(const genc_plan *p, const char *prefix, genc_buf *h, ngt_error *err)
@@ -530,5 +495,5 @@ int genc_emit_header(const genc_plan *p, const char *prefix, genc_buf *h, ngt_er
         "/* 0, or the number (from 1) of the node that failed (a Gather index out of range). */\n"
         "int %s_infer(void *ws, const void *const *in, void *const *out, int n);\n\n#endif\n",
         prefix, prefix, prefix, prefix);
-    return h->oom ? ngt_seterr(err, NGT_ENOMEM, "out of memory") : NGT_OK;
+    return h->oom ? seterr(err, NGT_ENOMEM, "out of memory") : NGT_OK;
 }

@@ -152,7 +152,7 @@ static int dense_step(genc_plan *p, const uses *u, int i, char *done, ngt_error 
     if (!s.w || !s.b) {
         free(s.w);
         free(s.b);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for node '%s'", nd->name);
+        return seterr(err, NGT_ENOMEM, "out of memory for node '%s'", nd->name);
     }
     const float *B = p->cdata[nd->in[1]];
     for (int k = 0; k < K; k++)
@@ -205,7 +205,7 @@ static int conv_step(genc_plan *p, const uses *u, int i, char *done, ngt_error *
     if (!s.w || !s.b) {
         free(s.w);
         free(s.b);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for node '%s'", nd->name);
+        return seterr(err, NGT_ENOMEM, "out of memory for node '%s'", nd->name);
     }
     memcpy(s.w, p->cdata[nd->in[1]], sizeof(float) * per * (size_t)M);
     if (has_b)
@@ -230,7 +230,7 @@ int genc_plan_build(onnx_graph *g, genc_target target, genc_plan *p, ngt_error *
     char *done = calloc((size_t)g->n_nodes + 1, 1);
     if (!p->cdata || !p->alias || !p->offset || !p->steps || !u.count || !u.last || !u.is_out ||
         !done) {
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
         goto out;
     }
     if ((rc = ref_fold(g, p->cdata, NULL, NULL, "genc", err)))

@@ -9,7 +9,7 @@ static int layout(hls_model *m, ngt_error *err)
 {
     m->offset = malloc(sizeof *m->offset * (size_t)m->n_layers);
     if (!m->offset)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     size_t off = 0, maxops = 1, maxout = 1;
     for (int k = 0; k < m->n_layers; k++) {
         const hls_layer *l = &m->layers[k];
@@ -51,14 +51,14 @@ static int hls_load(const char *path, const char *options, void **out, ngt_error
     int rc = NGT_ENOMEM;
     if (!m) {
         hls_cfg_free(cfg);
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     }
     m->g = onnx_read_file(path, err);
     if (!m->g)
         rc = err && err->code < 0 ? err->code : NGT_EFORMAT;
     else if ((rc = hls_build(m, cfg, err)) >= 0 && (rc = layout(m, err)) >= 0 &&
              (rc = hls_tile_prepare(m)) < 0)
-        ngt_seterr(err, rc, "out of memory");
+        seterr(err, rc, "out of memory");
     hls_cfg_free(cfg);
     if (rc < 0) {
         hls_model_free(m);
@@ -68,8 +68,8 @@ static int hls_load(const char *path, const char *options, void **out, ngt_error
     d->n_inputs = d->n_outputs = 1;
     const onnx_tensor *it = &m->g->tensors[m->g->inputs[0]];
     const onnx_tensor *ot = &m->g->tensors[m->g->outputs[0]];
-    ngt_strlcpy(d->inputs[0].name, it->name, NGT_NAME_MAX);
-    ngt_strlcpy(d->outputs[0].name, ot->name, NGT_NAME_MAX);
+    str_copy(d->inputs[0].name, it->name, NGT_NAME_MAX);
+    str_copy(d->outputs[0].name, ot->name, NGT_NAME_MAX);
     d->inputs[0].dtype = d->outputs[0].dtype = NGT_F32;
     d->inputs[0].rank = m->in_rank;
     d->outputs[0].rank = m->out_rank;
@@ -106,7 +106,7 @@ static int hls_infer(const void *model, void *workspace, const void *const *inpu
     for (int e = 0; e < n; e++) {
         int rc = hls_event(m, workspace, in + (size_t)e * ni, out + (size_t)e * no, NULL);
         if (rc < 0)
-            return ngt_seterr(err, rc, "hls: event %d failed", e);
+            return seterr(err, rc, "hls: event %d failed", e);
     }
     return NGT_OK;
 }
@@ -119,7 +119,7 @@ static void hls_unload(void *model)
 static const ngt_backend HLS_BACKEND = {"hls",     hls_load,  hls_describe, hls_workspace_size,
                                         hls_infer, hls_unload};
 
-const ngt_backend *ngt_backend_hls(void)
+const ngt_backend *hls_backend(void)
 {
     return &HLS_BACKEND;
 }

@@ -35,7 +35,7 @@ static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level
         return 0;
     int rc = hls_type_parse(s, t, wmax, b->err);
     if (rc < 0)
-        return ngt_preferr(b->err, rc, "layer '%s' %s", layer, key);
+        return preferr(b->err, rc, "layer '%s' %s", layer, key);
     return 1;
 }
 
@@ -94,8 +94,8 @@ static const float *const_data(const onnx_graph *g, int t, int64_t n, ngt_error 
 {
     if (t < 0 || g->tensors[t].kind != ONNX_T_CONST || g->tensors[t].dtype != NGT_F32 ||
         onnx_tensor_elems(&g->tensors[t]) != n) {
-        ngt_seterr(err, NGT_EUNSUPPORTED, "layer '%s': expected a float32 constant of %lld values",
-                   layer, (long long)n);
+        seterr(err, NGT_EUNSUPPORTED, "layer '%s': expected a float32 constant of %lld values",
+               layer, (long long)n);
         return NULL;
     }
     return g->tensors[t].data;
@@ -163,17 +163,17 @@ static int build_dense(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     const onnx_graph *g = m->g;
     if (onnx_attr_int(nd, "transA", 0) || onnx_attr_float(nd, "alpha", 1) != 1.0f ||
         onnx_attr_float(nd, "beta", 1) != 1.0f || nd->n_in < 3 || nd->in[2] < 0)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': Gemm needs alpha = beta = 1, no transA and a bias", l->name);
+        return seterr(b->err, NGT_EUNSUPPORTED,
+                      "layer '%s': Gemm needs alpha = beta = 1, no transA and a bias", l->name);
     int tb = (int)onnx_attr_int(nd, "transB", 0);
     const onnx_tensor *wt = &g->tensors[nd->in[1]];
     if (wt->rank != 2)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': weights must be 2D", l->name);
+        return seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': weights must be 2D", l->name);
     int n_in = (int)(tb ? wt->shape[1] : wt->shape[0]),
         n_out = (int)(tb ? wt->shape[0] : wt->shape[1]);
     if (n_in != src->size)
-        return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': %d inputs, its input has %lld", l->name,
-                          n_in, (long long)src->size);
+        return seterr(b->err, NGT_EINVAL, "layer '%s': %d inputs, its input has %lld", l->name,
+                      n_in, (long long)src->size);
     const float *w = const_data(g, nd->in[1], (int64_t)n_in * n_out, b->err, l->name);
     const float *bias = w ? const_data(g, nd->in[2], n_out, b->err, l->name) : NULL;
     if (!bias)
@@ -186,7 +186,7 @@ static int build_dense(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     l->wq = malloc(sizeof *l->wq * (size_t)n_in * (size_t)n_out);
     l->bq = malloc(sizeof *l->bq * (size_t)n_out);
     if (!l->wq || !l->bq)
-        return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+        return seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
     for (int j = 0; j < n_out; j++) {
         l->bq[j] = weight_raw(bias[j], &l->bt);
         for (int i = 0; i < n_in; i++)
@@ -204,14 +204,14 @@ static int build_conv(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     const int64_t *ks, *st, *dl, *pads;
     int nk = onnx_attr_ints(nd, "kernel_shape", &ks);
     if (nk < 1 || nk > 2 || onnx_attr_int(nd, "group", 1) != 1 || nd->n_in < 3 || nd->in[2] < 0)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': Conv must be 1D or 2D, group 1, with a bias", l->name);
+        return seterr(b->err, NGT_EUNSUPPORTED,
+                      "layer '%s': Conv must be 1D or 2D, group 1, with a bias", l->name);
     int ns = onnx_attr_ints(nd, "strides", &st), nl = onnx_attr_ints(nd, "dilations", &dl);
     onnx_attr_ints(nd, "pads", &pads);
     for (int d = 0; d < nk; d++)
         if ((ns > d && st[d] != 1) || (nl > d && dl[d] != 1))
-            return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                              "layer '%s': only strides and dilations of 1", l->name);
+            return seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': only strides and dilations of 1",
+                          l->name);
     l->kind = HLS_L_CONV;
     l->ic = src->c;
     l->ih = nk == 2 ? src->h : 1;
@@ -223,8 +223,7 @@ static int build_conv(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     l->pl = (int)pads[nk == 2 ? 1 : 0];
     l->pr = (int)pads[nk == 2 ? 3 : 1];
     if (wt->rank != nk + 2 || wt->shape[1] != l->ic || src->w == 0)
-        return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': weights do not match its input",
-                          l->name);
+        return seterr(b->err, NGT_EINVAL, "layer '%s': weights do not match its input", l->name);
     int nf = (int)wt->shape[0];
     l->n_out = nf;
     l->n_ops = l->ic * l->kh * l->kw;
@@ -234,7 +233,7 @@ static int build_conv(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     if (nk == 1)
         l->h = 1;
     if (l->h < 1 || l->w < 1)
-        return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': empty output", l->name);
+        return seterr(b->err, NGT_EINVAL, "layer '%s': empty output", l->name);
     l->size = (int64_t)nf * l->h * l->w;
     const float *w = const_data(g, nd->in[1], (int64_t)nf * l->n_ops, b->err, l->name);
     const float *bias = w ? const_data(g, nd->in[2], nf, b->err, l->name) : NULL;
@@ -245,7 +244,7 @@ static int build_conv(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd,
     l->bq = malloc(sizeof *l->bq * (size_t)nf);
     l->taps = malloc(sizeof *l->taps * npix * l->n_ops);
     if (!l->wq || !l->bq || !l->taps)
-        return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+        return seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
     /* im2col order of hls4ml's fill_buffer: tap-major (kh, kw), channel-minor */
     for (int f = 0; f < nf; f++) {
         l->bq[f] = weight_raw(bias[f], &l->bt);
@@ -279,7 +278,7 @@ static int build_table(bctx *b, hls_layer *l)
     int n = l->table_size;
     l->table = malloc(sizeof *l->table * (size_t)n);
     if (!l->table)
-        return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+        return seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
     for (int i = 0; i < n; i++) {
         double span = l->kind == HLS_L_SIGMOID ? 16.0 : 8.0;
         float in = (float)(span * (i - (float)n / 2.0) / (float)n);
@@ -307,12 +306,11 @@ static int build_softmax(bctx *b, hls_layer *l, const hls_layer *src)
     const char *impl;
     cfg_str_is(b, l->name, "implementation", "stable", &impl);
     if (strcmp(impl, "stable") != 0 && strcmp(impl, "latency") != 0)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': softmax implementation '%s' (stable or latency)", l->name,
-                          impl);
+        return seterr(b->err, NGT_EUNSUPPORTED,
+                      "layer '%s': softmax implementation '%s' (stable or latency)", l->name, impl);
     if (src->w)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': softmax of flat tensors only",
-                          l->name);
+        return seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': softmax of flat tensors only",
+                      l->name);
     l->kind = HLS_L_SOFTMAX;
     l->impl = strcmp(impl, "stable") == 0 ? HLS_SOFTMAX_STABLE : HLS_SOFTMAX_LATENCY;
     l->exp_t = l->inv_t = l->inv_inp = T18_8_RS;
@@ -335,8 +333,8 @@ static int build_softmax(bctx *b, hls_layer *l, const hls_layer *src)
     l->inv_size = cfg_int(b, l->name, "inv_table_size", ts);
     if (l->table_size < 1 || l->table_size > (1 << 20) || l->inv_size < 1 ||
         l->inv_size > (1 << 20))
-        return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': table sizes %d, %d out of range",
-                          l->name, l->table_size, l->inv_size);
+        return seterr(b->err, NGT_EINVAL, "layer '%s': table sizes %d, %d out of range", l->name,
+                      l->table_size, l->inv_size);
     l->norm = src->res;
     if (l->impl == HLS_SOFTMAX_STABLE) {
         int s = src->res.sign;
@@ -363,7 +361,7 @@ static int build_bn(bctx *b, hls_model *m, hls_layer *l, const onnx_node *nd, co
     l->wq = malloc(sizeof *l->wq * (size_t)c);
     l->bq = malloc(sizeof *l->bq * (size_t)c);
     if (!l->wq || !l->bq)
-        return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+        return seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
     for (int k = 0; k < c; k++) { /* numpy float32, as hls4ml's BatchNormalization.initialize */
         float scale = p[0][k] / sqrtf(p[3][k] + eps);
         float bias = p[1][k] - scale * p[2][k];
@@ -393,8 +391,7 @@ static int find_layer(const hls_model *m, const int *layer_of, int t, const char
                       ngt_error *err)
 {
     if (t < 0 || layer_of[t] < 0)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "layer '%s': an input is not a computed tensor",
-                          name);
+        return seterr(err, NGT_EUNSUPPORTED, "layer '%s': an input is not a computed tensor", name);
     (void)m;
     return layer_of[t];
 }
@@ -403,8 +400,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
 {
     hls_layer *l;
     if (push(m, cap, &l) < 0)
-        return ngt_seterr(b->err, NGT_ENOMEM, "out of memory");
-    ngt_strlcpy(l->name, nd->name, sizeof l->name);
+        return seterr(b->err, NGT_ENOMEM, "out of memory");
+    str_copy(l->name, nd->name, sizeof l->name);
     int s0 = find_layer(m, layer_of, nd->in[0], l->name, b->err);
     if (s0 < 0)
         return s0;
@@ -438,7 +435,7 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                 l->res = auto_t;
         }
         if (decide_fast(l, &src.res) < 0)
-            return ngt_seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+            return seterr(b->err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
         break;
     case ONNX_OP_RELU:
     case ONNX_OP_SIGMOID:
@@ -456,8 +453,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                 return rc;
             l->table_size = cfg_int(b, l->name, "table_size", 1024);
             if (l->table_size < 2 || l->table_size > (1 << 20))
-                return ngt_seterr(b->err, NGT_EINVAL, "layer '%s': table_size %d out of range",
-                                  l->name, l->table_size);
+                return seterr(b->err, NGT_EINVAL, "layer '%s': table_size %d out of range", l->name,
+                              l->table_size);
             if ((rc = build_table(b, l)) < 0)
                 return rc;
             hls_cast_prepare(&l->rq, hls_frac(&l->tab), l->tab.w, &l->res);
@@ -488,22 +485,22 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
     case ONNX_OP_CONCAT: {
         int s1 = find_layer(m, layer_of, nd->n_in > 1 ? nd->in[1] : -1, l->name, b->err);
         if (s1 < 0 || nd->n_in != 2)
-            return s1 < 0 ? s1
-                          : ngt_seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': two inputs only",
-                                       l->name);
+            return s1 < 0
+                       ? s1
+                       : seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': two inputs only", l->name);
         l->in[1] = s1;
         l->n_in_t = 2;
         const hls_layer *o = &m->layers[s1];
         l = &m->layers[m->n_layers - 1];
         if (nd->op == ONNX_OP_ADD) {
             if (o->size != src.size)
-                return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                                  "layer '%s': Add without broadcasting only", l->name);
+                return seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': Add without broadcasting only",
+                              l->name);
             l->kind = HLS_L_ADD;
         } else {
             if (src.w || o->w)
-                return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                                  "layer '%s': Concat of flat tensors only", l->name);
+                return seterr(b->err, NGT_EUNSUPPORTED, "layer '%s': Concat of flat tensors only",
+                              l->name);
             l->kind = HLS_L_CONCAT;
             l->size = src.size + o->size;
             l->c = (int)l->size;
@@ -519,23 +516,23 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
     case ONNX_OP_RESHAPE:
     case ONNX_OP_IDENTITY:
         if (src.w)
-            return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                              "layer '%s': Flatten/Reshape of channels-last data is not supported",
-                              l->name);
+            return seterr(b->err, NGT_EUNSUPPORTED,
+                          "layer '%s': Flatten/Reshape of channels-last data is not supported",
+                          l->name);
         m->n_layers--; /* flat data: the same values */
         layer_of[nd->out[0]] = s0;
         return NGT_OK;
     default:
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': operator %s is not supported by the hls backend "
-                          "(Dense, Conv1D/2D, ReLU, Sigmoid, Tanh, BatchNorm, Add, Concat)",
-                          l->name, nd->op_type);
+        return seterr(b->err, NGT_EUNSUPPORTED,
+                      "layer '%s': operator %s is not supported by the hls backend "
+                      "(Dense, Conv1D/2D, ReLU, Sigmoid, Tanh, BatchNorm, Add, Concat)",
+                      l->name, nd->op_type);
     }
     l = &m->layers[m->n_layers - 1];
     if (l->res.w > 63)
-        return ngt_seterr(b->err, NGT_EUNSUPPORTED,
-                          "layer '%s': result type of %d bits (at most 63 are supported)", l->name,
-                          l->res.w);
+        return seterr(b->err, NGT_EUNSUPPORTED,
+                      "layer '%s': result type of %d bits (at most 63 are supported)", l->name,
+                      l->res.w);
     layer_of[nd->out[0]] = m->n_layers - 1;
     return NGT_OK;
 }
@@ -547,29 +544,28 @@ int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
     const char *ds =
         mp && mp->kind == HLS_C_STR ? mp->str : hls_cfg_str(hls_cfg_get(mp, "default"));
     if (ds && hls_type_parse(ds, &b.def, HLS_DATA_WMAX, err) < 0)
-        return ngt_preferr(err, NGT_EINVAL, "Model Precision default");
+        return preferr(err, NGT_EINVAL, "Model Precision default");
     const onnx_graph *g = m->g;
     if (g->n_inputs != 1 || g->n_outputs != 1)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "hls backend: one input and one output only");
+        return seterr(err, NGT_EUNSUPPORTED, "hls backend: one input and one output only");
     int *layer_of = malloc(sizeof *layer_of * (size_t)g->n_tensors);
     if (!layer_of)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (int t = 0; t < g->n_tensors; t++)
         layer_of[t] = -1;
     int cap = 0, rc;
     hls_layer *in;
     if ((rc = push(m, &cap, &in)) < 0) {
         free(layer_of);
-        return ngt_seterr(err, rc, "out of memory");
+        return seterr(err, rc, "out of memory");
     }
     const onnx_tensor *it = &g->tensors[g->inputs[0]];
-    ngt_strlcpy(in->name, it->name, sizeof in->name);
+    str_copy(in->name, it->name, sizeof in->name);
     in->kind = HLS_L_INPUT;
     m->in_rank = it->rank - 1;
     if (m->in_rank < 1 || m->in_rank > 3) {
         free(layer_of);
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "input '%s': rank %d per event", it->name,
-                          m->in_rank);
+        return seterr(err, NGT_EUNSUPPORTED, "input '%s': rank %d per event", it->name, m->in_rank);
     }
     for (int d = 0; d < m->in_rank; d++)
         m->in_shape[d] = it->shape[d + 1];
@@ -593,8 +589,7 @@ int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
             m->out_shape[d] = ot->shape[d + 1];
         if (m->out_layer < 0 || m->out_rank > 3 ||
             onnx_tensor_elems(ot) != m->layers[m->out_layer].size)
-            rc = ngt_seterr(err, NGT_EUNSUPPORTED, "output '%s': not computed as expected",
-                            ot->name);
+            rc = seterr(err, NGT_EUNSUPPORTED, "output '%s': not computed as expected", ot->name);
     }
     free(layer_of);
     return rc;

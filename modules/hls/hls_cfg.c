@@ -19,7 +19,7 @@ typedef struct rd {
 static void fail(rd *r, const char *what)
 {
     if (!r->failed)
-        ngt_seterr(r->err, NGT_EFORMAT, "precision configuration, line %d: %s", r->line, what);
+        seterr(r->err, NGT_EFORMAT, "precision configuration, line %d: %s", r->line, what);
     r->failed = 1;
 }
 
@@ -264,7 +264,7 @@ hls_cfg *hls_cfg_parse(const char *text, ngt_error *err)
     rd r = {text, 1, err, 0};
     hls_cfg *c = calloc(1, sizeof *c);
     if (!c) {
-        ngt_seterr(err, NGT_ENOMEM, "precision configuration: out of memory");
+        seterr(err, NGT_ENOMEM, "precision configuration: out of memory");
         return NULL;
     }
     skip(&r);
@@ -292,27 +292,15 @@ hls_cfg *hls_cfg_load(const char *options, ngt_error *err)
         p++;
     if (*p == '{' || strncmp(p, "return", 6) == 0)
         return hls_cfg_parse(p, err);
-    FILE *f = fopen(options, "rb");
-    if (!f) {
-        ngt_seterr(err, NGT_EIO, "precision configuration '%s': cannot open", options);
+    char *buf = read_file(options, (size_t)1 << 26, NULL, err);
+    if (!buf) {
+        preferr(err, err ? err->code : NGT_EIO, "precision configuration");
         return NULL;
     }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 && n < (1L << 26) ? malloc((size_t)n + 1) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(buf);
-        ngt_seterr(err, NGT_EIO, "precision configuration '%s': cannot read", options);
-        return NULL;
-    }
-    fclose(f);
-    buf[n] = 0;
     hls_cfg *c = hls_cfg_parse(buf, err);
     free(buf);
     if (!c)
-        ngt_preferr(err, NGT_EFORMAT, "%s", options);
+        preferr(err, NGT_EFORMAT, "%s", options);
     return c;
 }
 

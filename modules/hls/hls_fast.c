@@ -14,8 +14,8 @@ typedef double v8d __attribute__((vector_size(64), aligned(8), may_alias));
 
 /* C[m][0..np) = bias + A[m][0..k) . W[0..k)[0..np): np a multiple of 8, all values integers whose
  * partial sums stay below 2^53 (checked at load), so any summation order gives the same bits. */
-HLS_CLONES void hls_gemm_d(const double *a, int m, int k, const double *w, const double *bias,
-                           int np, double *c)
+HLS_CLONES static void hls_gemm_d(const double *a, int m, int k, const double *w,
+                                  const double *bias, int np, double *c)
 {
     int r = 0;
     for (; r + 4 <= m; r += 4) /* 4 rows x 16 columns: 8 independent chains */

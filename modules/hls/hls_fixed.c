@@ -194,9 +194,8 @@ int hls_type_parse(const char *s, hls_type *t, int wmax, ngt_error *err)
         p += 4;
         integer = 1;
     } else
-        return ngt_seterr(err, NGT_EINVAL,
-                          "precision '%s': expected fixed<W,I,...>, ufixed<>, int<W> or uint<W>",
-                          s);
+        return seterr(err, NGT_EINVAL,
+                      "precision '%s': expected fixed<W,I,...>, ufixed<>, int<W> or uint<W>", s);
     char args[5][32];
     int na = 0;
     while (na < 5) {
@@ -208,48 +207,47 @@ int hls_type_parse(const char *s, hls_type *t, int wmax, ngt_error *err)
             break;
     }
     if (*p != '>')
-        return ngt_seterr(err, NGT_EINVAL, "precision '%s': missing '>'", s);
+        return seterr(err, NGT_EINVAL, "precision '%s': missing '>'", s);
     p++;
     while (isspace((unsigned char)*p))
         p++;
     if (*p)
-        return ngt_seterr(err, NGT_EINVAL, "precision '%s': text after '>'", s);
+        return seterr(err, NGT_EINVAL, "precision '%s': text after '>'", s);
     char *end;
     long w = strtol(args[0], &end, 10);
     if (!args[0][0] || *end)
-        return ngt_seterr(err, NGT_EINVAL, "precision '%s': bad width '%s'", s, args[0]);
+        return seterr(err, NGT_EINVAL, "precision '%s': bad width '%s'", s, args[0]);
     long i = w;
     int q = HLS_TRN, o = HLS_WRAP, next = 1;
     if (!integer) {
         if (na < 2)
-            return ngt_seterr(err, NGT_EINVAL, "precision '%s': needs <W,I>", s);
+            return seterr(err, NGT_EINVAL, "precision '%s': needs <W,I>", s);
         i = strtol(args[1], &end, 10);
         if (!args[1][0] || *end)
-            return ngt_seterr(err, NGT_EINVAL, "precision '%s': bad integer bits '%s'", s, args[1]);
+            return seterr(err, NGT_EINVAL, "precision '%s': bad integer bits '%s'", s, args[1]);
         next = 2;
     }
     if (na > next) {
         q = mode_index(args[next], QNAMES, 7);
         if (q < 0)
-            return ngt_seterr(err, NGT_EINVAL, "precision '%s': unknown rounding mode '%s'", s,
-                              args[next]);
+            return seterr(err, NGT_EINVAL, "precision '%s': unknown rounding mode '%s'", s,
+                          args[next]);
     }
     if (na > next + 1) {
         o = mode_index(args[next + 1], ONAMES, 4);
         if (o < 0)
-            return ngt_seterr(err, NGT_EINVAL,
-                              "precision '%s': unknown overflow mode '%s' (WRAP, SAT, SAT_ZERO, "
-                              "SAT_SYM)",
-                              s, args[next + 1]);
+            return seterr(err, NGT_EINVAL,
+                          "precision '%s': unknown overflow mode '%s' (WRAP, SAT, SAT_ZERO, "
+                          "SAT_SYM)",
+                          s, args[next + 1]);
     }
     if (na > next + 2 && strcmp(args[next + 2], "0") != 0)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "precision '%s': saturation bits (N) other than 0 are not supported", s);
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "precision '%s': saturation bits (N) other than 0 are not supported", s);
     if (w < 1 || w > wmax)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "precision '%s': width %ld outside 1..%d", s, w,
-                          wmax);
+        return seterr(err, NGT_EUNSUPPORTED, "precision '%s': width %ld outside 1..%d", s, w, wmax);
     if (i < -512 || i > 512)
-        return ngt_seterr(err, NGT_EINVAL, "precision '%s': integer bits %ld out of range", s, i);
+        return seterr(err, NGT_EINVAL, "precision '%s': integer bits %ld out of range", s, i);
     t->w = (int)w;
     t->i = (int)i;
     t->sign = sign;

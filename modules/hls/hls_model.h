@@ -111,8 +111,6 @@ void hls_softmax_event(const hls_layer *l, const hls_type *xt, const int64_t *x,
 /* The exact fast path (hls_fast.c). */
 void hls_cast_prepare(hls_cast *c, int fsrc, int bits, const hls_type *t);
 int hls_fast_prepare(hls_layer *l, const hls_type *x, double worst);
-void hls_gemm_d(const double *a, int m, int k, const double *w, const double *bias, int np,
-                double *c);
 void hls_fast_dense(const hls_layer *l, const int64_t *x, int64_t *y, double *sd);
 void hls_fast_conv(const hls_layer *l, const int64_t *x, int64_t *y, double *sd);
 size_t hls_fast_scratch(const hls_layer *l);
@@ -165,5 +163,8 @@ static inline int64_t hls_quant_in(const hls_layer *l, float xf, double scale)
 }
 
 void hls_layer_types(const hls_layer *l, char *buf, int size);
+
+/* The "hls" backend (listed in the generated module table). */
+const ngt_backend *hls_backend(void);
 
 #endif

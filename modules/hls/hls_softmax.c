@@ -34,18 +34,18 @@ int hls_softmax_tables(hls_layer *l, ngt_error *err)
     const hls_type *et = &l->norm; /* exp index: inp_norm_t ('stable') or the input type */
     int ne = ceil_log2u(l->table_size), ni = ceil_log2u(l->inv_size);
     if ((1 << ne) != l->table_size || (1 << ni) != l->inv_size)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "layer '%s': softmax table sizes must be powers of two (%d, %d)", l->name,
-                          l->table_size, l->inv_size);
+        return seterr(err, NGT_EINVAL,
+                      "layer '%s': softmax table sizes must be powers of two (%d, %d)", l->name,
+                      l->table_size, l->inv_size);
     if (ne > et->w || ni > l->inv_inp.w || et->w > 63 || l->inv_inp.w > 63)
-        return ngt_seterr(err, NGT_EINVAL,
-                          "layer '%s': softmax tables of %d and %d entries need more index bits "
-                          "than the %d-bit input and %d-bit inv_inp_t have",
-                          l->name, l->table_size, l->inv_size, et->w, l->inv_inp.w);
+        return seterr(err, NGT_EINVAL,
+                      "layer '%s': softmax tables of %d and %d entries need more index bits "
+                      "than the %d-bit input and %d-bit inv_inp_t have",
+                      l->name, l->table_size, l->inv_size, et->w, l->inv_inp.w);
     l->table = malloc(sizeof *l->table * (size_t)l->table_size);
     l->table2 = malloc(sizeof *l->table2 * (size_t)l->inv_size);
     if (!l->table || !l->table2)
-        return ngt_seterr(err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
+        return seterr(err, NGT_ENOMEM, "layer '%s': out of memory", l->name);
     for (int i = 0; i < l->table_size; i++) { /* init_exp_table (negative for 'stable') */
         float x = idx_value(et, ne, i) * 1.0f;
         if (l->impl == HLS_SOFTMAX_STABLE)

@@ -1,6 +1,7 @@
 /* hls_tools.c: the hls tools' C side (core/ngt.h "hls tools"): a model and precision run over n
  * events, with per-layer counts of overflows and rounding and the ranges seen, for profile/tune. */
 #include "hls/hls_model.h"
+#include "hls/ngt_hls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,8 @@ static void describe(const hls_model *m, int k, ngt_hls_layer_stats *s)
     const hls_layer *l = &m->layers[k];
     const hls_layer *a = &m->layers[l->in[0]];
     memset(s, 0, sizeof *s);
-    ngt_strlcpy(s->name, l->name, sizeof s->name);
-    ngt_strlcpy(s->kind, kind_name(l->kind), sizeof s->kind);
+    str_copy(s->name, l->name, sizeof s->name);
+    str_copy(s->kind, kind_name(l->kind), sizeof s->kind);
     hls_layer_types(l, s->types, sizeof s->types);
     s->width = l->res.w;
     s->integer = l->res.i;
@@ -102,7 +103,7 @@ static int run_stats(const hls_model *m, int64_t *ws, const float *in, int n, fl
 int ngt_hls_profile(const char *model, const char *precision, const float *in, int n, float *out,
                     ngt_hls_stats *st, ngt_error *err)
 {
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     void *mv = NULL;
     int rc = be->load(model, precision, &mv, err);
     if (rc < 0)
@@ -112,8 +113,8 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
     if (st) {
         if (m->n_layers > NGT_HLS_MAX_LAYERS) {
             be->unload(mv);
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "hls profile: %d layers (at most %d)",
-                              m->n_layers, NGT_HLS_MAX_LAYERS);
+            return seterr(err, NGT_EUNSUPPORTED, "hls profile: %d layers (at most %d)", m->n_layers,
+                          NGT_HLS_MAX_LAYERS);
         }
         memset(st, 0, sizeof *st);
         st->n_layers = m->n_layers;
@@ -125,7 +126,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
     void *ws = n > 0 ? malloc(be->workspace_size(mv, 256)) : NULL;
     float *tmp = n > 0 ? malloc(no * sizeof *tmp) : NULL;
     if (n > 0 && (!ws || !tmp))
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     else if (n > 0 && st)
         rc = run_stats(m, ws, in, n, out, st, tmp);
     else if (n > 0) {
@@ -133,7 +134,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
         void *op[1] = {out};
         float *all = out ? NULL : malloc((size_t)n * no * sizeof *all);
         if (!out && !all)
-            rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            rc = seterr(err, NGT_ENOMEM, "out of memory");
         else {
             op[0] = out ? (void *)out : (void *)all;
             rc = be->infer(mv, ws, ip, op, n, err);
@@ -141,7 +142,7 @@ int ngt_hls_profile(const char *model, const char *precision, const float *in, i
         free(all);
     }
     if (rc < 0 && err && !err->code)
-        ngt_seterr(err, rc, "hls profile: the model failed on an event");
+        seterr(err, rc, "hls profile: the model failed on an event");
     free(ws);
     free(tmp);
     be->unload(mv);

@@ -43,7 +43,7 @@ int onnx_node_batched(const onnx_graph *g, const onnx_node *nd)
 static void describe_one(const onnx_tensor *t, ngt_tensor_desc *d)
 {
     memset(d, 0, sizeof *d);
-    ngt_strlcpy(d->name, t->name, sizeof d->name);
+    str_copy(d->name, t->name, sizeof d->name);
     d->dtype = t->dtype;
     d->rank = t->rank - 1;
     for (int k = 1; k < t->rank; k++)

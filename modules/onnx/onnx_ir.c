@@ -47,12 +47,12 @@ static int grow(void **p, int *cap, int need, size_t elem)
 int onnx_add_tensor(onnx_graph *g, const char *name, ngt_error *err)
 {
     if (grow((void **)&g->tensors, &g->cap_tensors, g->n_tensors + 1, sizeof(onnx_tensor)))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
+        return seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
     onnx_tensor *t = &g->tensors[g->n_tensors];
     memset(t, 0, sizeof *t);
     t->name = onnx_strdup(name);
     if (!t->name)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
+        return seterr(err, NGT_ENOMEM, "out of memory for tensor '%s'", name);
     t->kind = ONNX_T_VALUE;
     t->producer = -1;
     return g->n_tensors++;
@@ -61,7 +61,7 @@ int onnx_add_tensor(onnx_graph *g, const char *name, ngt_error *err)
 int onnx_add_node(onnx_graph *g, ngt_error *err)
 {
     if (grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof(onnx_node)))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for node %d", g->n_nodes);
+        return seterr(err, NGT_ENOMEM, "out of memory for node %d", g->n_nodes);
     memset(&g->nodes[g->n_nodes], 0, sizeof(onnx_node));
     return g->n_nodes++;
 }
@@ -123,8 +123,8 @@ int(onnx_node_err)(ngt_error *err, int code, const onnx_node *n, const char *fmt
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return ngt_seterr(err, code, "node '%s' (%s): %s", n->name ? n->name : "?",
-                      n->op_type ? n->op_type : "?", msg);
+    return seterr(err, code, "node '%s' (%s): %s", n->name ? n->name : "?",
+                  n->op_type ? n->op_type : "?", msg);
 }
 
 const onnx_attr *onnx_attr_find(const onnx_node *n, const char *name)

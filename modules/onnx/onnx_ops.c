@@ -65,7 +65,7 @@ static int norm_alpha(onnx_graph *g, onnx_node *n, ngt_error *err)
     int leaky = strcmp(n->op_type, "LeakyRelu") == 0;
     n->op = leaky ? ONNX_OP_LEAKYRELU : ONNX_OP_ELU;
     if (onnx_attr_set_float(n, "alpha", onnx_attr_float(n, "alpha", leaky ? 0.01f : 1.0f)))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     return copy_shape(g, n, err);
 }
 
@@ -154,7 +154,7 @@ static int norm_gemm(onnx_graph *g, onnx_node *n, ngt_error *err)
     if (onnx_attr_set_float(n, "alpha", onnx_attr_float(n, "alpha", 1.0f)) ||
         onnx_attr_set_float(n, "beta", onnx_attr_float(n, "beta", 1.0f)) ||
         onnx_attr_set_int(n, "transA", ta) || onnx_attr_set_int(n, "transB", tb))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     n->op = ONNX_OP_GEMM;
     onnx_set_out(g, n, 0, a->dtype, 2, shape);
     return NGT_OK;
@@ -213,7 +213,7 @@ static int norm_softmax(onnx_graph *g, onnx_node *n, ngt_error *err)
     /* Before opset 13 Softmax flattens the input to 2D at axis: one softmax over axis..rank-1. */
     int64_t span = g->opset < 13 ? x->rank - axis : 1;
     if (onnx_attr_set_int(n, "axis", axis) || onnx_attr_set_int(n, "span", span))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     n->op = ONNX_OP_SOFTMAX;
     return copy_shape(g, n, err);
 }
@@ -233,7 +233,7 @@ static int norm_batchnorm(onnx_graph *g, onnx_node *n, ngt_error *err)
                                  (long long)x->shape[1]);
     }
     if (onnx_attr_set_float(n, "epsilon", onnx_attr_float(n, "epsilon", 1e-5f)))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     onnx_attr_remove(n, "momentum");
     n->op = ONNX_OP_BATCHNORM;
     return copy_shape(g, n, err);
@@ -257,7 +257,7 @@ static int norm_clip(onnx_graph *g, onnx_node *n, ngt_error *err)
     if (rc)
         return rc;
     if (onnx_attr_set_float(n, "min", lo) || onnx_attr_set_float(n, "max", hi))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     n->op = ONNX_OP_CLIP;
     n->n_in = 1;
     return copy_shape(g, n, err);
@@ -278,7 +278,7 @@ static int norm_cast(onnx_graph *g, onnx_node *n, ngt_error *err)
                                  (long long)a->i);
     }
     if (onnx_attr_set_int(n, "to", to))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     n->op = ONNX_OP_CAST;
     n->n_in = 1;
     onnx_set_out(g, n, 0, to, x->rank, x->shape);
@@ -309,7 +309,7 @@ static int norm_constant(onnx_graph *g, onnx_node *n, ngt_error *err)
         t->bytes = cnt * (is_f ? 4 : 8);
         t->data = calloc(1, t->bytes + 8);
         if (!t->data)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
         if (cnt)
             memcpy(t->data,
                    is_f ? (list ? (void *)a->floats : (void *)&a->f)

@@ -71,7 +71,7 @@ static int window(onnx_node *n, const onnx_tensor *x, const int64_t *kdef, int c
         onnx_attr_set_ints(n, "strides", w->s, w->sp) ||
         onnx_attr_set_ints(n, "dilations", w->d, w->sp) ||
         onnx_attr_set_ints(n, "pads", w->pads, 2 * w->sp))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     return NGT_OK;
 }
 
@@ -97,7 +97,7 @@ int onnx_norm_conv(onnx_graph *g, onnx_node *n, ngt_error *err)
     if (rc)
         return rc;
     if (onnx_attr_set_int(n, "group", group))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     int64_t out[4] = {x->shape[0], wt->shape[0], w.out[0], w.out[1]};
     n->op = ONNX_OP_CONV;
     onnx_set_out(g, n, 0, x->dtype, x->rank, out);
@@ -116,7 +116,7 @@ int onnx_norm_pool(onnx_graph *g, onnx_node *n, ngt_error *err)
         return rc;
     onnx_attr_remove(n, "storage_order");
     if (avg && onnx_attr_set_int(n, "count_include_pad", onnx_attr_int(n, "count_include_pad", 0)))
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     int64_t out[4] = {x->shape[0], x->shape[1], w.out[0], w.out[1]};
     n->op = avg ? ONNX_OP_AVGPOOL : ONNX_OP_MAXPOOL;
     onnx_set_out(g, n, 0, x->dtype, x->rank, out);

@@ -6,7 +6,7 @@
 
 static int oom(ngt_error *err)
 {
-    return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    return seterr(err, NGT_ENOMEM, "out of memory");
 }
 
 /* Axes from the attribute (older opsets) or from constant input k (newer ones); count or < 0. */

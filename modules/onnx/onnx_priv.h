@@ -18,7 +18,7 @@ void onnx_node_clear(onnx_node *n);
 /* Fills err with "node 'NAME' (OP): <message>"; returns code. */
 int onnx_node_err(ngt_error *err, int code, const onnx_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-#ifdef __clang_analyzer__ /* returns code: see ngt_seterr in internal.h */
+#ifdef __clang_analyzer__ /* returns code: see seterr in internal.h */
 #define onnx_node_err(err, code, ...) (onnx_node_err((err), (code), __VA_ARGS__), (code))
 #endif
 

@@ -109,19 +109,19 @@ static int copy_typed(void *dst, const Onnx__TensorProto *p, ngt_dtype dt, size_
 static int read_tensor(onnx_tensor *t, const Onnx__TensorProto *p, const char *what, ngt_error *err)
 {
     if (!p->has_data_type || dtype_from_proto(p->data_type, &t->dtype))
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "%s: data type %d is not supported", what,
-                          (int)p->data_type);
+        return seterr(err, NGT_EUNSUPPORTED, "%s: data type %d is not supported", what,
+                      (int)p->data_type);
     if (p->n_dims > ONNX_MAX_RANK)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "%s: %zu dimensions (at most %d)", what, p->n_dims,
-                          ONNX_MAX_RANK);
+        return seterr(err, NGT_EUNSUPPORTED, "%s: %zu dimensions (at most %d)", what, p->n_dims,
+                      ONNX_MAX_RANK);
     if (p->has_data_location && p->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "%s: external data is not supported", what);
+        return seterr(err, NGT_EUNSUPPORTED, "%s: external data is not supported", what);
     size_t n = 1;
     t->rank = (int)p->n_dims;
     for (size_t d = 0; d < p->n_dims; d++) {
         if (p->dims[d] < 0 || p->dims[d] > MAX_ELEMS || n * (size_t)p->dims[d] > MAX_ELEMS)
-            return ngt_seterr(err, NGT_EFORMAT, "%s: bad dimension %zu (%lld)", what, d,
-                              (long long)p->dims[d]);
+            return seterr(err, NGT_EFORMAT, "%s: bad dimension %zu (%lld)", what, d,
+                          (long long)p->dims[d]);
         t->shape[d] = p->dims[d];
         n *= (size_t)p->dims[d];
     }
@@ -130,18 +130,18 @@ static int read_tensor(onnx_tensor *t, const Onnx__TensorProto *p, const char *w
     t->bytes = n * es;
     t->data = calloc(1, t->bytes ? t->bytes : 1);
     if (!t->data)
-        return ngt_seterr(err, NGT_ENOMEM, "%s: out of memory (%zu bytes)", what, t->bytes);
+        return seterr(err, NGT_ENOMEM, "%s: out of memory (%zu bytes)", what, t->bytes);
     if (p->has_raw_data) {
         if (p->raw_data.len != t->bytes)
-            return ngt_seterr(err, NGT_EFORMAT, "%s: raw data holds %zu bytes, its shape needs %zu",
-                              what, p->raw_data.len, t->bytes);
+            return seterr(err, NGT_EFORMAT, "%s: raw data holds %zu bytes, its shape needs %zu",
+                          what, p->raw_data.len, t->bytes);
         if (t->bytes)
             memcpy(t->data, p->raw_data.data, t->bytes);
         return NGT_OK;
     }
     if (copy_typed(t->data, p, t->dtype, n))
-        return ngt_seterr(err, NGT_EFORMAT, "%s: data does not match its shape (%zu elements)",
-                          what, n);
+        return seterr(err, NGT_EFORMAT, "%s: data does not match its shape (%zu elements)", what,
+                      n);
     return NGT_OK;
 }
 
@@ -156,9 +156,9 @@ static int read_initializers(onnx_graph *g, const Onnx__GraphProto *gp, ngt_erro
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *p = gp->initializer[i];
         if (!p->name || !*p->name)
-            return ngt_seterr(err, NGT_EFORMAT, "initializer %zu has no name", i);
+            return seterr(err, NGT_EFORMAT, "initializer %zu has no name", i);
         if (onnx_find_tensor(g, p->name) >= 0)
-            return ngt_seterr(err, NGT_EFORMAT, "initializer '%s' is defined twice", p->name);
+            return seterr(err, NGT_EFORMAT, "initializer '%s' is defined twice", p->name);
         int k = onnx_add_tensor(g, p->name, err);
         if (k < 0)
             return k;
@@ -169,7 +169,7 @@ static int read_initializers(onnx_graph *g, const Onnx__GraphProto *gp, ngt_erro
             return rc;
     }
     if (gp->n_sparse_initializer)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "sparse initializers are not supported");
+        return seterr(err, NGT_EUNSUPPORTED, "sparse initializers are not supported");
     return NGT_OK;
 }
 
@@ -187,14 +187,13 @@ static int read_input(onnx_graph *g, const Onnx__ValueInfoProto *v, ngt_error *e
     const Onnx__TypeProto__Tensor *tt = tensor_type(v);
     ngt_dtype dt;
     if (!*nm)
-        return ngt_seterr(err, NGT_EFORMAT, "a graph input has no name");
+        return seterr(err, NGT_EFORMAT, "a graph input has no name");
     if (!tt || !tt->has_elem_type || dtype_from_proto(tt->elem_type, &dt))
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "input '%s': not a tensor of a supported type",
-                          nm);
+        return seterr(err, NGT_EUNSUPPORTED, "input '%s': not a tensor of a supported type", nm);
     if (!tt->shape || tt->shape->n_dim < 1 || tt->shape->n_dim > NGT_MAX_RANK + 1)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "input '%s': needs a shape of 1 to %d dimensions, the first the events",
-                          nm, NGT_MAX_RANK + 1);
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "input '%s': needs a shape of 1 to %d dimensions, the first the events", nm,
+                      NGT_MAX_RANK + 1);
     int k = onnx_add_tensor(g, nm, err);
     if (k < 0)
         return k;
@@ -207,14 +206,14 @@ static int read_input(onnx_graph *g, const Onnx__ValueInfoProto *v, ngt_error *e
         const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
         if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
             dim->dim_value < 1 || dim->dim_value > MAX_ELEMS)
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "input '%s': dimension %d must be a positive number (only the "
-                              "first, the events, may be symbolic)",
-                              nm, d);
+            return seterr(err, NGT_EUNSUPPORTED,
+                          "input '%s': dimension %d must be a positive number (only the "
+                          "first, the events, may be symbolic)",
+                          nm, d);
         t->shape[d] = dim->dim_value;
     }
     if (onnx_tensor_elems(t) > MAX_ELEMS)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "input '%s': too many elements per event", nm);
+        return seterr(err, NGT_EUNSUPPORTED, "input '%s': too many elements per event", nm);
     return NGT_OK;
 }
 
@@ -222,24 +221,24 @@ static int read_inputs(onnx_graph *g, const Onnx__GraphProto *gp, ngt_error *err
 {
     g->inputs = calloc(gp->n_input + 1, sizeof *g->inputs);
     if (!g->inputs)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (size_t i = 0; i < gp->n_input; i++) {
         const char *nm = gp->input[i]->name;
         int k = nm ? onnx_find_tensor(g, nm) : -1;
         if (k >= 0 && k < g->n_tensors && g->tensors[k].kind == ONNX_T_CONST)
             continue; /* an initializer listed as an input: a constant here */
         if (k >= 0)
-            return ngt_seterr(err, NGT_EFORMAT, "input '%s' is listed twice", nm);
+            return seterr(err, NGT_EFORMAT, "input '%s' is listed twice", nm);
         int rc = read_input(g, gp->input[i], err);
         if (rc)
             return rc;
         g->inputs[g->n_inputs++] = g->n_tensors - 1;
     }
     if (g->n_inputs == 0)
-        return ngt_seterr(err, NGT_EFORMAT, "the graph has no inputs (other than initializers)");
+        return seterr(err, NGT_EFORMAT, "the graph has no inputs (other than initializers)");
     if (g->n_inputs > NGT_MAX_MODEL_IO)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "the graph has %d inputs (at most %d)",
-                          g->n_inputs, NGT_MAX_MODEL_IO);
+        return seterr(err, NGT_EUNSUPPORTED, "the graph has %d inputs (at most %d)", g->n_inputs,
+                      NGT_MAX_MODEL_IO);
     return NGT_OK;
 }
 
@@ -288,7 +287,7 @@ static int read_attr(onnx_attr *a, const Onnx__AttributeProto *p, const onnx_nod
     a->type = attr_type(p, &ok);
     a->name = onnx_strdup(an);
     if (!a->name)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     if (!ok || (p->ref_attr_name && *p->ref_attr_name))
         return onnx_node_err(err, NGT_EUNSUPPORTED, n, "attribute '%s' has an unsupported type",
                              an);
@@ -304,11 +303,11 @@ static int read_attr(onnx_attr *a, const Onnx__AttributeProto *p, const onnx_nod
         if (a->type == ONNX_A_FLOATS && (a->floats = malloc(sizeof(float) * (cnt + 1))))
             memcpy(a->floats, p->floats, sizeof(float) * cnt);
         if (!a->ints && !a->floats)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
     } else if (a->type == ONNX_A_STRING) {
         a->s = calloc(1, p->s.len + 1);
         if (!a->s)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
         if (p->s.len)
             memcpy(a->s, p->s.data, p->s.len);
     } else if (a->type == ONNX_A_TENSOR) {
@@ -316,7 +315,7 @@ static int read_attr(onnx_attr *a, const Onnx__AttributeProto *p, const onnx_nod
             return onnx_node_err(err, NGT_EFORMAT, n, "attribute '%s' holds no tensor", an);
         a->t = calloc(1, sizeof *a->t);
         if (!a->t)
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            return seterr(err, NGT_ENOMEM, "out of memory");
         int rc = read_tensor(a->t, p->t, an, err);
         if (rc)
             return onnx_node_err(err, rc, n, "attribute %s", err ? err->msg : "");
@@ -329,7 +328,7 @@ static int node_inputs(onnx_graph *g, onnx_node *n, const Onnx__NodeProto *p, ng
 {
     n->in = malloc(sizeof(int) * (p->n_input + 1));
     if (!n->in)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (size_t i = 0; i < p->n_input; i++) {
         const char *nm = p->input[i] ? p->input[i] : "";
         n->in[i] = *nm ? onnx_find_tensor(g, nm) : -1;
@@ -348,7 +347,7 @@ static int node_outputs(onnx_graph *g, onnx_node *n, int index, const Onnx__Node
 {
     n->out = malloc(sizeof(int) * (p->n_output + 1));
     if (!n->out)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     n->n_out = 0;
     for (size_t i = 0; i < p->n_output; i++) {
         const char *nm = p->output[i] ? p->output[i] : "";
@@ -380,7 +379,7 @@ static int read_node(onnx_graph *g, const Onnx__NodeProto *p, int index, ngt_err
     n->name = onnx_strdup(p->name && *p->name ? p->name : num);
     n->op_type = onnx_strdup(p->op_type ? p->op_type : "");
     if (!n->name || !n->op_type)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     if (p->domain && *p->domain && strcmp(p->domain, "ai.onnx") != 0)
         return onnx_node_err(err, NGT_EUNSUPPORTED, n, "operator domain '%s' is not supported",
                              p->domain);
@@ -391,7 +390,7 @@ static int read_node(onnx_graph *g, const Onnx__NodeProto *p, int index, ngt_err
         return rc;
     n->attrs = calloc(p->n_attribute + 1, sizeof *n->attrs);
     if (!n->attrs)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (size_t i = 0; i < p->n_attribute; i++) {
         n->n_attrs++;
         if ((rc = read_attr(&n->attrs[i], p->attribute[i], n, err)))
@@ -409,20 +408,20 @@ static int check_declared(const onnx_tensor *t, const Onnx__ValueInfoProto *v, n
         return NGT_OK;
     if (tt->has_elem_type && tt->elem_type != 0 &&
         (dtype_from_proto(tt->elem_type, &dt) || dt != t->dtype))
-        return ngt_seterr(err, NGT_EFORMAT, "output '%s': declared type %d, computed %s", t->name,
-                          (int)tt->elem_type, ngt_dtype_name(t->dtype));
+        return seterr(err, NGT_EFORMAT, "output '%s': declared type %d, computed %s", t->name,
+                      (int)tt->elem_type, ngt_dtype_name(t->dtype));
     if (!tt->shape)
         return NGT_OK;
     if ((int)tt->shape->n_dim != t->rank)
-        return ngt_seterr(err, NGT_EFORMAT, "output '%s': declared with %zu dimensions, has %d",
-                          t->name, tt->shape->n_dim, t->rank);
+        return seterr(err, NGT_EFORMAT, "output '%s': declared with %zu dimensions, has %d",
+                      t->name, tt->shape->n_dim, t->rank);
     for (int d = 1; d < t->rank; d++) {
         const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
         if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
             dim->dim_value != t->shape[d])
-            return ngt_seterr(err, NGT_EFORMAT,
-                              "output '%s': dimension %d declared %lld, computed %lld", t->name, d,
-                              (long long)dim->dim_value, (long long)t->shape[d]);
+            return seterr(err, NGT_EFORMAT,
+                          "output '%s': dimension %d declared %lld, computed %lld", t->name, d,
+                          (long long)dim->dim_value, (long long)t->shape[d]);
     }
     return NGT_OK;
 }
@@ -430,26 +429,25 @@ static int check_declared(const onnx_tensor *t, const Onnx__ValueInfoProto *v, n
 static int read_outputs(onnx_graph *g, const Onnx__GraphProto *gp, ngt_error *err)
 {
     if (gp->n_output == 0)
-        return ngt_seterr(err, NGT_EFORMAT, "the graph has no outputs");
+        return seterr(err, NGT_EFORMAT, "the graph has no outputs");
     if (gp->n_output > NGT_MAX_MODEL_IO)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "the graph has %zu outputs (at most %d)",
-                          gp->n_output, NGT_MAX_MODEL_IO);
+        return seterr(err, NGT_EUNSUPPORTED, "the graph has %zu outputs (at most %d)", gp->n_output,
+                      NGT_MAX_MODEL_IO);
     g->outputs = calloc(gp->n_output, sizeof *g->outputs);
     if (!g->outputs)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *nm = gp->output[i]->name ? gp->output[i]->name : "";
         int k = onnx_find_tensor(g, nm);
         if (k < 0)
-            return ngt_seterr(err, NGT_EFORMAT, "output '%s' is not produced by the graph", nm);
+            return seterr(err, NGT_EFORMAT, "output '%s' is not produced by the graph", nm);
         const onnx_tensor *t = &g->tensors[k];
         if (!onnx_tensor_batched(t))
-            return ngt_seterr(err, NGT_EUNSUPPORTED,
-                              "output '%s' does not depend on the inputs (no events dimension)",
-                              nm);
+            return seterr(err, NGT_EUNSUPPORTED,
+                          "output '%s' does not depend on the inputs (no events dimension)", nm);
         if (t->rank - 1 > NGT_MAX_RANK)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "output '%s' has rank %d (at most %d)", nm,
-                              t->rank, NGT_MAX_RANK + 1);
+            return seterr(err, NGT_EUNSUPPORTED, "output '%s' has rank %d (at most %d)", nm,
+                          t->rank, NGT_MAX_RANK + 1);
         int rc = check_declared(t, gp->output[i], err);
         if (rc)
             return rc;
@@ -485,17 +483,17 @@ static int read_opset(onnx_graph *g, const Onnx__ModelProto *m, ngt_error *err)
             g->opset = (int)m->opset_import[i]->version;
     }
     if (g->opset < 0)
-        return ngt_seterr(err, NGT_EFORMAT, "the model imports no opset of the default domain");
+        return seterr(err, NGT_EFORMAT, "the model imports no opset of the default domain");
     if (g->opset < ONNX_OPSET_MIN || g->opset > ONNX_OPSET_MAX)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, "opset %d is not supported (supported: %d to %d)",
-                          g->opset, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
+        return seterr(err, NGT_EUNSUPPORTED, "opset %d is not supported (supported: %d to %d)",
+                      g->opset, ONNX_OPSET_MIN, ONNX_OPSET_MAX);
     return NGT_OK;
 }
 
 static int read_model(onnx_graph *g, const Onnx__ModelProto *m, ngt_error *err)
 {
     if (!m->graph)
-        return ngt_seterr(err, NGT_EFORMAT, "the model has no graph");
+        return seterr(err, NGT_EFORMAT, "the model has no graph");
     g->ir_version = m->ir_version;
     const Onnx__GraphProto *gp = m->graph;
     int rc = read_opset(g, m, err);
@@ -515,12 +513,12 @@ onnx_graph *onnx_read_buffer(const void *data, size_t size, ngt_error *err)
 {
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, data);
     if (!m) {
-        ngt_seterr(err, NGT_EFORMAT, "not a valid ONNX protobuf (%zu bytes: truncated or corrupt)",
-                   size);
+        seterr(err, NGT_EFORMAT, "not a valid ONNX protobuf (%zu bytes: truncated or corrupt)",
+               size);
         return NULL;
     }
     onnx_graph *g = calloc(1, sizeof *g);
-    int rc = g ? read_model(g, m, err) : ngt_seterr(err, NGT_ENOMEM, "out of memory");
+    int rc = g ? read_model(g, m, err) : seterr(err, NGT_ENOMEM, "out of memory");
     onnx__model_proto__free_unpacked(m, NULL);
     if (rc) {
         onnx_graph_free(g);
@@ -531,34 +529,11 @@ onnx_graph *onnx_read_buffer(const void *data, size_t size, ngt_error *err)
 
 onnx_graph *onnx_read_file(const char *path, ngt_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        ngt_seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0, cap = 0, k;
-    do {
-        if (len == cap) {
-            char *nb = realloc(buf, cap = cap ? cap * 2 : 65536);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                ngt_seterr(err, NGT_ENOMEM, "'%s': out of memory", path);
-                return NULL;
-            }
-            buf = nb;
-        }
-        k = fread(buf + len, 1, cap - len, f);
-        len += k;
-    } while (k > 0);
-    int bad = ferror(f);
-    fclose(f);
-    onnx_graph *g = bad ? NULL : onnx_read_buffer(buf, len, err);
-    if (bad)
-        ngt_seterr(err, NGT_EIO, "cannot read '%s'", path);
-    else if (!g)
-        ngt_preferr(err, NGT_EFORMAT, "%s", path);
+    size_t len = 0;
+    char *buf = read_file(path, (size_t)1 << 32, &len, err);
+    onnx_graph *g = buf ? onnx_read_buffer(buf, len, err) : NULL;
+    if (buf && !g)
+        preferr(err, NGT_EFORMAT, "%s", path);
     free(buf);
     return g;
 }

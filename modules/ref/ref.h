@@ -64,4 +64,7 @@ int ref_fold(onnx_graph *g, float **cdata, int *run, int *n_run, const char *who
  * stride 0. */
 void ref_bstrides(const int64_t *shape, int r, const int64_t *oshape, int orank, int64_t *st);
 
+/* The "ref" backend (listed in the generated module table). */
+const ngt_backend *ref_backend(void);
+
 #endif

@@ -60,12 +60,12 @@ static void model_free(ref_model *m)
 static void layout(ref_model *m)
 {
     const onnx_graph *g = m->g;
-    size_t off = ngt_pad64(sizeof(float *) * (size_t)g->n_tensors);
+    size_t off = pad64(sizeof(float *) * (size_t)g->n_tensors);
     for (int t = 0; t < g->n_tensors; t++) {
         if (!onnx_tensor_batched(&g->tensors[t]))
             continue;
         m->offset[t] = off;
-        off += ngt_pad64(sizeof(float) * REF_TILE * (size_t)onnx_tensor_elems(&g->tensors[t]));
+        off += pad64(sizeof(float) * REF_TILE * (size_t)onnx_tensor_elems(&g->tensors[t]));
     }
     m->ws_bytes = off;
 }
@@ -76,7 +76,7 @@ static int ref_load(const char *path, const char *options, void **model, ngt_err
     *model = NULL;
     ref_model *m = calloc(1, sizeof *m);
     if (!m)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->g = onnx_read_file(path, err);
     if (!m->g) {
         free(m);
@@ -87,11 +87,11 @@ static int ref_load(const char *path, const char *options, void **model, ngt_err
     m->offset = calloc((size_t)nt + 1, sizeof *m->offset);
     m->run = calloc((size_t)m->g->n_nodes + 1, sizeof *m->run);
     if (!m->cdata || !m->offset || !m->run)
-        rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        rc = seterr(err, NGT_ENOMEM, "out of memory");
     else
         rc = ref_fold(m->g, m->cdata, m->run, &m->n_run, "ref", err);
     if (rc) {
-        ngt_preferr(err, rc, "ref: %s", path);
+        preferr(err, rc, "ref: %s", path);
         model_free(m);
         return rc;
     }
@@ -140,7 +140,7 @@ static int ref_infer(const void *model, void *workspace, const void *const *inpu
     const ref_model *m = model;
     const onnx_graph *g = m->g;
     if (n < 0)
-        return ngt_seterr(err, NGT_EINVAL, "ref: negative event count %d", n);
+        return seterr(err, NGT_EINVAL, "ref: negative event count %d", n);
     for (int t0 = 0; t0 < n; t0 += REF_TILE) {
         int tn = n - t0 < REF_TILE ? n - t0 : REF_TILE;
         bind_tile(m, workspace, inputs, t0, tn);
@@ -167,7 +167,7 @@ static void ref_unload(void *model)
     model_free(model);
 }
 
-static const ngt_backend ref_backend = {
+static const ngt_backend REF_BACKEND = {
     .name = "ref",
     .load = ref_load,
     .describe = ref_describe,
@@ -176,7 +176,7 @@ static const ngt_backend ref_backend = {
     .unload = ref_unload,
 };
 
-const ngt_backend *ngt_backend_ref(void)
+const ngt_backend *ref_backend(void)
 {
-    return &ref_backend;
+    return &REF_BACKEND;
 }

@@ -59,7 +59,7 @@ int ref_fold(onnx_graph *g, float **cdata, int *run, int *n_run, const char *who
             continue;
         size_t e = (size_t)onnx_tensor_elems(x);
         if (!(cdata[t] = malloc(sizeof(float) * (e ? e : 1))))
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory for constant '%s'", x->name);
+            return seterr(err, NGT_ENOMEM, "out of memory for constant '%s'", x->name);
         for (size_t i = 0; i < e; i++)
             cdata[t][i] = onnx_elem_f(x->data, x->dtype, i);
     }
@@ -68,8 +68,8 @@ int ref_fold(onnx_graph *g, float **cdata, int *run, int *n_run, const char *who
         const onnx_node *nd = &g->nodes[i];
         ref_kernel k = ref_kernel_for(nd->op);
         if (!k)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): not supported by %s",
-                              nd->name, nd->op_type, who);
+            return seterr(err, NGT_EUNSUPPORTED, "node '%s' (%s): not supported by %s", nd->name,
+                          nd->op_type, who);
         if (onnx_node_batched(g, nd)) {
             if (run)
                 run[(*n_run)++] = i;
@@ -77,7 +77,7 @@ int ref_fold(onnx_graph *g, float **cdata, int *run, int *n_run, const char *who
         }
         size_t e = (size_t)onnx_tensor_elems(&g->tensors[nd->out[0]]);
         if (!(cdata[nd->out[0]] = malloc(sizeof(float) * (e ? e : 1))))
-            return ngt_seterr(err, NGT_ENOMEM, "out of memory folding node '%s'", nd->name);
+            return seterr(err, NGT_ENOMEM, "out of memory folding node '%s'", nd->name);
         ref_ctx c = {.m = &rm, .ptr = cdata, .n = 1};
         int rc = k(&c, nd, err);
         if (rc)

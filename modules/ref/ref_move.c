@@ -98,9 +98,9 @@ int ref_gather(const ref_ctx *c, const onnx_node *nd, ngt_error *err)
             int64_t k = (int64_t)ind[i];
             k = k < 0 ? k + dim : k;
             if (k < 0 || k >= dim)
-                return ngt_seterr(err, NGT_EINVAL,
-                                  "node '%s' (%s): index %lld out of range [-%lld, %lld)", nd->name,
-                                  nd->op_type, (long long)ind[i], (long long)dim, (long long)dim);
+                return seterr(err, NGT_EINVAL,
+                              "node '%s' (%s): index %lld out of range [-%lld, %lld)", nd->name,
+                              nd->op_type, (long long)ind[i], (long long)dim, (long long)dim);
             memcpy(y + (o * ni + i) * inner, x + (o * dim + k) * inner,
                    (size_t)inner * sizeof(float));
         }

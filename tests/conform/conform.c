@@ -17,15 +17,15 @@ int conform_load(conform_model *c, const ngt_backend *be, const char *path, cons
     if (rc)
         return rc;
     be->describe(c->model, &c->desc);
-    c->ws = ngt_aalloc(be->workspace_size(c->model, CONFORM_MAX_BATCH) + ws_slack);
-    return c->ws ? NGT_OK : ngt_seterr(err, NGT_ENOMEM, "workspace");
+    c->ws = aalloc(be->workspace_size(c->model, CONFORM_MAX_BATCH) + ws_slack);
+    return c->ws ? NGT_OK : seterr(err, NGT_ENOMEM, "workspace");
 }
 
 void conform_unload(conform_model *c)
 {
     if (c->model)
         c->be->unload(c->model);
-    ngt_afree(c->ws);
+    afree(c->ws);
     memset(c, 0, sizeof *c);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngt_npy.h"
 #include "conform/conform.h"
 
 enum { MAX_CHUNKS = 4 };

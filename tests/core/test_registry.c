@@ -1,5 +1,6 @@
 /* test_registry.c: loading models, describing them, errors, and versions pinned per batch: a swap
  * during a batch does not touch that batch; the next batch runs the new version. */
+#include "ngt_npy.h"
 #include "testutil.h"
 
 #include <math.h>

@@ -1,45 +1,11 @@
-/* test_cut_alloc.c: ngt_cut_eval allocates nothing. The malloc family is wrapped at link time
+/* test_cut_alloc.c: cut_eval allocates nothing. The malloc family is wrapped at link time
  * (-Wl,--wrap) so every allocation made by the library's code in this binary is counted. */
 #include "testutil.h"
 
 #include "cut.h"
 #include "cut_data.h"
 #include "cut_exprs.h"
-
-static int counting;
-static long allocations;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t k);
-void *__real_realloc(void *p, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-void *__real_aligned_alloc(size_t a, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-    allocations += counting;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t k)
-{
-    allocations += counting;
-    return __real_calloc(n, k);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    allocations += counting;
-    return __real_realloc(p, n);
-}
-int __wrap_posix_memalign(void **p, size_t a, size_t n)
-{
-    allocations += counting;
-    return __real_posix_memalign(p, a, n);
-}
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-    allocations += counting;
-    return __real_aligned_alloc(a, n);
-}
+#include "alloc_wrap.h"
 
 enum { N_EVENTS = 700 };
 
@@ -49,13 +15,13 @@ static void test_counter_works(void **state)
     (void)state;
     ngt_schema *s = cd_schema();
     ngt_error err = {0};
-    counting = 1;
-    allocations = 0;
-    ngt_cut *c = ngt_cut_compile(s, "count(jet, pt > 30) >= 2", &err);
-    counting = 0;
+    aw_counting = 1;
+    aw_allocations = 0;
+    cut_program *c = cut_compile(s, "count(jet, pt > 30) >= 2", &err);
+    aw_counting = 0;
     assert_non_null(c);
-    assert_true(allocations >= 3);
-    ngt_cut_free(c);
+    assert_true(aw_allocations >= 3);
+    cut_free(c);
     ngt_schema_free(s);
 }
 
@@ -73,19 +39,19 @@ static void test_eval_allocates_nothing(void **state)
         sel[n++] = (uint32_t)e;
     for (int k = 0; k < N_CUT_EXPRS; k++) {
         ngt_error err = {0};
-        ngt_cut *c = ngt_cut_compile(s, cut_exprs[k], &err);
+        cut_program *c = cut_compile(s, cut_exprs[k], &err);
         assert_non_null(c);
-        void *scratch = aligned_alloc(64, (ngt_cut_scratch_size(c, n) + 63) / 64 * 64);
+        void *scratch = aligned_alloc(64, (cut_scratch_size(c, n) + 63) / 64 * 64);
         assert_non_null(scratch);
-        counting = 1;
-        allocations = 0;
+        aw_counting = 1;
+        aw_allocations = 0;
         for (int rep = 0; rep < 3; rep++)
-            assert_int_equal(ngt_cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
-        counting = 0;
-        if (allocations)
-            fail_msg("'%s': %ld allocations during eval", cut_exprs[k], allocations);
+            assert_int_equal(cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
+        aw_counting = 0;
+        if (aw_allocations)
+            fail_msg("'%s': %ld aw_allocations during eval", cut_exprs[k], aw_allocations);
         free(scratch);
-        ngt_cut_free(c);
+        cut_free(c);
     }
     ngt_batch_free(b);
     ngt_schema_free(s);

@@ -113,7 +113,7 @@ static void test_errors(void **state)
     (void)state;
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         ngt_error err = {0};
-        ngt_cut *c = ngt_cut_compile(schema, bad[k].expr, &err);
+        cut_program *c = cut_compile(schema, bad[k].expr, &err);
         if (c)
             fail_msg("'%s' compiled; expected: %s", bad[k].expr, bad[k].message);
         assert_int_equal(err.code, NGT_EINVAL);
@@ -127,10 +127,10 @@ static void test_error_names_the_cut(void **state)
 {
     (void)state;
     ngt_error err = {0};
-    assert_null(ngt_cut_compile(schema, "pt > ptt", &err));
+    assert_null(cut_compile(schema, "pt > ptt", &err));
     assert_string_equal(err.msg, "cut 'pt > ptt': col 6: unknown column 'ptt'");
-    assert_null(ngt_cut_compile(NULL, "pt > 1", &err));
-    assert_null(ngt_cut_compile(schema, NULL, &err));
+    assert_null(cut_compile(NULL, "pt > 1", &err));
+    assert_null(cut_compile(schema, NULL, &err));
     assert_int_equal(err.code, NGT_EINVAL);
 }
 
@@ -144,23 +144,23 @@ static void test_nesting_limit(void **state)
     for (int k = 0; k < 300; k++)
         strcat(expr, ")");
     ngt_error err = {0};
-    assert_null(ngt_cut_compile(schema, expr, &err));
+    assert_null(cut_compile(schema, expr, &err));
     assert_non_null(strstr(err.msg, "nested more than 200 deep"));
     char name[100];
     memset(name, 'a', 80);
     name[80] = 0;
-    assert_null(ngt_cut_compile(schema, name, &err));
+    assert_null(cut_compile(schema, name, &err));
     assert_non_null(strstr(err.msg, "col 1: name longer than 63 characters"));
 }
 
 static void expect_text(const char *expr, const char *text)
 {
     ngt_error err = {0};
-    ngt_cut *c = ngt_cut_compile(schema, expr, &err);
+    cut_program *c = cut_compile(schema, expr, &err);
     if (!c)
         fail_msg("'%s': %s", expr, err.msg);
-    assert_string_equal(ngt_cut_text(c), text);
-    ngt_cut_free(c);
+    assert_string_equal(cut_text(c), text);
+    cut_free(c);
 }
 
 static void test_text_shows_precedence(void **state)
@@ -180,15 +180,15 @@ static void test_columns(void **state)
 {
     (void)state;
     ngt_error err = {0};
-    ngt_cut *c =
-        ngt_cut_compile(schema, "count(jet, pt > 30) >= 1 and calib > pt and pt < 90", &err);
+    cut_program *c =
+        cut_compile(schema, "count(jet, pt > 30) >= 1 and calib > pt and pt < 90", &err);
     assert_non_null(c);
     int cols[8], want[3] = {ngt_schema_find(schema, "pt"), ngt_schema_find(schema, "calib"),
                             ngt_schema_find(schema, "jet.pt")};
     int jn = ngt_schema_find(schema, "jet.n");
-    assert_int_equal(ngt_cut_columns(c, cols, 8), 4);
-    assert_int_equal(ngt_cut_columns(c, cols, 1), 4); /* the count, whatever max is */
-    ngt_cut_columns(c, cols, 8);
+    assert_int_equal(cut_columns(c, cols, 8), 4);
+    assert_int_equal(cut_columns(c, cols, 1), 4); /* the count, whatever max is */
+    cut_columns(c, cols, 8);
     int seen = 0;
     for (int k = 0; k < 4; k++) {
         if (k > 0)
@@ -198,7 +198,7 @@ static void test_columns(void **state)
         seen += cols[k] == jn;
     }
     assert_int_equal(seen, 4);
-    ngt_cut_free(c);
+    cut_free(c);
 }
 
 int main(void)

@@ -42,13 +42,13 @@ static void *col(const char *name)
 static void eval(const char *expr, const uint32_t *sel, int n, uint8_t *pass)
 {
     ngt_error err = {0};
-    ngt_cut *c = ngt_cut_compile(schema, expr, &err);
+    cut_program *c = cut_compile(schema, expr, &err);
     if (!c)
         fail_msg("'%s': %s", expr, err.msg);
-    assert_true(ngt_cut_scratch_size(c, n) <= 16u << 20);
+    assert_true(cut_scratch_size(c, n) <= 16u << 20);
     memset(pass, 9, (size_t)n);
-    assert_int_equal(ngt_cut_eval(c, batch, sel, n, pass, scratch), NGT_OK);
-    ngt_cut_free(c);
+    assert_int_equal(cut_eval(c, batch, sel, n, pass, scratch), NGT_OK);
+    cut_free(c);
 }
 
 /* The value of expr on event e alone. */
@@ -214,15 +214,15 @@ static void test_scratch_size(void **state)
 {
     (void)state;
     ngt_error err = {0};
-    ngt_cut *c = ngt_cut_compile(schema, "count(jet, pt > 30) >= 2 and pt > 1", &err);
+    cut_program *c = cut_compile(schema, "count(jet, pt > 30) >= 2 and pt > 1", &err);
     assert_non_null(c);
-    size_t s1 = ngt_cut_scratch_size(c, 1), s256 = ngt_cut_scratch_size(c, 256);
+    size_t s1 = cut_scratch_size(c, 1), s256 = cut_scratch_size(c, 256);
     assert_true(s1 > 0 && s1 < s256);
-    assert_int_equal(ngt_cut_scratch_size(c, 100000), s256); /* one block at most */
+    assert_int_equal(cut_scratch_size(c, 100000), s256); /* one block at most */
     uint8_t pass = 5;
-    assert_int_equal(ngt_cut_eval(c, batch, NULL, 0, &pass, NULL), NGT_OK);
+    assert_int_equal(cut_eval(c, batch, NULL, 0, &pass, NULL), NGT_OK);
     assert_int_equal(pass, 5);
-    ngt_cut_free(c);
+    cut_free(c);
 }
 
 int main(void)

@@ -42,20 +42,20 @@ static void eval_one(const ngt_schema *s, ngt_batch *b, int k, const uint32_t *s
                      uint8_t *pass, const uint32_t *all, void *scratch, size_t scratch_size)
 {
     ngt_error err = {0};
-    ngt_cut *c = ngt_cut_compile(s, cut_exprs[k], &err);
+    cut_program *c = cut_compile(s, cut_exprs[k], &err);
     if (!c)
         fail_msg("%s: %s", cut_exprs[k], err.msg);
-    assert_true(ngt_cut_scratch_size(c, N_EVENTS) <= scratch_size);
+    assert_true(cut_scratch_size(c, N_EVENTS) <= scratch_size);
     memset(pass, 7, (size_t)n);
-    assert_int_equal(ngt_cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
+    assert_int_equal(cut_eval(c, b, sel, n, pass, scratch), NGT_OK);
     uint8_t dense[N_EVENTS];
-    assert_int_equal(ngt_cut_eval(c, b, all, N_EVENTS, dense, scratch), NGT_OK);
+    assert_int_equal(cut_eval(c, b, all, N_EVENTS, dense, scratch), NGT_OK);
     for (int i = 0; i < n; i++) {
         if (pass[i] > 1 || pass[i] != dense[sel[i]])
             fail_msg("%s: event %u: %d selected, %d dense", cut_exprs[k], sel[i], pass[i],
                      dense[sel[i]]);
     }
-    ngt_cut_free(c);
+    cut_free(c);
 }
 
 static void test_numpy_data(void **state)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngt_npy.h"
+#include "genc/genc.h"
 #include "conform/conform.h"
 
 static int cpu_has(const char *flag)
@@ -41,7 +43,7 @@ static void check_model(const char *name, const char *options)
     if (ngt_npy_read(in_path, &x, &err) || ngt_npy_read(out_path, &want, &err))
         fail_msg("%s", err.msg);
     conform_model c;
-    if (conform_load(&c, ngt_backend_genc(), path, options, CONFORM_GENC_WS_SLACK, &err))
+    if (conform_load(&c, genc_backend(), path, options, CONFORM_GENC_WS_SLACK, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.batch_invariant, 1);
     int n = (int)x.shape[0];
@@ -116,13 +118,13 @@ static void test_errors(void **state)
     (void)state;
     ngt_error err = {0};
     conform_model c;
-    assert_true(conform_load(&c, ngt_backend_genc(), "models/fad.onnx", "target=sparc",
+    assert_true(conform_load(&c, genc_backend(), "models/fad.onnx", "target=sparc",
                              CONFORM_GENC_WS_SLACK, &err) < 0);
     assert_non_null(strstr(err.msg, "sparc"));
-    assert_true(conform_load(&c, ngt_backend_genc(), "models/none.onnx", NULL,
-                             CONFORM_GENC_WS_SLACK, &err) < 0);
+    assert_true(conform_load(&c, genc_backend(), "models/none.onnx", NULL, CONFORM_GENC_WS_SLACK,
+                             &err) < 0);
     assert_non_null(strstr(err.msg, "none.onnx"));
-    assert_int_equal(conform_load(&c, ngt_backend_genc(), "models/fad.onnx", "max_batch=8",
+    assert_int_equal(conform_load(&c, genc_backend(), "models/fad.onnx", "max_batch=8",
                                   CONFORM_GENC_WS_SLACK, &err),
                      0);
     assert_int_equal(c.desc.max_batch, 8);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngt_npy.h"
+#include "genc/genc.h"
 #include "conform/conform.h"
 
 enum { PASS = 0, REFUSED, WRONG };
@@ -28,7 +30,7 @@ static int run_case(const char *dir, char *why, size_t nwhy)
     snprintf(path, sizeof path, "%s/model.onnx", dir);
     ngt_error err = {0};
     conform_model c;
-    if (conform_load(&c, ngt_backend_genc(), path, NULL, CONFORM_GENC_WS_SLACK, &err)) {
+    if (conform_load(&c, genc_backend(), path, NULL, CONFORM_GENC_WS_SLACK, &err)) {
         snprintf(why, nwhy, "%s", err.msg);
         return REFUSED;
     }

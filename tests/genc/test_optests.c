@@ -6,13 +6,14 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "genc/genc.h"
 #include "conform/conform.h"
 
 static void test_zoo(void **state)
 {
     (void)state;
     static const int chunks[] = {1, 7};
-    conform_zoo z = {.be = ngt_backend_genc(),
+    conform_zoo z = {.be = genc_backend(),
                      .who = "genc",
                      .ws_slack = CONFORM_GENC_WS_SLACK,
                      .chunks = chunks,

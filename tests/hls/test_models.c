@@ -2,6 +2,8 @@
  * tools/hls_oracle.py): raw output bits per event (0 mismatches), at batch 1, 7 and 256. */
 #include <math.h>
 
+#include "hls/ngt_hls.h"
+#include "ngt_npy.h"
 #include "testutil.h"
 
 #include "hls/hls_cfg.h"
@@ -84,7 +86,7 @@ static int check_one(const char *name)
     else
         snprintf(onnx, sizeof onnx, "%s/model.onnx", dir);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     ngt_error err = {0};
     void *m = NULL;
     if (be->load(onnx, path, &m, &err) < 0) {
@@ -191,7 +193,7 @@ static void test_random(void **state)
 static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain,
                            int must_tile)
 {
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     ngt_error err = {0};
     void *m = NULL;
     assert_int_equal(be->load(onnx, cfg, &m, &err), NGT_OK);
@@ -310,7 +312,7 @@ static void test_profile(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    const ngt_backend *be = ngt_backend_hls();
+    const ngt_backend *be = hls_backend();
     ngt_error err = {0};
     void *m = NULL;
     assert_true(

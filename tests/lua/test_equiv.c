@@ -1,6 +1,7 @@
 /* test_equiv.c: decisions of a menu written in Lua (tests/lua/menus/equiv.lua, run by
  * `ngt run --output DIR --record`) equal, event by event, those of the same menu built here
  * through ngt.h and run with ngt_menu_process over the recorded input. Usage: lua_equiv_c DIR */
+#include "ngt_npy.h"
 #include "ngt.h"
 
 #include <stdio.h>

@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include "ngt_npy.h"
 #include "ngt.h"
 
 #include <stdio.h>

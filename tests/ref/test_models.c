@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ngt_npy.h"
+#include "ref/ref.h"
 #include "conform/conform.h"
 #include "internal.h"
 
@@ -29,7 +31,7 @@ static void check_model(const canon *cm)
     if (ngt_npy_read(in_path, &x, &err) || ngt_npy_read(out_path, &want, &err))
         fail_msg("%s", err.msg);
     conform_model c;
-    if (conform_load(&c, ngt_backend_ref(), path, NULL, 0, &err))
+    if (conform_load(&c, ref_backend(), path, NULL, 0, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.n_inputs, 1);
     assert_int_equal(c.desc.inputs[0].rank, cm->in_rank);
@@ -86,7 +88,7 @@ static void test_mdt(void **state)
 static void test_workspace_any_n(void **state)
 {
     (void)state;
-    const ngt_backend *be = ngt_backend_ref();
+    const ngt_backend *be = ref_backend();
     void *m;
     ngt_error err = {0};
     if (be->load("models/fad.onnx", NULL, &m, &err))
@@ -96,7 +98,7 @@ static void test_workspace_any_n(void **state)
     ngt_npy x;
     if (ngt_npy_read("models/fad.input.npy", &x, &err))
         fail_msg("%s", err.msg);
-    void *ws = ngt_aalloc(small);
+    void *ws = aalloc(small);
     float *a = calloc(300 * 76, 4), *b = calloc(300 * 76, 4);
     const void *in[1] = {x.data};
     void *out[1] = {a};
@@ -109,7 +111,7 @@ static void test_workspace_any_n(void **state)
     assert_memory_equal(a, b, 300 * 76 * 4);
     assert_int_equal(be->infer(m, ws, in, out, -1, &err), NGT_EINVAL);
     assert_non_null(strstr(err.msg, "-1"));
-    ngt_afree(ws);
+    afree(ws);
     free(a);
     free(b);
     ngt_npy_free(&x);

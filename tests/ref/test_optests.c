@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "ref/ref.h"
 #include "conform/conform.h"
 
 static void test_zoo(void **state)
@@ -13,7 +14,7 @@ static void test_zoo(void **state)
     (void)state;
     static const int chunks[] = {1};
     conform_zoo z = {
-        .be = ngt_backend_ref(), .who = "ref", .chunks = chunks, .n_chunks = 1, .min_cases = 1};
+        .be = ref_backend(), .who = "ref", .chunks = chunks, .n_chunks = 1, .min_cases = 1};
     conform_zoo_run(&z);
 }
 

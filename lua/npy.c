@@ -1,6 +1,7 @@
 /* npy.c: reads and writes NumPy .npy files (format versions 1.0, 2.0, 3.0; little-endian; C order).
  * The header dict is parsed strictly; a bad file is an error naming the file and the problem. */
 #include "internal.h"
+#include "ngt_npy.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,7 +39,7 @@ typedef struct cursor {
 
 static int bad(cursor *c, const char *what)
 {
-    return ngt_seterr(c->err, NGT_EFORMAT, "bad .npy header: %s", what);
+    return seterr(c->err, NGT_EFORMAT, "bad .npy header: %s", what);
 }
 
 static void skip_ws(cursor *c)
@@ -125,9 +126,9 @@ static int parse_shape(cursor *c, int64_t *shape, int *rank)
     *rank = 0;
     while (!accept(c, ')')) {
         if (*rank == NPY_MAX_RANK)
-            return ngt_seterr(c->err, NGT_EUNSUPPORTED,
-                              "rank over %d (events plus %d per-event dimensions)", NPY_MAX_RANK,
-                              NGT_MAX_RANK);
+            return seterr(c->err, NGT_EUNSUPPORTED,
+                          "rank over %d (events plus %d per-event dimensions)", NPY_MAX_RANK,
+                          NGT_MAX_RANK);
         int rc = parse_dim(c, &shape[(*rank)++]);
         if (rc != NGT_OK)
             return rc;
@@ -147,7 +148,7 @@ static int parse_descr(cursor *c, ngt_dtype *t)
     char d[32];
     skip_ws(c);
     if (c->p < c->end && (*c->p == '[' || *c->p == '{'))
-        return ngt_seterr(c->err, NGT_EUNSUPPORTED, "structured dtypes are not supported");
+        return seterr(c->err, NGT_EUNSUPPORTED, "structured dtypes are not supported");
     if (parse_string(c, d, sizeof d, "'descr' is not a dtype string") != NGT_OK)
         return NGT_EFORMAT;
     /* '=' (native) and '|' (not applicable) both mean little-endian on the hosts ngt runs on. */
@@ -161,8 +162,8 @@ static int parse_descr(cursor *c, ngt_dtype *t)
         }
     }
     if (d[0] == '>')
-        return ngt_seterr(c->err, NGT_EUNSUPPORTED, "big-endian dtype '%s' is not supported", d);
-    return ngt_seterr(c->err, NGT_EUNSUPPORTED, "dtype '%s' is not supported", d);
+        return seterr(c->err, NGT_EUNSUPPORTED, "big-endian dtype '%s' is not supported", d);
+    return seterr(c->err, NGT_EUNSUPPORTED, "dtype '%s' is not supported", d);
 }
 
 typedef struct npy_header {
@@ -184,9 +185,9 @@ static int parse_entry(cursor *c, npy_header *h, unsigned *seen)
                    : strcmp(key, "shape") == 0         ? 4u
                                                        : 0u;
     if (bit == 0)
-        return ngt_seterr(c->err, NGT_EFORMAT, "bad .npy header: unknown key '%s'", key);
+        return seterr(c->err, NGT_EFORMAT, "bad .npy header: unknown key '%s'", key);
     if (*seen & bit)
-        return ngt_seterr(c->err, NGT_EFORMAT, "bad .npy header: key '%s' appears twice", key);
+        return seterr(c->err, NGT_EFORMAT, "bad .npy header: key '%s' appears twice", key);
     *seen |= bit;
     if (bit == 1)
         return parse_descr(c, &h->dtype);
@@ -219,9 +220,9 @@ static int parse_header(const char *text, size_t n, npy_header *h, ngt_error *er
                        : !(seen & 2) ? "missing 'fortran_order'"
                                      : "missing 'shape'");
     if (h->fortran)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "Fortran order is not supported (save a C-ordered array: "
-                          "numpy.ascontiguousarray)");
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "Fortran order is not supported (save a C-ordered array: "
+                      "numpy.ascontiguousarray)");
     return NGT_OK;
 }
 
@@ -231,10 +232,9 @@ static int data_bytes(const int64_t *shape, int rank, size_t elem, size_t *bytes
     size_t n = elem;
     for (int i = 0; i < rank; i++) {
         if (shape[i] < 0)
-            return ngt_seterr(err, NGT_EINVAL, "dimension %d is negative (%" PRId64 ")", i,
-                              shape[i]);
+            return seterr(err, NGT_EINVAL, "dimension %d is negative (%" PRId64 ")", i, shape[i]);
         if (shape[i] != 0 && n > SIZE_MAX / (uint64_t)shape[i])
-            return ngt_seterr(err, NGT_EFORMAT, "shape too large: the data would overflow");
+            return seterr(err, NGT_EFORMAT, "shape too large: the data would overflow");
         n *= (size_t)shape[i];
     }
     *bytes = n;
@@ -254,23 +254,23 @@ static int read_preamble(FILE *f, size_t *hlen, ngt_error *err)
     unsigned char b[NPY_PREAMBLE + 4];
     size_t got = fread(b, 1, NPY_PREAMBLE, f);
     if (got < NPY_PREAMBLE && ferror(f))
-        return ngt_seterr(err, NGT_EIO, "cannot read: %s", strerror(errno));
+        return seterr(err, NGT_EIO, "cannot read: %s", strerror(errno));
     if (got >= sizeof npy_magic && memcmp(b, npy_magic, sizeof npy_magic) != 0)
-        return ngt_seterr(err, NGT_EFORMAT, "not a .npy file (bad magic)");
+        return seterr(err, NGT_EFORMAT, "not a .npy file (bad magic)");
     if (got < NPY_PREAMBLE)
-        return ngt_seterr(err, NGT_EFORMAT, "truncated: %zu bytes, shorter than the preamble", got);
+        return seterr(err, NGT_EFORMAT, "truncated: %zu bytes, shorter than the preamble", got);
     int major = b[6], minor = b[7];
     if (major < 1 || major > 3 || minor != 0)
-        return ngt_seterr(err, NGT_EUNSUPPORTED, ".npy format version %d.%d is not supported",
-                          major, minor);
+        return seterr(err, NGT_EUNSUPPORTED, ".npy format version %d.%d is not supported", major,
+                      minor);
     size_t lsize = major == 1 ? 2 : 4;
     if (fread(b + NPY_PREAMBLE, 1, lsize, f) != lsize)
-        return ngt_seterr(err, NGT_EFORMAT, "truncated in the header length");
+        return seterr(err, NGT_EFORMAT, "truncated in the header length");
     const unsigned char *l = b + NPY_PREAMBLE;
     *hlen = lsize == 2 ? (size_t)(l[0] | l[1] << 8) : (size_t)le32(l);
     if (*hlen > NPY_MAX_HEADER)
-        return ngt_seterr(err, NGT_EFORMAT, "header length %zu is over the %d-byte limit", *hlen,
-                          NPY_MAX_HEADER);
+        return seterr(err, NGT_EFORMAT, "header length %zu is over the %d-byte limit", *hlen,
+                      NPY_MAX_HEADER);
     return NGT_OK;
 }
 
@@ -282,10 +282,10 @@ static int read_header(FILE *f, npy_header *h, ngt_error *err)
         return rc;
     char *text = malloc(hlen + 1);
     if (!text)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for a %zu-byte header", hlen);
+        return seterr(err, NGT_ENOMEM, "out of memory for a %zu-byte header", hlen);
     if (fread(text, 1, hlen, f) != hlen) {
         free(text);
-        return ngt_seterr(err, NGT_EFORMAT, "truncated in the header (%zu bytes declared)", hlen);
+        return seterr(err, NGT_EFORMAT, "truncated in the header (%zu bytes declared)", hlen);
     }
     text[hlen] = 0;
     rc = parse_header(text, hlen, h, err);
@@ -302,14 +302,14 @@ static int check_size(FILE *f, size_t bytes, ngt_error *err)
         return NGT_OK; /* not seekable: read_data finds a short or long file instead */
     uint64_t left = (uint64_t)st.st_size - (uint64_t)pos;
     if (left < bytes)
-        return ngt_seterr(err, NGT_EFORMAT,
-                          "truncated: the shape needs %zu bytes of data, %" PRIu64 " are left",
-                          bytes, left);
+        return seterr(err, NGT_EFORMAT,
+                      "truncated: the shape needs %zu bytes of data, %" PRIu64 " are left", bytes,
+                      left);
     if (left > bytes)
-        return ngt_seterr(err, NGT_EFORMAT,
-                          "size mismatch: the shape needs %zu bytes of data, %" PRIu64
-                          " follow the header",
-                          bytes, left);
+        return seterr(err, NGT_EFORMAT,
+                      "size mismatch: the shape needs %zu bytes of data, %" PRIu64
+                      " follow the header",
+                      bytes, left);
     return NGT_OK;
 }
 
@@ -317,8 +317,8 @@ static int check_bools(const unsigned char *p, size_t n, ngt_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (p[i] > 1)
-            return ngt_seterr(err, NGT_EFORMAT, "bool element %zu holds %u, not 0 or 1", i,
-                              (unsigned)p[i]);
+            return seterr(err, NGT_EFORMAT, "bool element %zu holds %u, not 0 or 1", i,
+                          (unsigned)p[i]);
     return NGT_OK;
 }
 
@@ -332,11 +332,11 @@ static int read_data(FILE *f, const npy_header *h, ngt_npy *out, ngt_error *err)
         return rc;
     unsigned char *data = malloc(bytes ? bytes : 1);
     if (!data)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory for %zu bytes of data", bytes);
+        return seterr(err, NGT_ENOMEM, "out of memory for %zu bytes of data", bytes);
     if (fread(data, 1, bytes, f) != bytes)
-        rc = ngt_seterr(err, NGT_EFORMAT, "truncated: the shape needs %zu bytes of data", bytes);
+        rc = seterr(err, NGT_EFORMAT, "truncated: the shape needs %zu bytes of data", bytes);
     else if (fgetc(f) != EOF)
-        rc = ngt_seterr(err, NGT_EFORMAT, "size mismatch: data continues past the shape");
+        rc = seterr(err, NGT_EFORMAT, "size mismatch: data continues past the shape");
     else if (h->dtype == NGT_BOOL)
         rc = check_bools(data, bytes, err);
     if (rc != NGT_OK) {
@@ -354,21 +354,21 @@ static int read_data(FILE *f, const npy_header *h, ngt_npy *out, ngt_error *err)
 int ngt_npy_read(const char *path, ngt_npy *out, ngt_error *err)
 {
     if (!out || !path)
-        return ngt_seterr(err, NGT_EINVAL, "ngt_npy_read: path and out must not be NULL");
+        return seterr(err, NGT_EINVAL, "ngt_npy_read: path and out must not be NULL");
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return ngt_seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return seterr(err, NGT_EIO, "cannot open '%s': %s", path, strerror(errno));
     npy_header h = {0};
     int rc = read_header(f, &h, err);
     if (rc == NGT_OK)
         rc = read_data(f, &h, out, err);
     if (rc == NGT_OK && ferror(f))
-        rc = ngt_seterr(err, NGT_EIO, "read error");
+        rc = seterr(err, NGT_EIO, "read error");
     fclose(f);
     if (rc != NGT_OK) {
         ngt_npy_free(out);
-        return ngt_preferr(err, rc, "'%s'", path);
+        return preferr(err, rc, "'%s'", path);
     }
     return NGT_OK;
 }
@@ -418,16 +418,16 @@ static int write_args(ngt_dtype t, int rank, const int64_t *shape, const void *d
                       ngt_error *err)
 {
     if ((int)t < 0 || t >= NGT_DTYPE_COUNT)
-        return ngt_seterr(err, NGT_EINVAL, "unknown dtype %d", (int)t);
+        return seterr(err, NGT_EINVAL, "unknown dtype %d", (int)t);
     if (rank < 0 || rank > NPY_MAX_RANK)
-        return ngt_seterr(err, NGT_EINVAL, "rank %d is outside 0..%d", rank, NPY_MAX_RANK);
+        return seterr(err, NGT_EINVAL, "rank %d is outside 0..%d", rank, NPY_MAX_RANK);
     if (rank > 0 && !shape)
-        return ngt_seterr(err, NGT_EINVAL, "shape is NULL");
+        return seterr(err, NGT_EINVAL, "shape is NULL");
     int rc = data_bytes(shape, rank, npy_types[t].size, bytes, err);
     if (rc != NGT_OK)
-        return rc == NGT_EFORMAT ? ngt_seterr(err, NGT_EINVAL, "shape too large") : rc;
+        return rc == NGT_EFORMAT ? seterr(err, NGT_EINVAL, "shape too large") : rc;
     if (*bytes > 0 && !data)
-        return ngt_seterr(err, NGT_EINVAL, "data is NULL for %zu bytes", *bytes);
+        return seterr(err, NGT_EINVAL, "data is NULL for %zu bytes", *bytes);
     return NGT_OK;
 }
 
@@ -436,23 +436,22 @@ int ngt_npy_write(const char *path, ngt_dtype t, int rank, const int64_t *shape,
 {
     size_t bytes = 0;
     if (!path)
-        return ngt_seterr(err, NGT_EINVAL, "ngt_npy_write: path is NULL");
+        return seterr(err, NGT_EINVAL, "ngt_npy_write: path is NULL");
     int rc = write_args(t, rank, shape, data, &bytes, err);
     if (rc != NGT_OK)
-        return ngt_preferr(err, rc, "cannot write '%s'", path);
+        return preferr(err, rc, "cannot write '%s'", path);
     char header[512];
     size_t hlen = format_header(header, sizeof header, t, rank, shape);
     FILE *f = fopen(path, "wb");
     if (!f)
-        return ngt_seterr(err, NGT_EIO, "cannot create '%s': %s", path, strerror(errno));
+        return seterr(err, NGT_EIO, "cannot create '%s': %s", path, strerror(errno));
     int ok =
         fwrite(header, 1, hlen, f) == hlen && (bytes == 0 || fwrite(data, 1, bytes, f) == bytes);
     int saved = errno;
     ok = (fclose(f) == 0) && ok;
     if (!ok) {
         remove(path);
-        return ngt_seterr(err, NGT_EIO, "cannot write '%s': %s", path,
-                          strerror(saved ? saved : EIO));
+        return seterr(err, NGT_EIO, "cannot write '%s': %s", path, strerror(saved ? saved : EIO));
     }
     return NGT_OK;
 }
