@@ -109,7 +109,8 @@ struct ngt_menu {
     uint64_t applied_since;
     uint64_t batches_started;
     int64_t last_lumi;
-    int lumi_col; /* batch scalar used as the lumi boundary, or -1 */
+    int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
+    int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
     pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
     pthread_mutex_t stats_mu;
@@ -119,7 +120,6 @@ struct ngt_menu {
      * failure sets it once (err_set), under err_mu (failures only, never the steady state) */
     pthread_mutex_t err_mu;
     /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
-    int n_failed_decls;
     char failed_decl[NGT_ERR_MSG_MAX];
     char (*err_msg)[NGT_ERR_MSG_MAX];
     atomic_int *err_set;
