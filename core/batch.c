@@ -161,3 +161,70 @@ void *batch_memory(const ngt_batch *b, size_t *bytes)
     *bytes = b->block_bytes;
     return b->block;
 }
+
+/* The largest count a collection's count column may hold: its fields' shape. */
+static int64_t count_max(const ngt_schema *s, int count_col)
+{
+    for (int i = 0; i < ngt_schema_ncolumns(s); i++) {
+        const ngt_column_info *c = ngt_schema_column(s, i);
+        if (c->kind == NGT_COL_FIELD && c->collection == count_col)
+            return c->shape[0];
+    }
+    return INT32_MAX;
+}
+
+enum { CHECK_GROUP = 32 }; /* count columns checked together */
+
+int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err)
+{
+    if (!b || first < 0 || n < 0 || first > b->n || n > b->n - first)
+        return seterr(err, NGT_EINVAL, "check counts: events [%d, %d+%d) outside the batch's %d",
+                      first, first, n, b ? b->n : 0);
+    int n_bad = 0, nc = ngt_schema_ncolumns(b->schema), at = 0, n_counts = 0;
+    for (int i = 0; i < nc; i++)
+        n_counts += ngt_schema_column(b->schema, i)->kind == NGT_COL_COUNT;
+    if (!bad && n_counts > CHECK_GROUP) { /* several groups: count each event once */
+        uint8_t *tmp = malloc((size_t)n + 1);
+        if (!tmp)
+            return seterr(err, NGT_ENOMEM, "check counts: out of memory");
+        int r = ngt_batch_check_counts(b, first, n, tmp, err);
+        free(tmp);
+        return r;
+    }
+    if (bad)
+        memset(bad, 0, (size_t)n);
+    int64_t first_bad = -1;
+    while (at < nc) {
+        int idx[CHECK_GROUP], k = 0;
+        int64_t max[CHECK_GROUP];
+        for (; at < nc && k < CHECK_GROUP; at++)
+            if (ngt_schema_column(b->schema, at)->kind == NGT_COL_COUNT) {
+                idx[k] = at;
+                max[k++] = count_max(b->schema, at);
+            }
+        for (int e = 0; e < n && k > 0; e++) {
+            int j = 0;
+            int32_t v = 0;
+            for (; j < k; j++) {
+                v = ((const int32_t *)b->cols[idx[j]])[first + e];
+                if (v < 0 || v > max[j])
+                    break;
+            }
+            if (j == k)
+                continue;
+            if (first_bad < 0 || first + e < first_bad) { /* the first event, over all groups */
+                first_bad = first + e;
+                seterr(err, NGT_EINVAL, "column '%s', event %d (id %llu): count %d outside 0..%lld",
+                       ngt_schema_column(b->schema, idx[j])->name, first + e,
+                       (unsigned long long)b->ids[first + e], (int)v, (long long)max[j]);
+            }
+            if (bad) {
+                n_bad += !bad[e];
+                bad[e] = 1;
+            } else {
+                n_bad++; /* one group only: each event counted once */
+            }
+        }
+    }
+    return n_bad;
+}

@@ -202,5 +202,5 @@ int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err)
     while (exec_job_run(c->job, c) == EXEC_PARKED)
         wait_woken(c, c->job);
     exec_job_finish(c->job);
-    return NGT_OK;
+    return exec_job_error(c->job, err); /* the batch is complete even when some events errored */
 }

@@ -4,6 +4,7 @@
 #include "exec_int.h"
 #include "internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
@@ -37,11 +38,12 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->need = aalloc(c);
     j->pass = aalloc(c);
     j->error = aalloc(c);
+    j->bad = aalloc(c);
     j->sel = aalloc(c * sizeof *j->sel);
     j->gather = aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = aalloc(scratch + 64);
     if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
-        !j->pass || !j->error || !j->sel || !j->gather || !j->cut_scratch) {
+        !j->pass || !j->error || !j->bad || !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -64,6 +66,7 @@ void exec_job_free(exec_job *j)
     afree(j->need);
     afree(j->pass);
     afree(j->error);
+    afree(j->bad);
     afree(j->sel);
     afree(j->gather);
     afree(j->cut_scratch);
@@ -80,6 +83,13 @@ void exec_job_set_callbacks(exec_job *j, exec_wake_fn wake, exec_offload_fn offl
 ngt_batch *exec_job_batch(const exec_job *j)
 {
     return j->b;
+}
+
+int exec_job_error(const exec_job *j, ngt_error *err)
+{
+    if (j->batch_rc < 0 && err)
+        *err = j->batch_err;
+    return j->batch_rc;
 }
 
 void exec_job_start(exec_job *j, ngt_batch *b)
@@ -106,8 +116,23 @@ void exec_job_start(exec_job *j, ngt_batch *b)
     p->column = j->column;
     str_copy(p->prescale_column, j->column >= 0 ? m->pcols[j->column].name : "",
              sizeof p->prescale_column);
+    j->batch_rc = NGT_OK;
+    j->batch_err.code = 0;
+    j->batch_err.msg[0] = '\0';
     memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
     memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+    /* every way in: no step sees an event whose collection count is outside 0..max */
+    ngt_error e;
+    j->n_bad = ngt_batch_check_counts(b, 0, j->n, j->bad, &e);
+    if (j->n_bad < 0) { /* cannot happen: j->n is the batch's count */
+        j->n_bad = 0;
+        memset(j->bad, 0, (size_t)j->n);
+    }
+    if (j->n_bad > 0) {
+        menu_note_error(m, m->n_order, e.msg);
+        j->batch_rc = NGT_ESTEP;
+        seterr(&j->batch_err, NGT_ESTEP, "input: %d events refused; first: %s", j->n_bad, e.msg);
+    }
 }
 
 void exec_job_finish(exec_job *j)
@@ -169,6 +194,18 @@ static uint64_t event_key(exec_job *j, int e)
     return fnv1a(bytes, sizeof bytes, fnv1a_basis());
 }
 
+static const char *prescale_same_key_msg(const ngt_schema *s)
+{
+    int id[3];
+    ngt_schema_identity(s, &id[0], &id[1], &id[2]);
+    if (id[0] < 0 && id[1] < 0 && id[2] < 0)
+        return "every event has the same prescale key: the schema has no identity and the "
+               "batch's event ids are all equal (set ngt_batch_event_ids, or declare an "
+               "identity with ngt_schema_set_identity)";
+    return "every event has the same prescale key: the identity columns hold the same values "
+           "for every event of the batch (fill the event number)";
+}
+
 static void hist_add(_Atomic uint64_t *st, uint64_t ns)
 {
     stat_add(&st[ST_HIST + hist_bin(ns)], 1);
@@ -192,6 +229,7 @@ static void run_start(exec_job *j, ngt_ctx *ctx, int ci)
             on = row(j->live, c->seeds[k], j->cap)[e];
         for (int k = 0; k < c->n_vetoes && on; k++)
             on = !row(j->live, c->vetoes[k], j->cap)[e];
+        on = on && !j->bad[e];
         live[e] = (uint8_t)on;
         seen += (uint64_t)on;
     }
@@ -279,6 +317,7 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
     memset(j->error, 0, (size_t)j->n_sel);
     j->step_rc = NGT_OK;
     j->step_err.code = 0;
+    j->step_err.msg[0] = '\0';
     j->t_start = now_ns();
     if (j->n_sel == 0)
         return 1;
@@ -288,8 +327,18 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     case STEP_PRESCALE: {
         int f = prescale_factor(j, s, x->step);
-        for (int i = 0; i < j->n_sel; i++)
-            j->pass[i] = (uint8_t)prescale_keep(event_key(j, (int)j->sel[i]), s->seed, (uint32_t)f);
+        uint64_t first = 0;
+        int same = 1;
+        for (int i = 0; i < j->n_sel; i++) {
+            uint64_t key = event_key(j, (int)j->sel[i]);
+            first = i == 0 ? key : first;
+            same &= key == first;
+            j->pass[i] = (uint8_t)prescale_keep(key, s->seed, (uint32_t)f);
+        }
+        /* one key for every event (no identity and event ids never set: all 0) would keep all or
+         * none of them: refused rather than silently wrong */
+        if (same && j->n_sel > 1 && f > 1)
+            j->step_rc = seterr(&j->step_err, NGT_ESTEP, "%s", prescale_same_key_msg(j->m->schema));
         return 1;
     }
     case STEP_INFER: {
@@ -331,6 +380,50 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
     return park(j, s);
 }
 
+/* A failed call: its message (the step's own, else what is known) is kept as the step's first
+ * error and as the batch's first failure; the failed calls are counted. */
+static void note_failure(exec_job *j, ngt_ctx *ctx, const step *s, int si, int timed_out,
+                         int failed, uint64_t errors)
+{
+    char msg[NGT_ERR_MSG_MAX];
+    const char *own = j->step_err.msg[0] ? j->step_err.msg : NULL;
+    if (timed_out)
+        snprintf(msg, sizeof msg, "timed out after %.3g s", (double)s->timeout_ns / 1e9);
+    else if (own)
+        snprintf(msg, sizeof msg, "%s", own);
+    else if (failed)
+        snprintf(msg, sizeof msg, "an asynchronous operation completed with an error");
+    else if (j->step_rc < 0)
+        snprintf(msg, sizeof msg, "returned %d without a message", j->step_rc);
+    else
+        snprintf(msg, sizeof msg, "marked %llu events in error[] without a message",
+                 (unsigned long long)errors);
+    menu_note_error(j->m, j->m->step_order[si], msg);
+    stat_add(&step_stats(ctx, si)[ST_FAILS], 1);
+    if (j->batch_rc == NGT_OK) {
+        j->batch_rc = NGT_ESTEP;
+        seterr(&j->batch_err, NGT_ESTEP, "step '%s': %s", s->name, msg);
+    }
+}
+
+/* A producer's columns hold 0 for the events it did not run on (no chain using it had them
+ * live), never a value left in a pooled batch by earlier events: the gaps between the selected
+ * events are cleared (nothing to do when it ran on every event). */
+static void clear_unselected(exec_job *j, const step *s)
+{
+    int next = 0; /* first event not yet accounted for */
+    for (int i = 0; i <= j->n_sel; i++) {
+        int upto = i < j->n_sel ? (int)j->sel[i] : j->n;
+        if (upto > next)
+            for (int k = 0; k < s->n_out; k++) {
+                size_t rb = ngt_schema_column(j->m->schema, s->out[k])->row_bytes;
+                memset((char *)ngt_batch_column(j->b, s->out[k]) + (size_t)next * rb, 0,
+                       (size_t)(upto - next) * rb);
+            }
+        next = upto + 1;
+    }
+}
+
 static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
 {
     const step *s = &j->m->steps[x->step];
@@ -346,6 +439,7 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
     int all_bad = j->step_rc < 0 || timed_out || failed;
     uint64_t dt = now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {
+        clear_unselected(j, s);
         uint8_t *perr = row(j->perr, x->step, j->cap);
         for (int i = 0; i < j->n_sel; i++) {
             int bad = all_bad || j->error[i];
@@ -376,6 +470,8 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
     }
     if (j->n_sel == 0)
         return;
+    if (errors > 0)
+        note_failure(j, ctx, s, x->step, timed_out, failed, errors);
     _Atomic uint64_t *st = step_stats(ctx, x->step);
     stat_add(&st[ST_CALLS], 1);
     stat_add(&st[ST_IN], (uint64_t)j->n_sel);

@@ -36,6 +36,8 @@ uint64_t exec_job_deadline(const exec_job *j);
  * late completion, wakes the job and returns 1. Otherwise 0. */
 int exec_job_expire(exec_job *j, uint64_t now_ns);
 ngt_batch *exec_job_batch(const exec_job *j);
+/* NGT_OK, or the batch's first step failure or input refusal (NGT_ESTEP, copied to err). */
+int exec_job_error(const exec_job *j, ngt_error *err);
 /* Releases the pinned model versions once the batch has left the sink. */
 void exec_job_finish(exec_job *j);
 

@@ -24,6 +24,8 @@ struct exec_job {
     model_version **shadows; /* per model: its shadow pinned with it, or NULL */
     uint32_t *factors; /* per chain: the operator's prescale for this batch (UINT32_MAX: none) */
     uint8_t *live, *errc, *perr, *need, *pass, *error;
+    uint8_t *bad; /* events refused by the input check (bad collection counts) */
+    int n_bad;
     uint32_t *sel;
     int n_sel;
     void *gather, *cut_scratch;
@@ -31,6 +33,9 @@ struct exec_job {
     ngt_step_io io;
     ngt_error step_err;
     int step_rc;
+    /* the batch's first step failure (or bad input), for ngt_menu_process */
+    ngt_error batch_err;
+    int batch_rc;
     uint64_t t_start;
     /* asynchronous state, under mu */
     pthread_mutex_t mu;

@@ -18,7 +18,7 @@ void exec_finalize(exec_job *j, ngt_ctx *ctx)
     for (int e = 0; e < j->n; e++) {
         uint64_t *d = dec + (size_t)e * (size_t)m->words;
         memset(d, 0, sizeof *d * (size_t)m->words);
-        int n_acc = 0, last = -1, err = 0;
+        int n_acc = 0, last = -1, err = j->bad[e];
         for (int c = 0; c < m->n_chains; c++) {
             if (row(j->live, c, j->cap)[e]) {
                 d[c / 64] |= 1ULL << (c % 64);
@@ -59,6 +59,7 @@ void exec_finalize(exec_job *j, ngt_ctx *ctx)
     stat_add(&st->in, (uint64_t)j->n);
     stat_add(&st->accepted, acc);
     stat_add(&st->errored, errd);
+    stat_add(&st->input_errors, (uint64_t)j->n_bad);
     stat_add(&st->rejected, (uint64_t)j->n - acc - errd);
     stats_write_end(st);
 }

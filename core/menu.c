@@ -4,6 +4,7 @@
 #include "menu_int.h"
 #include "schema_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,7 +47,25 @@ ngt_menu *ngt_menu_new(const ngt_schema *input, ngt_registry *models, ngt_error 
     m->last_lumi = INT64_MIN;
     pthread_mutex_init(&m->col_mu, NULL);
     pthread_mutex_init(&m->stats_mu, NULL);
+    pthread_mutex_init(&m->err_mu, NULL);
     return m;
+}
+
+void menu_declaration_failed(ngt_menu *m, int rc, const ngt_error *e, const char *fmt, ...)
+{
+    if (!m || m->built || rc == NGT_ESTATE)
+        return;
+    if (m->n_failed_decls++ == 0) {
+        char what[256];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        char full[sizeof what + NGT_ERR_MSG_MAX + 16];
+        snprintf(full, sizeof full, "%s failed: %s", what,
+                 e && e->msg[0] ? e->msg : "(no message)");
+        str_copy(m->failed_decl, full, sizeof m->failed_decl);
+    }
 }
 
 static void free_names(char **names, int n)
@@ -90,6 +109,9 @@ void ngt_menu_free(ngt_menu *m)
     stats_free(m->retired);
     pthread_mutex_destroy(&m->col_mu);
     pthread_mutex_destroy(&m->stats_mu);
+    pthread_mutex_destroy(&m->err_mu);
+    free(m->err_msg);
+    free(m->err_set);
     ngt_schema_free(m->schema);
     free(m);
 }
@@ -102,7 +124,7 @@ int menu_find_chain(const ngt_menu *m, const char *name)
     return -1;
 }
 
-int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err)
+static int declare_chain(ngt_menu *m, const char *name, ngt_error *err)
 {
     int rc = check_open(m, err);
     if (rc != NGT_OK)
@@ -140,7 +162,7 @@ static int copy_names(char ***dst, int *count, int n, const char *const *names, 
     return NGT_OK;
 }
 
-int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
+static int declare_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
 {
     int rc = check_chain(m, chain, err);
     if (rc != NGT_OK)
@@ -151,7 +173,7 @@ int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_
     return copy_names(&m->chains[chain].seed_names, &m->chains[chain].n_seeds, n, chains, err);
 }
 
-int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
+static int declare_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
 {
     int rc = check_chain(m, chain, err);
     if (rc != NGT_OK)
@@ -190,7 +212,7 @@ int menu_chain_append(ngt_menu *m, int ci, int si, ngt_error *err)
     return NGT_OK;
 }
 
-int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
+static int declare_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
 {
     int rc = check_chain(m, ci, err);
     if (rc != NGT_OK)
@@ -214,7 +236,7 @@ int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
     return menu_chain_append(m, ci, si, err);
 }
 
-int ngt_menu_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
+static int declare_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
 {
     int rc = check_chain(m, ci, err);
     if (rc != NGT_OK)
@@ -229,4 +251,57 @@ int ngt_menu_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
     if (m->chains[ci].prescale_step < 0)
         m->chains[ci].prescale_step = si;
     return menu_chain_append(m, ci, si, err);
+}
+
+/* ---- declarations: a failed one is remembered, and ngt_menu_build refuses the menu ---- */
+
+int ngt_menu_chain(ngt_menu *m, const char *name, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_chain(m, name, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_chain('%s')", name ? name : "(null)");
+    return rc;
+}
+
+int ngt_menu_seed(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_seed(m, chain, n, chains, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_seed(chain %d)", chain);
+    return rc;
+}
+
+int ngt_menu_veto(ngt_menu *m, int chain, int n, const char *const *chains, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_veto(m, chain, n, chains, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_veto(chain %d)", chain);
+    return rc;
+}
+
+int ngt_menu_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_cut(m, ci, expr, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_cut(chain %d, \"%s\")", ci,
+                                expr ? expr : "(null)");
+    return rc;
+}
+
+int ngt_menu_prescale(ngt_menu *m, int ci, uint32_t n, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_prescale(m, ci, n, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_prescale(chain %d, %u)", ci, n);
+    return rc;
 }

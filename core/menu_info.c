@@ -13,11 +13,21 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
         return seterr(err, NGT_EINVAL, "no menu");
     if (m->built)
         return seterr(err, NGT_ESTATE, "the menu is already built");
+    if (m->n_failed_decls > 0)
+        return seterr(err, NGT_EINVAL,
+                      "the menu is incomplete: %d declaration%s failed; the first: %s",
+                      m->n_failed_decls, m->n_failed_decls > 1 ? "s" : "", m->failed_decl);
     if (m->n_chains == 0)
         return seterr(err, NGT_EINVAL, "the menu has no chains");
     int rc = plan_build(m, err);
     if (rc != NGT_OK)
         return preferr(err, rc, "menu");
+    free(m->err_msg);
+    free(m->err_set);
+    m->err_msg = calloc((size_t)m->n_order + 1, sizeof *m->err_msg);
+    m->err_set = calloc((size_t)m->n_order + 1, sizeof *m->err_set);
+    if (!m->err_msg || !m->err_set)
+        return seterr(err, NGT_ENOMEM, "out of memory");
     int lumi = -1;
     ngt_schema_identity(m->schema, NULL, &lumi, NULL);
     m->lumi_col =
@@ -36,6 +46,18 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     m->hash = fnv1a(text, strlen(text), fnv1a_basis());
     free(text);
     return NGT_OK;
+}
+
+void menu_note_error(ngt_menu *m, int k, const char *msg)
+{
+    if (k < 0 || k > m->n_order || atomic_load_explicit(&m->err_set[k], memory_order_acquire))
+        return;
+    pthread_mutex_lock(&m->err_mu);
+    if (!atomic_load_explicit(&m->err_set[k], memory_order_relaxed)) {
+        str_copy(m->err_msg[k], msg, sizeof m->err_msg[k]);
+        atomic_store_explicit(&m->err_set[k], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->err_mu);
 }
 
 const ngt_schema *ngt_menu_schema(const ngt_menu *m)

@@ -111,11 +111,19 @@ struct ngt_menu {
     int64_t last_lumi;
     int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
     uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
+    int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
     pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
     pthread_mutex_t stats_mu;
     struct ngt_ctx *contexts;
     struct ctx_stats *retired;
+    /* first error message per step (stats index) and, at n_order, of the input check; the first
+     * failure sets it once (err_set), under err_mu (failures only, never the steady state) */
+    pthread_mutex_t err_mu;
+    /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
+    char failed_decl[NGT_ERR_MSG_MAX];
+    char (*err_msg)[NGT_ERR_MSG_MAX];
+    atomic_int *err_set;
 };
 
 /* Per-context statistics (one writer: the context's thread; any reader). */
@@ -142,9 +150,10 @@ static inline double hist_value(int b)
 typedef struct ctx_stats {
     _Atomic uint64_t seq; /* odd while a batch's results are being added (a seqlock) */
     _Atomic uint64_t batches, in, accepted, rejected, errored;
-    _Atomic uint64_t *chain; /* n_chains x 6: seen passed prescaled errored unique time */
+    _Atomic uint64_t input_errors; /* events refused by the input check (bad counts) */
+    _Atomic uint64_t *chain;       /* n_chains x 6: seen passed prescaled errored unique time */
     _Atomic uint64_t
-        *step; /* n_order x (6 + HIST_BINS): calls in passed errors timeouts time hist */
+        *step; /* n_order x (7 + HIST_BINS): calls in passed errors timeouts time fails hist */
     _Atomic uint64_t *stream;  /* n_streams+1 */
     _Atomic uint64_t *overlap; /* (n_streams+1)^2 */
 } ctx_stats;
@@ -156,6 +165,7 @@ enum {
     ST_ERRORS,
     ST_TIMEOUTS,
     ST_TIME,
+    ST_FAILS, /* calls that failed (an error code, a timeout or events marked in error[]) */
     ST_HIST,
     ST_FIELDS = ST_HIST + HIST_BINS
 };
@@ -206,6 +216,12 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
+/* Remembers a failed declaration (not one refused because the menu is built) for ngt_menu_build. */
+void menu_declaration_failed(ngt_menu *m, int rc, const ngt_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Keeps msg as the first error of stats slot k (a step's stats index, or n_order for the input
+ * check) unless one is already kept. */
+void menu_note_error(ngt_menu *m, int k, const char *msg);
 /* Scratch of at least bytes for a shadow's outputs (grown off the steady state); NULL on ENOMEM. */
 void *ctx_shadow_out(struct ngt_ctx *c, size_t bytes);
 /* Applies a requested prescale column at a batch boundary; returns the column to use and copies

@@ -87,8 +87,9 @@ static int add_output(ngt_menu *m, const char *name, ngt_dtype dt, int rank, con
     return schema_append(m->schema, name, dt, NGT_COL_EVENT, rank, shape, -1, 1, err);
 }
 
-int ngt_menu_infer(ngt_menu *m, int ci, const char *model, int n_in, const char *const *inputs,
-                   int n_out, const char *const *outputs, ngt_error *err)
+static int declare_infer(ngt_menu *m, int ci, const char *model, int n_in,
+                         const char *const *inputs, int n_out, const char *const *outputs,
+                         ngt_error *err)
 {
     if (!m || m->built || ci < 0 || ci >= m->n_chains)
         return seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
@@ -185,7 +186,7 @@ static int declare_writes(ngt_menu *m, int si, const ngt_step_def *d, ngt_error 
     return NGT_OK;
 }
 
-int ngt_menu_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
+static int declare_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
 {
     if (!m || m->built || ci < 0 || ci >= m->n_chains)
         return seterr(err, m && m->built ? NGT_ESTATE : NGT_EINVAL,
@@ -220,7 +221,8 @@ int ngt_menu_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
     return menu_chain_append(m, ci, si, err);
 }
 
-int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *chains, ngt_error *err)
+static int declare_stream(ngt_menu *m, const char *name, int n, const char *const *chains,
+                          ngt_error *err)
 {
     if (!m || m->built)
         return seterr(err, NGT_ESTATE, "stream: the menu is already built");
@@ -251,4 +253,39 @@ int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *cha
         s->chains[s->n_chains++] = c;
     }
     return m->n_streams - 1;
+}
+
+/* ---- declarations: a failed one is remembered, and ngt_menu_build refuses the menu ---- */
+
+int ngt_menu_infer(ngt_menu *m, int ci, const char *model, int n_in, const char *const *inputs,
+                   int n_out, const char *const *outputs, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_infer(m, ci, model, n_in, inputs, n_out, outputs, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_infer(chain %d, '%s')", ci,
+                                model ? model : "(null)");
+    return rc;
+}
+
+int ngt_menu_step(ngt_menu *m, int ci, const ngt_step_def *d, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_step(m, ci, d, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_step(chain %d, '%s')", ci,
+                                d && d->name ? d->name : "(null)");
+    return rc;
+}
+
+int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *chains, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_stream(m, name, n, chains, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_stream('%s')", name ? name : "(null)");
+    return rc;
 }

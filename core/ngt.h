@@ -172,11 +172,6 @@ typedef struct ngt_provenance {
     ngt_model_pin models[NGT_MAX_MENU_MODELS];
 } ngt_provenance;
 const ngt_provenance *ngt_batch_provenance(const ngt_batch *b);
-/* The one check of collection counts (files, the C API and the wire decoder all use it): returns
- * the number of events in [first, first+n) holding a collection count outside 0..max, marks them
- * in bad[i - first] (bad may be NULL) and names the first in err; a negative code for a bad range.
- */
-int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err);
 
 /* ---- Models: registry and backends ----------------------------------------------------------
  * A backend turns a model file into an immutable model shared by all threads; each thread brings
@@ -475,6 +470,29 @@ const ngt_stream_stats *ngt_stats_stream(const ngt_stats *s, int stream);
 uint64_t ngt_stats_overlap(const ngt_stats *s, int a, int b);
 /* Number of the batch (counted from 1) at which the current prescale column took effect. */
 uint64_t ngt_stats_column_since(const ngt_stats *s);
+
+/* ---- Errors of steps and of the input (issue 16) ---------------------------------------------
+ * A step fails on a call when it returns a negative code, times out, or marks events in error[];
+ * those events are errored (status NGT_EVENT_ERRORED, the "error" stream). The first message of
+ * each step is kept, with the number of failed calls:
+ *   ngt_stats_step_error: the step's first message (NULL when it never failed); failed_calls (may
+ *   be NULL) gets the calls that failed. step is an index as for ngt_stats_step. The message is
+ *   owned by s and lasts until the next ngt_stats_read.
+ * ngt_menu_process processes the whole batch and then returns NGT_ESTEP with err naming the step
+ * and its message when a step failed on some of its events (the batch's results are complete and
+ * valid), or bad input was refused (below); NGT_OK when every event went through. */
+const char *ngt_stats_step_error(const ngt_stats *s, int step, uint64_t *failed_calls);
+
+/* The one check of collection counts (files, the C API and the wire decoder all use it).
+ * Collection counts are checked before any step sees an event (ngt_menu_process and the runner
+ * check every batch): an event whose count is outside 0..max is errored and counted here, with the
+ * first message. Checks collection counts of events [first, first+n): returns the number of events
+ * whose count is outside 0..max, marks them in bad[] (indexed from first, may be NULL; bad[i] is 1
+ * for a bad event, 0 for a good one), err names the first (column, event, value). Returns
+ * NGT_EINVAL when first and n are not inside the batch's count of events. */
+int ngt_batch_check_counts(const ngt_batch *b, int first, int n, uint8_t *bad, ngt_error *err);
+/* Events refused by the count check; the first message (NULL when none was refused). */
+const char *ngt_stats_input_error(const ngt_stats *s, uint64_t *events);
 
 /* ---- Machine and provenance ------------------------------------------------------------------*/
 /* Thread-safe; the strings are static. */

@@ -21,8 +21,9 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n)
     return n == 1 || splitmix64(key ^ seed) % n == 0;
 }
 
-int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
-                             const uint32_t *factors, ngt_error *err)
+static int declare_prescale_column(ngt_menu *m, const char *column, int n,
+                                   const char *const *chains, const uint32_t *factors,
+                                   ngt_error *err)
 {
     if (!m || m->built)
         return seterr(err, NGT_ESTATE, "prescale columns are declared before the menu is built");
@@ -139,4 +140,18 @@ uint32_t ngt_menu_chain_prescale(const ngt_menu *mc, int chain)
     if (k >= 0 && m->pcols[k].factors[chain] != UINT32_MAX)
         return m->pcols[k].factors[chain];
     return m->steps[m->chains[chain].prescale_step].factor;
+}
+
+/* ---- declarations: a failed one is remembered, and ngt_menu_build refuses the menu ---- */
+
+int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
+                             const uint32_t *factors, ngt_error *err)
+{
+    ngt_error own = {0};
+    ngt_error *e = err ? err : &own;
+    int rc = declare_prescale_column(m, column, n, chains, factors, e);
+    if (rc < 0)
+        menu_declaration_failed(m, rc, e, "ngt_menu_prescale_column('%s')",
+                                column ? column : "(null)");
+    return rc;
 }

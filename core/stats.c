@@ -14,6 +14,8 @@ struct ngt_stats {
     ngt_step_stats *steps;
     ngt_stream_stats *streams;
     uint64_t column_since;
+    char (*msgs)[NGT_ERR_MSG_MAX]; /* first error per step, then the input check's */
+    uint64_t input_errors;
 };
 
 static size_t n_streams_all(const ngt_menu *m)
@@ -64,6 +66,7 @@ void stats_add(const ngt_menu *m, ctx_stats *dst, const ctx_stats *src_c)
     add_array(&dst->accepted, &src->accepted, 1);
     add_array(&dst->rejected, &src->rejected, 1);
     add_array(&dst->errored, &src->errored, 1);
+    add_array(&dst->input_errors, &src->input_errors, 1);
     add_array(dst->chain, src->chain, (size_t)m->n_chains * CH_FIELDS);
     add_array(dst->step, src->step, (size_t)m->n_steps * ST_FIELDS);
     add_array(dst->stream, src->stream, ns);
@@ -83,7 +86,8 @@ ngt_stats *ngt_stats_new(const ngt_menu *m)
     s->streams = calloc(n_streams_all(m), sizeof *s->streams);
     s->sum = stats_alloc(m);
     s->tmp = stats_alloc(m);
-    if (!s->chains || !s->steps || !s->streams || !s->sum || !s->tmp) {
+    s->msgs = calloc((size_t)m->n_order + 1, sizeof *s->msgs);
+    if (!s->msgs || !s->chains || !s->steps || !s->streams || !s->sum || !s->tmp) {
         ngt_stats_free(s);
         return NULL;
     }
@@ -97,6 +101,7 @@ void ngt_stats_free(ngt_stats *s)
     free(s->chains);
     free(s->steps);
     free(s->streams);
+    free(s->msgs);
     stats_free(s->sum);
     stats_free(s->tmp);
     free(s);
@@ -132,6 +137,7 @@ static void zero(ctx_stats *s, const ngt_menu *m)
     atomic_store(&s->accepted, 0);
     atomic_store(&s->rejected, 0);
     atomic_store(&s->errored, 0);
+    atomic_store(&s->input_errors, 0);
     for (size_t i = 0; i < (size_t)m->n_chains * CH_FIELDS; i++)
         atomic_store(&s->chain[i], 0);
     for (size_t i = 0; i < (size_t)m->n_steps * ST_FIELDS; i++)
@@ -194,6 +200,11 @@ int ngt_stats_read(const ngt_menu *mc, ngt_stats *s)
     }
     for (size_t k = 0; k < n_streams_all(m); k++)
         s->streams[k].accepted = ld(&t->stream[k]);
+    s->input_errors = ld(&t->input_errors);
+    pthread_mutex_lock(&m->err_mu);
+    for (int k = 0; k <= m->n_order; k++)
+        memcpy(s->msgs[k], m->err_msg[k], sizeof s->msgs[k]);
+    pthread_mutex_unlock(&m->err_mu);
     pthread_mutex_lock(&m->col_mu);
     s->column_since = m->applied_since;
     pthread_mutex_unlock(&m->col_mu);
@@ -235,4 +246,27 @@ uint64_t ngt_stats_overlap(const ngt_stats *s, int a, int b)
 uint64_t ngt_stats_column_since(const ngt_stats *s)
 {
     return s->column_since;
+}
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+const char *ngt_stats_step_error(const ngt_stats *s, int step, uint64_t *failed_calls)
+{
+    if (failed_calls)
+        *failed_calls = 0;
+    if (!s || step < 0 || step >= s->m->n_order)
+        return NULL;
+    if (failed_calls)
+        *failed_calls = ld(&s->sum->step[(size_t)step * ST_FIELDS + ST_FAILS]);
+    return s->msgs[step][0] ? s->msgs[step] : NULL;
+}
+
+const char *ngt_stats_input_error(const ngt_stats *s, uint64_t *events)
+{
+    if (events)
+        *events = s ? s->input_errors : 0;
+    if (!s)
+        return NULL;
+    const char *msg = s->msgs[s->m->n_order];
+    return msg[0] ? msg : NULL;
 }

@@ -247,6 +247,8 @@ int wire_copy_in(const wire_layout *l, const wire_msg *m, int from, int n, ngt_b
         for (int i = 0; i < n; i++)
             ids[i] = base + (uint64_t)i;
     }
+    if (ngt_batch_count(b) < at + n) /* the check reads only events the batch holds */
+        ngt_batch_set_count(b, at + n, NULL);
     return ngt_batch_check_counts(b, at, n, bad, err);
 }
 
@@ -260,6 +262,7 @@ int wire_check_counts(const wire_layout *l, const wire_msg *m, int from, int n, 
         if (ngt_schema_column(l->s, l->cols[k])->kind == NGT_COL_COUNT)
             memcpy(ngt_batch_column(scratch, l->cols[k]),
                    m->frames[k + 1] + (size_t)from * l->row[k], (size_t)n * l->row[k]);
+    ngt_batch_set_count(scratch, n, NULL);
     return ngt_batch_check_counts(scratch, 0, n, bad, err);
 }
 

@@ -151,7 +151,10 @@ static void run_sync(ngt_menu *m, const store *st, uint64_t *dec)
                 die("wrap", &err);
         memcpy(ngt_batch_event_ids(b), st->evt + at, sizeof(uint64_t) * (size_t)n);
         ngt_batch_set_count(b, n, &err);
-        if (ngt_menu_process(m, ctx, b, &err) != NGT_OK)
+        int rc = ngt_menu_process(m, ctx, b, &err);
+        if (rc == NGT_ESTEP) /* the batch is complete; some events errored (status, error stream) */
+            fprintf(stderr, "embed: %s\n", err.msg);
+        else if (rc != NGT_OK)
             die("process", &err);
         memcpy(dec + at, ngt_batch_column(b, dc), sizeof(uint64_t) * (size_t)n);
     }

@@ -1,5 +1,6 @@
 -- cli.lua: the `ngt` command line (started by lua/ngt_main.c with the arguments as a table).
--- Verbs: run, inspect, infer. Returns the exit status: 0 ok, 1 failure, 2 usage.
+-- Verbs: run, inspect, infer. Returns the exit status: 0 ok, 1 failure, 2 usage, 3 (run) events
+-- errored.
 local args = ...
 
 local USAGE = [[
@@ -7,8 +8,9 @@ usage: ngt <verb> [options]
 
 verbs:
   run MENU.lua       run a menu over the built-in source or recorded samples, print the report
-  inspect MENU.lua   print the resolved menu
+  inspect MENU.lua   print the resolved menu and its hashes
   infer MODEL.onnx   run one model over a NumPy array
+  compile MODEL.onnx one ONNX model as plain C (genc), for a host to build without ngt
   hls profile|tune   the hls backend's tools: per-layer ranges and overflows, narrowest types
 
 ngt <verb> --help shows the verb's options.
@@ -26,6 +28,9 @@ usage: ngt run MENU.lua [options]
   --output DIR         accepted events per stream as DIR/<stream>/<column>.npy, every event's
                        decisions as DIR/all/ngt.decision.npy (ngt.streams, ngt.status)
   --record             with --output, also every input event as DIR/all/<column>.npy
+  --output-columns L   with --output, also these derived columns (comma-separated: model outputs,
+                       Lua producers' columns) for every stream and DIR/all; 0 for an event
+                       whose producer did not run (no chain using it had the event)
   --input-rate HZ      input rate, turning accept fractions into rates (default: the menu's)
   --prescale-column C  start with prescale column C
   --json FILE          write the report as JSON
@@ -42,13 +47,18 @@ usage: ngt run MENU.lua [options]
   --stop-at-end        drain and exit after the first end-of-stream message
   --max-events N       events per input message at most (default 1048576; more: refused)
   --node-id N          source id written in output messages (default 0)
+  --allow-errors       exit 0 even when events errored
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports (a node
 stops taking input, finishes what it received, flushes every sink and sends end of stream).
+Every failing step's first message (and input refused for bad collection counts) is printed on
+stderr. Exit status: 0 ok, 1 failure, 2 usage, 3 the run completed but events errored (a step
+failed on them or their input was refused; --allow-errors makes that 0).
 ]],
    inspect = [[
 usage: ngt inspect MENU.lua
   Builds the menu (models loaded, cuts compiled) and prints it as resolved: schema, steps in
-  execution order, chains, streams, prescale columns, hashes.
+  execution order, chains, streams, prescale columns; then the menu hash, the schema id and each
+  model's file hash (as the run report's provenance).
 ]],
    infer = [[
 usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref|genc|hls]
@@ -62,34 +72,45 @@ usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref|genc|
 local args_ = require "ngt.args"
 local eprint, parse = args_.eprint, args_.parse
 
-local function number(opts, name, default, min)
-   local v = opts[name]
-   if v == nil then return default end
-   local n = tonumber(v)
-   if not n or n < (min or 0) or (name ~= "input-rate" and name ~= "flush-ms" and n ~= math.floor(n)) then
-      error({ usage = "--" .. name .. " expects a number" .. (min and min > 0 and " >= " .. min or "") .. ", got '" .. v .. "'" })
-   end
-   return n
-end
+local number = args_.number
 
 local verbs = {}
 
 function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
-                                   json = 1, control = 1, metrics = 1, ["curve-secret"] = 1,
-                                   ["curve-allow"] = 1, source = 1, sink = 1, ["flush-ms"] = 1,
-                                   ["max-events"] = 1, ["node-id"] = 1 },
-                             { record = true, quiet = true, remote = true, ["stop-at-end"] = true })
+                                   json = 1, ["output-columns"] = 1, control = 1, metrics = 1,
+                                   ["curve-secret"] = 1, ["curve-allow"] = 1, source = 1, sink = 1,
+                                   ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1 },
+                             { record = true, quiet = true, ["allow-errors"] = true, remote = true,
+                               ["stop-at-end"] = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
-   local threads = number(opts, "threads", 0, 0)
-   local events = number(opts, "events", nil, 1)
-   local batch = number(opts, "batch", 256, 1)
+   local threads = number(opts, "threads", 0, { min = 0 })
+   local events = number(opts, "events", nil, { min = 1 })
+   local batch = number(opts, "batch", 256, { min = 1 })
+   local seed = number(opts, "seed", 1, { min = 0 })
+   local lumi_events = number(opts, "lumi-events", 100000, { min = 1 })
+   local input_rate = number(opts, "input-rate", nil, { above = 0, real = true })
+   if (opts.record or opts["output-columns"]) and not opts.output then
+      eprint("ngt run: --record and --output-columns need --output DIR (ngt run --help)") return 2
+   end
+   if opts.json then
+      local ok, werr = args_.writable(opts.json)
+      if not ok then eprint("ngt run: --json: ", werr) return 1 end
+   end
+   if opts.output then
+      local ok, werr = require("ngt.npyio").check_dir(opts.output)
+      if not ok then eprint("ngt run: --output: ", werr) return 1 end
+   end
    local ngt = require "ngt"
    local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
    if not menu then eprint(err) return 1 end
+   if opts.output then
+      local ok, oerr = require("ngt.npyio").check_menu(menu)
+      if not ok then eprint("ngt run: --output: ", oerr) menu:close() return 1 end
+   end
    local src
    local zsrc, zsinks = menu.spec.source, menu.spec.sinks or {}
    if opts.source then zsrc = { endpoint = opts.source } end
@@ -100,24 +121,25 @@ function verbs.run(list)
    end
    if zsrc then
       if opts.input then eprint("ngt run: --input and a ZeroMQ source exclude each other") menu:close() return 2 end
-      zsrc.flush_ms = number(opts, "flush-ms", zsrc.flush_ms or 1, 0)
+      zsrc.flush_ms = number(opts, "flush-ms", zsrc.flush_ms or 1, { min = 0, real = true })
       zsrc.stop_at_end = opts["stop-at-end"] or zsrc.stop_at_end
-      zsrc.max_events = number(opts, "max-events", zsrc.max_events or 0, 1)
-      zsrc.node_id = number(opts, "node-id", zsrc.node_id or 0, 0)
+      zsrc.max_events = number(opts, "max-events", zsrc.max_events or 0, { min = 1 })
+      zsrc.node_id = number(opts, "node-id", zsrc.node_id or 0, { min = 0 })
    elseif #zsinks > 0 then
       eprint("ngt run: --sink needs a ZeroMQ source (--source or ngt.source.zmq in the script)") menu:close() return 2
    elseif opts.input then
       src, err = require("ngt.npyio").source(menu, opts.input, events)
       if not src then eprint("ngt run: ", err) menu:close() return 1 end
    else
-      src = require("ngt.source").new(menu, { events = events or 100000, seed = number(opts, "seed", 1, 0),
-                                              lumi_events = number(opts, "lumi-events", 100000, 1) })
+      src = require("ngt.source").new(menu, { events = events or 100000, seed = seed,
+                                              lumi_events = lumi_events })
    end
    local core = require "ngt.core"
    local rec
    if opts.output then
-      rec = core.C.ngt_recorder_new(menu.menu, opts.record and 1 or 0, core.err())
-      if rec == nil then eprint("ngt run: out of memory") return 1 end
+      local e = core.err()
+      rec = core.C.ngt_recorder_new(menu.menu, opts.record and 1 or 0, opts["output-columns"], e)
+      if rec == nil then eprint("ngt run: --output-columns: ", core.msg(e)) menu:close() return 1 end
    end
    local progress = not opts.quiet and core.C.isatty(1) == 1
    local sc = menu.spec.control or {}
@@ -152,7 +174,7 @@ function verbs.run(list)
    end
    local report = require "ngt.report"
    local r = report.build(menu, res.stats, { menu_path = pos[1], threads = threads, batch = batch,
-      input_rate = tonumber(opts["input-rate"]) or menu.spec.input_rate, wall = res.wall,
+      input_rate = input_rate or menu.spec.input_rate, wall = res.wall,
       interrupted = res.interrupted })
    if res.reloads and #res.reloads > 0 then report.node_totals(r, res.reloads) end
    if res.zmq then
@@ -166,13 +188,18 @@ function verbs.run(list)
       if r.source then io.write(require("ngt.zmq").text(r.source)) end
    end
    local status = 0
+   local errs = report.errors_text(r)
+   if errs ~= "" then
+      for line in errs:gmatch("[^\n]+") do eprint("ngt run: ", line) end
+      if not opts["allow-errors"] then status = 3 end
+   end
    if opts.json then
       local f, ferr = io.open(opts.json, "w")
       if not f then eprint("ngt run: ", ferr) status = 1
       else f:write(report.json(r)) f:close() end
    end
    if rec then
-      local ok, werr = require("ngt.npyio").write(menu, rec, opts.output)
+      local ok, werr = require("ngt.npyio").write(menu, rec, opts.output, opts.record)
       if not ok then eprint("ngt run: ", werr) status = 1 end
       if core.C.ngt_recorder_failed(rec) ~= 0 then eprint("ngt run: output incomplete (out of memory)") status = 1 end
       core.C.ngt_recorder_free(rec)
@@ -197,6 +224,13 @@ function verbs.inspect(list)
    C.ngt_menu_describe(menu.menu, buf, need + 1)
    io.write(ffi.string(buf))
    if need > 0 and ffi.string(buf):sub(-1) ~= "\n" then io.write("\n") end
+   local hex64 = require("ngt.report").hex64
+   io.write("hashes: menu ", hex64(C.ngt_menu_hash(menu.menu)), ", schema ",
+            hex64(C.ngt_schema_id(menu.schema)), "\n")
+   for _, md in ipairs(menu.model_files) do
+      io.write("model ", md.name, " (", md.backend, ") ", md.file, " ",
+               hex64(C.ngt_registry_model_hash(menu.registry, md.name)), "\n")
+   end
    menu:close()
    return 0
 end

@@ -47,7 +47,9 @@ struct ngt_lua_step {
     lstate extra[MAX_EXTRA];
 };
 
-/* Makes the ev table: builder(sel, pass, error, col1, col2, ...) with lightuserdata pointers. */
+/* Makes the ev table: builder(sel, pass, error, col1, col2, ...) with lightuserdata pointers. The
+ * step interface (sel, pass, error, columns) is never shadowed: every column is in ev.columns, and
+ * those whose names are not the interface's are also ev[name]. */
 static const char builder_src[] =
     "local ffi = require 'ffi'\n"
     "local spec = ...\n"
@@ -56,12 +58,28 @@ static const char builder_src[] =
     "  names[#names + 1] = name; types[#types + 1] = ffi.typeof(ct)\n"
     "end\n"
     "local sel_t, u8_t = ffi.typeof('const uint32_t *'), ffi.typeof('uint8_t *')\n"
+    "local reserved = { sel = true, pass = true, error = true, columns = true }\n"
     "return function(sel, pass, err, ...)\n"
+    "  local cols = {}\n"
     "  local ev = { sel = ffi.cast(sel_t, sel), pass = ffi.cast(u8_t, pass),\n"
-    "               error = ffi.cast(u8_t, err) }\n"
-    "  for i = 1, #names do ev[names[i]] = ffi.cast(types[i], (select(i, ...))) end\n"
+    "               error = ffi.cast(u8_t, err), columns = cols }\n"
+    "  for i = 1, #names do\n"
+    "    local v = ffi.cast(types[i], (select(i, ...)))\n"
+    "    cols[names[i]] = v\n"
+    "    if not reserved[names[i]] then ev[names[i]] = v end\n"
+    "  end\n"
     "  return ev\n"
     "end\n";
+
+/* Globals of a step's own state: the standard libraries only. A global the menu script defined
+ * outside fn does not exist here; reading any other name is an error at its file:line (a typo or
+ * a missing local would otherwise read nil and error or decide wrongly later). */
+static const char strict_src[] =
+    "setmetatable(_G, { __index = function(_, k)\n"
+    "  error(string.format(\"reads undefined global '%s' (a step runs in its own Lua state: \" ..\n"
+    "    \"define it as a local of the menu script, which fn then carries as an upvalue)\",\n"
+    "    tostring(k)), 2)\n"
+    "end })\n";
 
 static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -114,6 +132,8 @@ static int state_open(ngt_lua_step *st, lstate *ls, ngt_error *err)
     if (lua_pcall(L, 1, 1, 0) != 0)
         return lua_fail(st, ls, "column types", err);
     ls->builder_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (luaL_loadstring(L, strict_src) != 0 || lua_pcall(L, 0, 0, 0) != 0)
+        return lua_fail(st, ls, "strict globals", err);
     ls->schema = NULL;
     ls->nentries = ls->next = 0;
     return NGT_OK;
@@ -229,8 +249,8 @@ static int call(ngt_lua_step *st, lstate *ls, ngt_step_io *io)
         return rc;
     }
     lua_pushinteger(L, io->n);
-    if (lua_pcall(L, 2, 0, 0) != 0) {
-        rc = seterr(io->err, NGT_ESTEP, "lua step '%s': %s", st->name, lua_tostring(L, -1));
+    if (lua_pcall(L, 2, 0, 0) != 0) { /* "file:line: message"; the engine names the step */
+        rc = seterr(io->err, NGT_ESTEP, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         return rc;
     }

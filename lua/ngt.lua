@@ -22,6 +22,39 @@ local function where()
 end
 _M.where = where
 
+-- "file:line" of the first line of the script being loaded (ngt.load) that matches pattern
+-- (comment lines skipped), for constructors whose caller's line is hidden by a tail call
+-- (`return ngt.menu {...}`).
+local loading = nil
+local function locate(pattern)
+   local f = loading and io.open(loading, "r")
+   if not f then return nil end
+   local n, at = 0, nil
+   for line in f:lines() do
+      n = n + 1
+      if line:find(pattern) and not line:match("^%s*%-%-") then
+         at = loading .. ":" .. n
+         break
+      end
+   end
+   f:close()
+   return at
+end
+
+-- Raises "file:line: unknown key 'k' (known: ...)" for a string key of t not in known.
+local function check_keys(t, known, w, what, key_line)
+   for k in pairs(t) do
+      if type(k) == "string" and not known[k] then
+         local names = {}
+         for n in pairs(known) do names[#names + 1] = n end
+         table.sort(names)
+         local at = key_line and locate("%f[%w_]" .. k:gsub("%p", "%%%0") .. "%s*=") or w
+         error(string.format("%s: %s: unknown key '%s' (known: %s)", at or w or "?", what, k,
+                             table.concat(names, ", ")), 0)
+      end
+   end
+end
+
 local function fail(w, fmt, ...)
    error((w or "?") .. ": " .. string.format(fmt, ...), 0)
 end
@@ -106,6 +139,8 @@ function _M.model(t)
    if type(t) ~= "table" or type(t.name) ~= "string" or type(t.file) ~= "string" then
       fail(w, "ngt.model needs name = and file =")
    end
+   check_keys(t, { name = 1, file = 1, backend = 1, options = 1, precision = 1 }, w,
+              "ngt.model '" .. t.name .. "'")
    local options = t.options
    if t.precision ~= nil then
       local p = type(t.precision) == "table" and json.encode(t.precision) or tostring(t.precision)
@@ -190,6 +225,11 @@ function _M.lua(t)
    if type(t) ~= "table" or type(t.name) ~= "string" or type(t.fn) ~= "function" then
       fail(w, "ngt.lua needs name = and fn = function(ev, n) ... end")
    end
+   check_keys(t, { name = 1, fn = 1, reads = 1, writes = 1, timeout = 1 }, w,
+              "ngt.lua '" .. t.name .. "'")
+   if t.timeout ~= nil and (type(t.timeout) ~= "number" or not (t.timeout > 0)) then
+      fail(w, "lua step '%s': timeout must be a number of seconds > 0", t.name)
+   end
    local reads = t.reads and names(t.reads, w, "lua step reads") or {}
    local writes = {}
    if t.writes ~= nil then
@@ -202,7 +242,7 @@ function _M.lua(t)
    local ok, chunk = pcall(string.dump, t.fn)
    if not ok then fail(w, "lua step '%s': cannot dump its function: %s", t.name, chunk) end
    return { kind = "lua", name = t.name, reads = reads, writes = writes, fn = t.fn, chunk = chunk,
-            upvals = upvals, mode = "sync", where = w }
+            upvals = upvals, mode = "sync", timeout = t.timeout, where = w }
 end
 
 -- API: run a Lua step on the offload helper threads. Example: ngt.offload(ngt.lua { ... })
@@ -212,6 +252,7 @@ function _M.offload(step)
    local s = {}
    for k, v in pairs(step) do s[k] = v end
    s.mode, s.timeout = "offload", step.timeout
+   s.base = step.base or step -- the same ngt.lua value offloaded in two chains is one step
    return s
 end
 
@@ -232,7 +273,7 @@ function _M.chain(name)
       end
       for k in pairs(t) do
          if type(k) ~= "number" and k ~= "seeds" and k ~= "veto" then
-            fail(w, "chain '%s': unknown option '%s'", name, tostring(k))
+            fail(w, "chain '%s': unknown key '%s' (known: seeds, veto, and the steps)", name, tostring(k))
          end
       end
       return { kind = "chain", name = name, steps = steps,
@@ -244,8 +285,18 @@ end
 -- API: the menu. streams = { name = { chains } }; prescale_columns = { col = { CHAIN = N } };
 -- input_rate = Hz (turns accept fractions into rates in the report).
 function _M.menu(t)
-   local w = where()
+   local w = where() or locate("ngt%.menu") -- `return ngt.menu {...}` hides the caller's line
    if type(t) ~= "table" then fail(w, "ngt.menu expects a table") end
+   check_keys(t, { schema = 1, chains = 1, streams = 1, prescale_columns = 1,
+                   prescale_column = 1, input_rate = 1, source = 1, sinks = 1, control = 1 }, w,
+              "ngt.menu", true)
+   if t.input_rate ~= nil and (type(t.input_rate) ~= "number" or not (t.input_rate > 0)
+                               or t.input_rate == math.huge) then
+      fail(w, "ngt.menu: input_rate must be a number of Hz > 0")
+   end
+   if t.prescale_column ~= nil and type(t.prescale_column) ~= "string" then
+      fail(w, "ngt.menu: prescale_column must be the name of a prescale column")
+   end
    if type(t.schema) ~= "table" or t.schema.kind ~= "schema" then fail(w, "ngt.menu needs schema = ngt.schema{...}") end
    if type(t.chains) ~= "table" or #t.chains == 0 then fail(w, "ngt.menu needs chains = { ngt.chain ... }") end
    local models, seen = {}, {}
@@ -318,7 +369,10 @@ end
 function _M.load(path, opts)
    local chunk, err = loadfile(path)
    if not chunk then return nil, err end
+   local outer = loading
+   loading = path
    local ok, spec = pcall(chunk)
+   loading = outer
    if not ok then
       if type(spec) ~= "string" then spec = tostring(spec) end
       return nil, spec

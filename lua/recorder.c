@@ -3,6 +3,7 @@
 #include "recorder.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,8 +26,58 @@ struct ngt_recorder {
     pthread_mutex_t mu;
 };
 
-ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, ngt_error *err)
+static int is_decision(const char *name)
 {
+    return !strcmp(name, "ngt.decision") || !strcmp(name, "ngt.streams") ||
+           !strcmp(name, "ngt.status");
+}
+
+/* 1 when name is in the comma-separated list. */
+static int listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t k = end ? (size_t)(end - p) : strlen(p);
+        if (k == len && strncmp(p, name, len) == 0)
+            return 1;
+        p = end ? end + 1 : p + k;
+    }
+    return 0;
+}
+
+/* Every name of the list must be a derived column of s other than the decisions. */
+static int check_derived(const ngt_schema *s, const char *list, ngt_error *err)
+{
+    for (const char *p = list; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t k = end ? (size_t)(end - p) : strlen(p);
+        char name[NGT_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s", (int)(k < sizeof name ? k : sizeof name - 1), p);
+        int col = ngt_schema_find(s, name);
+        const ngt_column_info *c = col >= 0 ? ngt_schema_column(s, col) : NULL;
+        if (!c || !c->derived || is_decision(name)) {
+            if (err) {
+                err->code = NGT_EINVAL;
+                snprintf(err->msg, sizeof err->msg, "'%s' is not a derived column of the menu (%s)",
+                         name,
+                         !c ? "no such column"
+                         : !c->derived
+                             ? "an input column: every stream has it, --record adds it to all/"
+                             : "the decisions are always written");
+            }
+            return NGT_EINVAL;
+        }
+        p = end ? end + 1 : p + k;
+    }
+    return NGT_OK;
+}
+
+ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, const char *derived,
+                               ngt_error *err)
+{
+    if (check_derived(ngt_menu_schema(m), derived, err) != NGT_OK)
+        return NULL;
     ngt_recorder *r = calloc(1, sizeof *r);
     const ngt_schema *s = ngt_menu_schema(m);
     int n = ngt_schema_ncolumns(s);
@@ -44,9 +95,7 @@ ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, ngt_error *e
         goto oom;
     for (int i = 0; i < n; i++) {
         const ngt_column_info *c = ngt_schema_column(s, i);
-        int dec = !strcmp(c->name, "ngt.decision") || !strcmp(c->name, "ngt.streams") ||
-                  !strcmp(c->name, "ngt.status");
-        if (c->derived && !dec)
+        if (c->derived && !is_decision(c->name) && !listed(derived, c->name))
             continue;
         r->cols[r->ncols] = i;
         r->rowb[r->ncols] = c->row_bytes;

@@ -8,8 +8,11 @@
 
 typedef struct ngt_recorder ngt_recorder;
 
-/* Records the menu schema's input columns plus ngt.decision, ngt.streams and ngt.status. */
-ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, ngt_error *err);
+/* Records the menu schema's input columns plus ngt.decision, ngt.streams and ngt.status, and the
+ * derived columns named in derived (comma-separated, may be NULL: model outputs, Lua producers'
+ * columns; an unknown or non-derived name is an error naming it). */
+ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, const char *derived,
+                               ngt_error *err);
 void ngt_recorder_sink(void *user, ngt_batch *b); /* an ngt_sink_fn */
 int ngt_recorder_ncolumns(const ngt_recorder *r);
 int ngt_recorder_column(const ngt_recorder *r, int k); /* menu schema index of recorded column k */

@@ -95,6 +95,30 @@ local function make_schema(b, sp)
    end
 end
 
+-- The C step of a Lua step spec: one per ngt.lua value, so the same value in two chains is one
+-- step (a producer is then shared like ngt.infer: run once per batch for every chain using it).
+local function lua_step_of(b, chain, st, lines)
+   local key = st.base or st -- ngt.offload(x) in two chains: one step
+   local known = b.lua_by_spec[key] and b.lua_by_spec[key][st.mode]
+   if known then return known end
+   for _, wcol in ipairs(st.writes) do
+      local other = b.lua_writer[wcol.name]
+      if other then
+         b:fail(st.where, "chain '%s': lua step '%s' writes '%s', which lua step '%s' (%s) already writes: "
+                .. "use the same ngt.lua value in every chain that needs it", chain.name, st.name,
+                wcol.name, other.name, other.where or "?")
+      end
+   end
+   local e = b.err
+   local c = C.ngt_lua_step_new(st.name, st.chunk, #st.chunk, st.upvals, table.concat(lines), e)
+   if c == nil then b:fail(st.where, "%s", core.msg(e)) end
+   b.lua_steps[#b.lua_steps + 1] = { c = c, name = st.name }
+   b.lua_by_spec[key] = b.lua_by_spec[key] or {}
+   b.lua_by_spec[key][st.mode] = c
+   for _, wcol in ipairs(st.writes) do b.lua_writer[wcol.name] = st end
+   return c
+end
+
 local function add_lua_step(b, ci, chain, st)
    local e, m = b.err, b.menu
    local sch = C.ngt_menu_schema(m)
@@ -116,9 +140,7 @@ local function add_lua_step(b, ci, chain, st)
       lines[#lines + 1] = wcol.name .. "\t" .. vt .. "\n"
       wn[#wn + 1], wt[#wt + 1] = wcol.name, wcol.type
    end
-   local c = C.ngt_lua_step_new(st.name, st.chunk, #st.chunk, st.upvals, table.concat(lines), e)
-   if c == nil then b:fail(st.where, "%s", core.msg(e)) end
-   b.lua_steps[#b.lua_steps + 1] = { c = c, name = st.name }
+   local c = lua_step_of(b, chain, st, lines)
    local reads, writes, types = strings(st.reads), strings(wn), strings(wt)
    local def = ffi.new("ngt_step_def")
    def.name, def.fn, def.user = st.name, C.ngt_lua_step_fn, c
@@ -242,7 +264,7 @@ local function build(b, spec, path, opts)
          b:fail(spec.where, "prescale column '%s': %s", col.name, core.msg(e))
       end
    end
-   if C.ngt_menu_build(b.menu, e) < 0 then b:fail(spec.where, "menu: %s", core.msg(e)) end
+   if C.ngt_menu_build(b.menu, e) < 0 then b:fail(spec.where, "%s", core.msg(e)) end
    local column = (opts and opts.prescale_column) or spec.prescale_column
    if column and C.ngt_menu_select_column(b.menu, column, e) < 0 then
       b:fail(spec.where, "prescale column: %s", core.msg(e))
@@ -253,7 +275,7 @@ end
 function _M.build(spec, path, opts)
    local b = setmetatable({ err = core.err(), spec = spec, path = path, models = {},
                             model_files = {}, lua_steps = {}, chain_index = {}, chain_where = {},
-                            spec_chains = {}, keep = {} }, M)
+                            spec_chains = {}, keep = {}, lua_by_spec = {}, lua_writer = {} }, M)
    b.fail = function(_, w, fmt, ...) error({ msg = (w or path) .. ": " .. string.format(fmt, ...) }) end
    local ok, err = pcall(build, b, spec, path, opts)
    if not ok then

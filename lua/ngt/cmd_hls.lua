@@ -212,9 +212,8 @@ function _M.main(list)
    if #pos ~= 1 or not opts.precision then
       eprint("ngt hls ", sub, ": expected MODEL.onnx --precision CFG (ngt hls --help)") return 2
    end
-   if opts.threshold and not tonumber(opts.threshold) then
-      eprint("ngt hls ", sub, ": --threshold expects a number") return 2
-   end
+   args_.number(opts, "threshold", nil, { real = true }) -- usage errors: status 2
+   args_.number(opts, "events", nil, { min = 1 })
    if sub == "profile" then return profile(pos[1], opts) end
    return require("ngt.hls_tune").run(_M, pos[1], opts)
 end

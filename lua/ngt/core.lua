@@ -56,7 +56,8 @@ void ngt_lua_step_free(ngt_lua_step *s);
 int ngt_cli_interrupted(void);
 void ngt_cli_catch_signals(void);
 typedef struct ngt_recorder ngt_recorder;
-ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, ngt_error *err);
+ngt_recorder *ngt_recorder_new(const ngt_menu *m, int record_input, const char *derived,
+                               ngt_error *err);
 void ngt_recorder_sink(void *user, ngt_batch *b);
 int ngt_recorder_ncolumns(const ngt_recorder *r);
 int ngt_recorder_column(const ngt_recorder *r, int k);

@@ -70,15 +70,40 @@ ffi.cdef "int memcmp(const void *a, const void *b, size_t n); int mkdir(const ch
 
 local function mkdir(p) ffi.C.mkdir(p, 493) end
 
--- Writes recorded column k of set s as DIR/NAME.npy.
-local function write_set(rec, schema, s, dir)
+-- API: check_dir(dir) -> true, or nil and the reason: dir exists or can be made, and files can be
+-- written in it (checked before a run, not after it).
+function _M.check_dir(dir)
+   mkdir(dir)
+   local probe = dir .. "/.ngt-write-check"
+   local f, err = io.open(probe, "wb")
+   if not f then
+      return nil, string.format("cannot write in %s: %s", dir, (err:gsub("^" .. probe:gsub("%p", "%%%0") .. ": ", "")))
+   end
+   f:close()
+   os.remove(probe)
+   return true
+end
+
+-- API: check_menu(menu) -> true, or nil and the reason: every stream's directory is its own
+-- (a stream named "all" would share DIR/all with every event's decisions).
+function _M.check_menu(menu)
+   for s = 0, C.ngt_menu_nstreams(menu.menu) - 1 do
+      if ffi.string(C.ngt_menu_stream_name(menu.menu, s)) == "all" then
+         return nil, "a stream named 'all' cannot be written with --output (DIR/all holds every event's decisions): rename the stream"
+      end
+   end
+   return true
+end
+
+-- Writes the recorded columns of set s as DIR/NAME.npy (input columns only when with_input).
+local function write_set(rec, schema, s, dir, with_input)
    local e = core.err()
    mkdir(dir)
    local n = tonumber(C.ngt_recorder_events(rec, s))
    for k = 0, C.ngt_recorder_ncolumns(rec) - 1 do
       local data = C.ngt_recorder_data(rec, s, k)
-      if data ~= nil or n == 0 then
-         local info = C.ngt_schema_column(schema, C.ngt_recorder_column(rec, k))
+      local info = C.ngt_schema_column(schema, C.ngt_recorder_column(rec, k))
+      if (data ~= nil or n == 0) and (with_input or info.derived ~= 0) then
          local shape = ffi.new("int64_t[?]", 5)
          shape[0] = n
          local rank = 1
@@ -98,16 +123,16 @@ end
 
 -- API: writes DIR/<stream>/*.npy for every stream (accepted events, their input columns and
 -- decisions), DIR/all/ngt.*.npy (every event's decisions) and, with record_input, DIR/all/<col>.npy.
-function _M.write(menu, rec, dir)
+function _M.write(menu, rec, dir, record_input)
    mkdir(dir)
    local m = menu.menu
    local ns = C.ngt_menu_nstreams(m)
    local schema = C.ngt_menu_schema(m)
    for s = 0, ns - 1 do
-      local ok, err = write_set(rec, schema, s, dir .. "/" .. ffi.string(C.ngt_menu_stream_name(m, s)))
+      local ok, err = write_set(rec, schema, s, dir .. "/" .. ffi.string(C.ngt_menu_stream_name(m, s)), true)
       if not ok then return nil, err end
    end
-   local ok, err = write_set(rec, schema, ns, dir .. "/all")
+   local ok, err = write_set(rec, schema, ns, dir .. "/all", record_input)
    if not ok then return nil, err end
    -- provenance: DIR/all/ngt.models.npy, [events][models] u64 hashes of the versions that
    -- decided each event (model order: DIR/all/ngt.models.txt, one name a line)

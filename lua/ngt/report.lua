@@ -28,10 +28,14 @@ function _M.build(menu, stats, info)
    local function frac(x) return n_in > 0 and x / n_in or 0 end
    local function hz(x) return rate and frac(x) * rate or json.null end
    local function per_event_us(ns) return n_in > 0 and tonumber(ns) / 1e3 / n_in or 0 end
-   local r = obj({ "events", "chains", "steps", "streams", "machine", "provenance", "run" }, {})
+   local r = obj({ "events", "input", "chains", "steps", "streams", "machine", "provenance", "run" }, {})
    r.events = obj({ "in", "accepted", "rejected", "errored" }, {
       ["in"] = n_in, accepted = tonumber(tot.accepted), rejected = tonumber(tot.rejected),
       errored = tonumber(tot.errored) })
+   local refused = ffi.new("uint64_t[1]")
+   local imsg = C.ngt_stats_input_error(stats, refused)
+   r.input = obj({ "refused", "error" }, {
+      refused = tonumber(refused[0]), error = imsg ~= nil and ffi.string(imsg) or json.null })
    r.chains = { __array = true }
    for i = 0, C.ngt_menu_nchains(m) - 1 do
       local c = C.ngt_stats_chain(stats, i)
@@ -46,8 +50,12 @@ function _M.build(menu, stats, info)
    for i = 0, C.ngt_menu_nsteps(m) - 1 do
       local s = C.ngt_stats_step(stats, i)
       local name = ffi.string(C.ngt_menu_step_name(m, i))
+      local fails = ffi.new("uint64_t[1]")
+      local emsg = C.ngt_stats_step_error(stats, i, fails)
       r.steps[#r.steps + 1] = obj({ "name", "shared", "calls", "events_in", "events_passed", "errors",
-                                    "timeouts", "time_per_event_us", "p50_us", "p99_us" }, {
+                                    "failed_calls", "error", "timeouts", "time_per_event_us",
+                                    "p50_us", "p99_us" }, {
+         failed_calls = tonumber(fails[0]), error = emsg ~= nil and ffi.string(emsg) or json.null,
          name = name, shared = C.ngt_menu_step_producer(m, i) == 1, calls = tonumber(s.calls),
          events_in = tonumber(s.events_in), events_passed = tonumber(s.events_passed),
          errors = tonumber(s.errors), timeouts = tonumber(s.timeouts),
@@ -101,6 +109,23 @@ local function rate_text(x)
    return string.format("%.1f Hz", x)
 end
 
+-- API: the report's failures as lines for a person ("" when none): each failing step's errored
+-- events, failed calls and first message, and the input events refused with the first reason.
+function _M.errors_text(r)
+   local out = {}
+   if r.input.refused > 0 then
+      out[#out + 1] = string.format("input: %d events refused (bad collection counts); first: %s",
+                                    r.input.refused, tostring(r.input.error))
+   end
+   for _, s in ipairs(r.steps) do
+      if s.failed_calls > 0 then
+         out[#out + 1] = string.format("step '%s': %d events errored in %d failed calls; first: %s",
+                                       s.name, s.errors, s.failed_calls, tostring(s.error))
+      end
+   end
+   return #out > 0 and table.concat(out, "\n") .. "\n" or ""
+end
+
 -- API: the report as text for a terminal.
 function _M.text(r)
    local out = {}
@@ -138,6 +163,12 @@ function _M.text(r)
       for _, k in ipairs(s.overlap.__order) do ov[#ov + 1] = k .. " " .. s.overlap[k] end
       p("%-12s %9d %11.3e %11s  %s", s.name, s.accepted, s.accept_fraction, rate_text(s.rate_hz),
         table.concat(ov, ", "))
+   end
+   local errs = _M.errors_text(r)
+   if errs ~= "" then
+      p("")
+      p("errors")
+      out[#out + 1] = errs:sub(1, -2)
    end
    if run.lua_steps > 0 then
       p("")

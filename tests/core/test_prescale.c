@@ -171,9 +171,44 @@ static void column_switch(void **state)
     ngt_schema_free(s);
 }
 
+/* No identity and event ids never set (all 0): prescale(5) would keep all or none of 10240
+ * events. The prescale refuses such a batch (its events errored, the message kept); with ids set
+ * it keeps about one in five. */
+static void no_keys_refused(void **state)
+{
+    (void)state;
+    ngt_schema *s = ngt_schema_new();
+    ngt_error err;
+    ngt_schema_add(s, "x", "f32", &err);
+    ngt_menu *m = ngt_menu_new(s, NULL, &err);
+    TU_OK(ngt_menu_prescale(m, ngt_menu_chain(m, "P5", &err), 5, &err));
+    TU_OK(ngt_menu_build(m, &err));
+    ngt_ctx *c = ngt_ctx_new(m, 256, &err);
+    ngt_batch *b = ngt_batch_new(ngt_menu_schema(m), 256, &err);
+    ngt_stats *st = ngt_stats_new(m);
+    for (int k = 0; k < 40; k++) {
+        ngt_batch_set_count(b, 256, NULL); /* event ids left 0 */
+        assert_int_equal(ngt_menu_process(m, c, b, &err), NGT_ESTEP);
+        assert_non_null(strstr(err.msg, "same prescale key"));
+        assert_non_null(strstr(err.msg, "event ids"));
+    }
+    ngt_stats_read(m, st);
+    assert_int_equal(ngt_stats_totals(st)->errored, 10240);
+    assert_non_null(ngt_stats_step_error(st, 0, NULL));
+    uint64_t kept[3] = {0};
+    ngt_stats_free(st);
+    ngt_batch_free(b);
+    ngt_ctx_free(c);
+    run_count(m, 256, 10240, 0, kept, NULL); /* ids set: kept near 2048 */
+    assert_true(kept[0] > 1800 && kept[0] < 2300);
+    ngt_menu_free(m);
+    ngt_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_keys_refused),
         cmocka_unit_test(fractions),
         cmocka_unit_test(same_events_any_batching),
         cmocka_unit_test(identity_key),

@@ -259,7 +259,7 @@ static void malformed(void **state)
     ngt_batch *c = ngt_batch_new(ngt_menu_schema(menu), 16, &err);
     uint8_t bad[16];
     assert_int_equal(wire_copy_in(&l, &w, 0, 8, c, 0, bad, &err), 2);
-    assert_non_null(strstr(err.msg, "jet.n = 5 outside 0..4"));
+    assert_non_null(strstr(err.msg, "count 5 outside 0..4"));
     assert_int_equal(bad[3], 1);
     assert_int_equal(bad[6], 1);
     assert_int_equal(bad[0], 0);
