@@ -352,11 +352,14 @@ static int load_model(const char *path, const torch_opts *o, torch_model *m, ngt
         rc = ngt_seterr(err, NGT_EFORMAT, "bad or missing 'ngt.max_batch' metadata");
     m->desc.max_batch = (int)max_batch;
     const char *dev = rc ? NULL : torch_pkg_meta(p, "AOTI_DEVICE_KEY");
-    if (!rc && dev && strcmp(dev, "cpu"))
+    if (!rc && dev && strcmp(dev, "cpu") != 0)
         rc = ngt_seterr(err, NGT_EUNSUPPORTED, "the model was compiled for device '%s' (only cpu)",
                         dev);
-    if (!rc && !(m->lib = torch_lib_get(err)))
-        rc = err ? err->code : NGT_EUNSUPPORTED;
+    if (!rc) {
+        m->lib = torch_lib_get(err);
+        if (!m->lib)
+            rc = NGT_EUNSUPPORTED; /* err names the library */
+    }
     const char *ver = rc ? NULL : torch_pkg_meta(p, "ngt.torch_version");
     if (!rc && !ver)
         rc = ngt_seterr(err, NGT_EFORMAT,
@@ -366,7 +369,7 @@ static int load_model(const char *path, const torch_opts *o, torch_model *m, ngt
         rc = ngt_seterr(err, NGT_EUNSUPPORTED,
                         "cannot tell the version of %s (no version.py or build-version above it)",
                         m->lib->path);
-    if (!rc && strcmp(ver, m->lib->version))
+    if (!rc && strcmp(ver, m->lib->version) != 0)
         rc = ngt_seterr(err, NGT_EUNSUPPORTED,
                         "the package was compiled by torch %s, the installed torch is %s (%s): "
                         "export it again with this torch",

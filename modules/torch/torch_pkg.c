@@ -134,11 +134,11 @@ static const char *model_file(const char *entry, const char *name)
         return NULL;
     s++;
     static const char dir[] = "data/aotinductor/";
-    if (strncmp(s, dir, sizeof dir - 1))
+    if (strncmp(s, dir, sizeof dir - 1) != 0)
         return NULL;
     s += sizeof dir - 1;
     size_t k = strlen(name);
-    if (strncmp(s, name, k) || s[k] != '/')
+    if (strncmp(s, name, k) != 0 || s[k] != '/')
         return NULL;
     s += k + 1;
     return *s && *s != '.' && !strchr(s, '/') ? s : NULL;
@@ -173,7 +173,7 @@ static void remove_dir(const char *dir)
     struct dirent *e;
     char path[1400];
     while (d && (e = readdir(d)))
-        if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, ".."))) {
+        if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..") != 0)) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             unlink(path);
         }
