@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "genc/genc.h"
 #include "ngt.h"
 #include "torch/torch_int.h"
 
@@ -117,7 +118,7 @@ int main(int argc, char **argv)
         char pt2[1024], onnx[256];
         snprintf(pt2, sizeof pt2, "%s/%s.pt2", argv[1], name);
         snprintf(onnx, sizeof onnx, "models/%s.onnx", name);
-        const ngt_backend *bes[2] = {ngt_backend_torch(), ngt_backend_genc()};
+        const ngt_backend *bes[2] = {torch_backend(), genc_backend()};
         const char *paths[2] = {pt2, onnx};
         for (int b = 0; b < 2; b++) {
             ngt_error err = {0};

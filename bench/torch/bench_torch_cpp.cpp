@@ -6,7 +6,6 @@
 // Prints "time cpp MODEL BATCH S", "time shim MODEL BATCH S" (medians of 21 rounds; shim_min, cpp_min: the fastest round).
 // Usage: bench_torch_cpp PT2 MODEL BUDGET_S BATCH...
 #include "ngt.h"
-#include "torch/ngt_torch.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -39,7 +38,8 @@ int main(int argc, char **argv)
     std::vector<int64_t> ov = fad ? std::vector<int64_t>{76} : std::vector<int64_t>{1, 216};
     int64_t in_row = fad ? 77 : 216, out_row = fad ? 76 : 216;
     std::vector<float> x(1024 * in_row), y(1024 * out_row);
-    const ngt_backend *be = ngt_backend_torch();
+    ngt_registry *reg = ngt_registry_new(nullptr); // the backend through libngt's public API
+    const ngt_backend *be = ngt_registry_backend(reg, "torch");
     void *model = nullptr;
     ngt_error lerr{};
     if (be->load(argv[1], "threads=1", &model, &lerr)) {
@@ -96,5 +96,6 @@ int main(int argc, char **argv)
     }
     (void)ov;
     be->unload(model);
+    ngt_registry_free(reg);
     return 0;
 }

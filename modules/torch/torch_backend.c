@@ -44,14 +44,14 @@ void ngt_torch_counters_get(ngt_torch_counters *c)
 /* Options: "model=NAME threads=N instances=N" (spaces or commas between). */
 static int parse_opts(const char *s, torch_opts *o, ngt_error *err)
 {
-    ngt_strlcpy(o->model, "model", sizeof o->model);
+    str_copy(o->model, "model", sizeof o->model);
     o->threads = 1;
     o->instances = TORCH_DEFAULT_INSTANCES;
     while (s && *s) {
         size_t n = strcspn(s, " ,");
         char kv[128];
         if (n >= sizeof kv)
-            return ngt_seterr(err, NGT_EINVAL, "torch: option too long: %.40s...", s);
+            return seterr(err, NGT_EINVAL, "torch: option too long: %.40s...", s);
         memcpy(kv, s, n);
         kv[n] = 0;
         s += n + (s[n] != 0);
@@ -63,16 +63,16 @@ static int parse_opts(const char *s, torch_opts *o, ngt_error *err)
         if (eq)
             v = strtol(eq + 1, &end, 10);
         if (!strncmp(kv, "model=", 6) && n > 6 && n - 6 < sizeof o->model && !strpbrk(kv + 6, "/."))
-            ngt_strlcpy(o->model, kv + 6, sizeof o->model);
+            str_copy(o->model, kv + 6, sizeof o->model);
         else if (!strncmp(kv, "threads=", 8) && end && !*end && v >= 0 && v <= 1024)
             o->threads = (int)v;
         else if (!strncmp(kv, "instances=", 10) && end && !*end && v >= 1 && v <= 1024)
             o->instances = (int)v;
         else
-            return ngt_seterr(err, NGT_EINVAL,
-                              "torch: bad option '%s' (model=NAME, threads=N (0 = libtorch's "
-                              "default), instances=N)",
-                              kv);
+            return seterr(err, NGT_EINVAL,
+                          "torch: bad option '%s' (model=NAME, threads=N (0 = libtorch's "
+                          "default), instances=N)",
+                          kv);
     }
     return NGT_OK;
 }
@@ -82,24 +82,24 @@ static int parse_spec(const char *s, size_t len, ngt_tensor_desc *d, ngt_error *
 {
     char buf[256], *save = NULL;
     if (len >= sizeof buf)
-        return ngt_seterr(err, NGT_EFORMAT, "tensor spec too long");
+        return seterr(err, NGT_EFORMAT, "tensor spec too long");
     memcpy(buf, s, len);
     buf[len] = 0;
     char *c1 = strchr(buf, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2 || c1 == buf || (size_t)(c1 - buf) >= NGT_NAME_MAX)
-        return ngt_seterr(err, NGT_EFORMAT, "bad tensor spec '%s' (name:dtype:d1xd2)", buf);
+        return seterr(err, NGT_EFORMAT, "bad tensor spec '%s' (name:dtype:d1xd2)", buf);
     *c1 = *c2 = 0;
     memset(d, 0, sizeof *d);
-    ngt_strlcpy(d->name, buf, sizeof d->name);
+    str_copy(d->name, buf, sizeof d->name);
     if (ngt_dtype_parse(c1 + 1, &d->dtype) || (d->dtype != NGT_F32 && d->dtype != NGT_F64))
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "tensor '%s' has dtype %s (the torch backend takes f32 and f64)", buf,
-                          c1 + 1);
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "tensor '%s' has dtype %s (the torch backend takes f32 and f64)", buf,
+                      c1 + 1);
     for (char *t = strtok_r(c2 + 1, "x", &save); t; t = strtok_r(NULL, "x", &save)) {
         char *end;
         long v = strtol(t, &end, 10);
         if (*end || v < 1 || v > (1L << 30) || d->rank == NGT_MAX_RANK)
-            return ngt_seterr(err, NGT_EFORMAT, "tensor '%s': bad shape", buf);
+            return seterr(err, NGT_EFORMAT, "tensor '%s': bad shape", buf);
         d->shape[d->rank++] = v;
     }
     return NGT_OK;
@@ -108,21 +108,21 @@ static int parse_spec(const char *s, size_t len, ngt_tensor_desc *d, ngt_error *
 static int parse_specs(const char *s, const char *key, ngt_tensor_desc *d, int *n, ngt_error *err)
 {
     if (!s)
-        return ngt_seterr(err, NGT_EFORMAT,
-                          "the package has no '%s' metadata (export it with tools/export_torch.py)",
-                          key);
+        return seterr(err, NGT_EFORMAT,
+                      "the package has no '%s' metadata (export it with tools/export_torch.py)",
+                      key);
     *n = 0;
     while (*s) {
         size_t len = strcspn(s, ",");
         if (*n == NGT_MAX_MODEL_IO)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "more than %d tensors in %s", NGT_MAX_MODEL_IO,
-                              key);
+            return seterr(err, NGT_EUNSUPPORTED, "more than %d tensors in %s", NGT_MAX_MODEL_IO,
+                          key);
         int rc = parse_spec(s, len, &d[(*n)++], err);
         if (rc)
             return rc;
         s += len + (s[len] != 0);
     }
-    return *n ? NGT_OK : ngt_seterr(err, NGT_EFORMAT, "empty '%s' metadata", key);
+    return *n ? NGT_OK : seterr(err, NGT_EFORMAT, "empty '%s' metadata", key);
 }
 
 static const char *last_error(const torch_model *m)
@@ -152,19 +152,18 @@ static int take_output(const torch_model *m, int i, AtenTensorHandle t, void *ou
     void *data = NULL;
     if (l->dim(t, &dim) || l->sizes(t, &sizes) || l->strides(t, &strides) || l->dtype(t, &dtype) ||
         l->data_ptr(t, &data))
-        return ngt_seterr(err, NGT_ESTEP, "torch: cannot inspect output '%s'", d->name);
+        return seterr(err, NGT_ESTEP, "torch: cannot inspect output '%s'", d->name);
     if (dtype != m->out_dtype[i] || dim != d->rank + 1 || sizes[0] != n)
-        return ngt_seterr(err, NGT_ESTEP,
-                          "torch: output '%s' is not %s with %d dimensions and %d events", d->name,
-                          ngt_dtype_name(d->dtype), d->rank + 1, n);
+        return seterr(err, NGT_ESTEP,
+                      "torch: output '%s' is not %s with %d dimensions and %d events", d->name,
+                      ngt_dtype_name(d->dtype), d->rank + 1, n);
     int64_t want = 1;
     for (int k = d->rank; k >= 0; k--) {
         if (k > 0 && sizes[k] != d->shape[k - 1])
-            return ngt_seterr(err, NGT_ESTEP, "torch: output '%s' dimension %d is %lld, not %lld",
-                              d->name, k, (long long)sizes[k], (long long)d->shape[k - 1]);
+            return seterr(err, NGT_ESTEP, "torch: output '%s' dimension %d is %lld, not %lld",
+                          d->name, k, (long long)sizes[k], (long long)d->shape[k - 1]);
         if (sizes[k] != 1 && strides[k] != want)
-            return ngt_seterr(err, NGT_EUNSUPPORTED, "torch: output '%s' is not contiguous",
-                              d->name);
+            return seterr(err, NGT_EUNSUPPORTED, "torch: output '%s' is not contiguous", d->name);
         want *= sizes[k];
     }
     memcpy(out, data, (size_t)n * m->out_row[i]);
@@ -181,8 +180,8 @@ static int torch_infer(const void *model, void *workspace, const void *const *in
     if (n == 0)
         return NGT_OK;
     if (n < 0 || n > m->desc.max_batch)
-        return ngt_seterr(err, NGT_EINVAL, "torch: %d events (the model takes 1 to %d)", n,
-                          m->desc.max_batch);
+        return seterr(err, NGT_EINVAL, "torch: %d events (the model takes 1 to %d)", n,
+                      m->desc.max_batch);
     AtenTensorHandle in[NGT_MAX_MODEL_IO] = {0}, out[NGT_MAX_MODEL_IO] = {0};
     int n_in = m->desc.n_inputs, n_out = m->desc.n_outputs;
     for (int i = 0; i < n_in; i++) {
@@ -194,7 +193,7 @@ static int torch_infer(const void *model, void *workspace, const void *const *in
                          l->device_cpu, 0, &in[i])) {
             for (int k = 0; k < i; k++)
                 l->del(in[k]);
-            return ngt_seterr(err, NGT_ESTEP, "torch: cannot wrap input '%s'", d->name);
+            return seterr(err, NGT_ESTEP, "torch: cannot wrap input '%s'", d->name);
         }
     }
     if (m->threads && l->omp_set_num_threads)
@@ -202,8 +201,7 @@ static int torch_infer(const void *model, void *workspace, const void *const *in
     /* the container steals the input handles */
     if (m->fn.run(m->c, in, (size_t)n_in, out, (size_t)n_out, NULL, NULL)) {
         atomic_fetch_add(&n_errors, 1);
-        return ngt_seterr(err, NGT_ESTEP, "torch: the model failed on %d events: %s", n,
-                          last_error(m));
+        return seterr(err, NGT_ESTEP, "torch: the model failed on %d events: %s", n, last_error(m));
     }
     atomic_fetch_add(&n_runs, 1);
     atomic_fetch_add(&n_out_tensors, (uint64_t)n_out);
@@ -230,7 +228,7 @@ static void model_free(torch_model *m)
 /* The include and library folders of the libtorch in use: TORCHDIR/include, TORCHDIR/lib. */
 static void torch_dirs(const torch_lib *l, char *top, size_t n)
 {
-    ngt_strlcpy(top, l->path, n);
+    str_copy(top, l->path, n);
     for (int up = 0; up < 2; up++) {
         char *slash = strrchr(top, '/');
         if (slash)
@@ -245,16 +243,16 @@ static int build_sources(const torch_pkg *p, const torch_lib *l, char *so, size_
     char top[1024], flags[8192] = "-shared -fPIC", libs[3200];
     torch_dirs(l, top, sizeof top);
     if (!p->compile_flags[0])
-        return ngt_seterr(err, NGT_EFORMAT, "source-only package without *_compile_flags.json");
+        return seterr(err, NGT_EFORMAT, "source-only package without *_compile_flags.json");
     if (torch_json_strings(p->compile_flags, "definitions", "-D", flags, sizeof flags) ||
         torch_json_strings(p->compile_flags, "cflags", "-", flags, sizeof flags) ||
         torch_json_strings(p->compile_flags, "passthrough_args", "", flags, sizeof flags))
-        return ngt_seterr(err, NGT_EFORMAT, "compile flags too long");
+        return seterr(err, NGT_EFORMAT, "compile flags too long");
     size_t len = strlen(flags);
     if ((size_t)snprintf(flags + len, sizeof flags - len,
                          " -I'%s/include' -I'%s/include/torch/csrc/api/include'", top,
                          top) >= sizeof flags - len)
-        return ngt_seterr(err, NGT_EFORMAT, "compile flags too long");
+        return seterr(err, NGT_EFORMAT, "compile flags too long");
     snprintf(libs, sizeof libs, "-L'%s/lib' -Wl,-rpath,'%s/lib' -ltorch -ltorch_cpu -lgomp", top,
              top);
     const char *files[TORCH_MAX_SOURCES];
@@ -268,8 +266,8 @@ static int build_sources(const torch_pkg *p, const torch_lib *l, char *so, size_
                   .ext = ".cpp",
                   .n_files = p->n_sources,
                   .files = files,
-                  .extra_key = ngt_fnv1a(l->version, strlen(l->version) + 1,
-                                         ngt_fnv1a(top, strlen(top) + 1, ngt_fnv1a_basis()))};
+                  .extra_key = fnv1a(l->version, strlen(l->version) + 1,
+                                     fnv1a(top, strlen(top) + 1, fnv1a_basis()))};
     return cc_build(&job, so, n, err);
 }
 
@@ -285,7 +283,7 @@ static int open_model(torch_model *m, const torch_pkg *p, const torch_opts *o, n
     }
     m->so = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (!m->so)
-        return ngt_seterr(err, NGT_EFORMAT, "cannot load the model library: %s", dlerror());
+        return seterr(err, NGT_EFORMAT, "cannot load the model library: %s", dlerror());
     *(void **)&m->fn.create = dlsym(m->so, "AOTInductorModelContainerCreateWithDevice");
     *(void **)&m->fn.destroy = dlsym(m->so, "AOTInductorModelContainerDelete");
     *(void **)&m->fn.run = dlsym(m->so, "AOTInductorModelContainerRun");
@@ -293,20 +291,20 @@ static int open_model(torch_model *m, const torch_pkg *p, const torch_opts *o, n
     *(void **)&m->fn.num_outputs = dlsym(m->so, "AOTInductorModelContainerGetNumOutputs");
     *(void **)&m->fn.last_error = dlsym(m->so, "AOTInductorGetLastError");
     if (!m->fn.create || !m->fn.destroy || !m->fn.run || !m->fn.num_inputs || !m->fn.num_outputs)
-        return ngt_seterr(err, NGT_EFORMAT,
-                          "the model library lacks AOTInductorModelContainerCreateWithDevice (not "
-                          "an AOTInductor model, or from a torch older than 2.3)");
+        return seterr(err, NGT_EFORMAT,
+                      "the model library lacks AOTInductorModelContainerCreateWithDevice (not "
+                      "an AOTInductor model, or from a torch older than 2.3)");
     if (m->fn.create(&m->c, (size_t)o->instances, "cpu", p->dir)) {
         m->c = NULL;
-        return ngt_seterr(err, NGT_EFORMAT, "cannot create the model container: %s", last_error(m));
+        return seterr(err, NGT_EFORMAT, "cannot create the model container: %s", last_error(m));
     }
     size_t ni = 0, no = 0;
     if (m->fn.num_inputs(m->c, &ni) || m->fn.num_outputs(m->c, &no) ||
         ni != (size_t)m->desc.n_inputs || no != (size_t)m->desc.n_outputs)
-        return ngt_seterr(err, NGT_EFORMAT,
-                          "the model takes %zu inputs and gives %zu outputs; its metadata says "
-                          "%d and %d",
-                          ni, no, m->desc.n_inputs, m->desc.n_outputs);
+        return seterr(err, NGT_EFORMAT,
+                      "the model takes %zu inputs and gives %zu outputs; its metadata says "
+                      "%d and %d",
+                      ni, no, m->desc.n_inputs, m->desc.n_outputs);
     return NGT_OK;
 }
 
@@ -317,19 +315,19 @@ static int validate(torch_model *m, ngt_error *err)
     int rc = NGT_OK;
     for (int i = 0; i < m->desc.n_inputs && !rc; i++)
         if (!(in[i] = calloc(1, row_bytes(&m->desc.inputs[i]))))
-            rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            rc = seterr(err, NGT_ENOMEM, "out of memory");
     for (int i = 0; i < m->desc.n_outputs && !rc; i++)
         if (!(out[i] = calloc(1, m->out_row[i])))
-            rc = ngt_seterr(err, NGT_ENOMEM, "out of memory");
+            rc = seterr(err, NGT_ENOMEM, "out of memory");
     if (!rc)
         rc = torch_infer(m, NULL, (const void *const *)in, out, 1, err);
     for (int i = 0; i < NGT_MAX_MODEL_IO; i++) {
         free(in[i]);
         free(out[i]);
     }
-    return rc ? ngt_preferr(err, rc,
-                            "a first event of zeros (does the metadata's shape and dtype "
-                            "match the model's?)")
+    return rc ? preferr(err, rc,
+                        "a first event of zeros (does the metadata's shape and dtype "
+                        "match the model's?)")
               : NGT_OK;
 }
 
@@ -337,7 +335,7 @@ static int load_model(const char *path, const torch_opts *o, torch_model *m, ngt
 {
     torch_pkg *p = malloc(sizeof *p);
     if (!p)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     int rc = torch_pkg_open(path, o->model, p, err);
     if (!rc)
         rc = parse_specs(torch_pkg_meta(p, "ngt.inputs"), "ngt.inputs", m->desc.inputs,
@@ -349,12 +347,12 @@ static int load_model(const char *path, const torch_opts *o, torch_model *m, ngt
     char *end = NULL;
     long max_batch = mb ? strtol(mb, &end, 10) : 0;
     if (!rc && (!mb || *end || max_batch < 1 || max_batch > (1L << 30)))
-        rc = ngt_seterr(err, NGT_EFORMAT, "bad or missing 'ngt.max_batch' metadata");
+        rc = seterr(err, NGT_EFORMAT, "bad or missing 'ngt.max_batch' metadata");
     m->desc.max_batch = (int)max_batch;
     const char *dev = rc ? NULL : torch_pkg_meta(p, "AOTI_DEVICE_KEY");
     if (!rc && dev && strcmp(dev, "cpu") != 0)
-        rc = ngt_seterr(err, NGT_EUNSUPPORTED, "the model was compiled for device '%s' (only cpu)",
-                        dev);
+        rc =
+            seterr(err, NGT_EUNSUPPORTED, "the model was compiled for device '%s' (only cpu)", dev);
     if (!rc) {
         m->lib = torch_lib_get(err);
         if (!m->lib)
@@ -362,18 +360,18 @@ static int load_model(const char *path, const torch_opts *o, torch_model *m, ngt
     }
     const char *ver = rc ? NULL : torch_pkg_meta(p, "ngt.torch_version");
     if (!rc && !ver)
-        rc = ngt_seterr(err, NGT_EFORMAT,
-                        "the package does not record its torch version "
-                        "('ngt.torch_version' metadata)");
+        rc = seterr(err, NGT_EFORMAT,
+                    "the package does not record its torch version "
+                    "('ngt.torch_version' metadata)");
     if (!rc && !m->lib->version[0])
-        rc = ngt_seterr(err, NGT_EUNSUPPORTED,
-                        "cannot tell the version of %s (no version.py or build-version above it)",
-                        m->lib->path);
+        rc = seterr(err, NGT_EUNSUPPORTED,
+                    "cannot tell the version of %s (no version.py or build-version above it)",
+                    m->lib->path);
     if (!rc && strcmp(ver, m->lib->version) != 0)
-        rc = ngt_seterr(err, NGT_EUNSUPPORTED,
-                        "the package was compiled by torch %s, the installed torch is %s (%s): "
-                        "export it again with this torch",
-                        ver, m->lib->version, m->lib->path);
+        rc = seterr(err, NGT_EUNSUPPORTED,
+                    "the package was compiled by torch %s, the installed torch is %s (%s): "
+                    "export it again with this torch",
+                    ver, m->lib->version, m->lib->path);
     for (int i = 0; !rc && i < m->desc.n_inputs; i++) {
         const ngt_tensor_desc *d = &m->desc.inputs[i];
         m->in_dtype[i] = d->dtype == NGT_F32 ? m->lib->dtype_f32 : m->lib->dtype_f64;
@@ -402,15 +400,15 @@ static int torch_load(const char *path, const char *options, void **model, ngt_e
     torch_opts o;
     int rc = parse_opts(options, &o, err);
     if (rc)
-        return ngt_preferr(err, rc, "%s", path);
+        return preferr(err, rc, "%s", path);
     torch_model *m = calloc(1, sizeof *m);
     if (!m)
-        return ngt_seterr(err, NGT_ENOMEM, "out of memory");
+        return seterr(err, NGT_ENOMEM, "out of memory");
     m->threads = o.threads;
     m->desc.batch_invariant = 0; /* AOTInductor's kernels may tile by batch size */
     rc = load_model(path, &o, m, err);
     if (rc) {
-        ngt_preferr(err, rc, "torch: %s", path);
+        preferr(err, rc, "torch: %s", path);
         model_free(m);
         return rc;
     }
@@ -436,7 +434,7 @@ static void torch_unload(void *model)
     model_free(model);
 }
 
-static const ngt_backend torch_backend = {
+static const ngt_backend torch_vtable = {
     .name = "torch",
     .load = torch_load,
     .describe = torch_describe,
@@ -445,7 +443,7 @@ static const ngt_backend torch_backend = {
     .unload = torch_unload,
 };
 
-const ngt_backend *ngt_backend_torch(void)
+const ngt_backend *torch_backend(void)
 {
-    return &torch_backend;
+    return &torch_vtable;
 }

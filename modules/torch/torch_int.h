@@ -9,6 +9,9 @@
 
 #include <stdint.h>
 
+/* The backend (listed in the generated module table: cmake/ngt_module.cmake). */
+const ngt_backend *torch_backend(void);
+
 /* ---- AOTInductor C ABI (opaque handles, int32 error codes: 0 = success) ---- */
 typedef struct torch_aten_tensor *AtenTensorHandle;
 typedef struct torch_aoti_container *AOTInductorModelContainerHandle;

@@ -21,13 +21,13 @@ static int lib_ok;
 static void read_version(const char *so, char *out, size_t n)
 {
     char dir[1024], path[1100], line[256];
-    ngt_strlcpy(dir, so, sizeof dir);
+    str_copy(dir, so, sizeof dir);
     for (int up = 0; up < 2; up++) {
         char *slash = strrchr(dir, '/');
         if (slash)
             *slash = 0;
         else
-            ngt_strlcpy(dir, up ? ".." : ".", sizeof dir);
+            str_copy(dir, up ? ".." : ".", sizeof dir);
     }
     out[0] = 0;
     snprintf(path, sizeof path, "%s/version.py", dir);
@@ -38,7 +38,7 @@ static void read_version(const char *so, char *out, size_t n)
             char quote = *q++, *end = strchr(q, quote);
             if (end) {
                 *end = 0;
-                ngt_strlcpy(out, q, n);
+                str_copy(out, q, n);
             }
             break;
         }
@@ -51,7 +51,7 @@ static void read_version(const char *so, char *out, size_t n)
     f = fopen(path, "r");
     if (f && fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = 0;
-        ngt_strlcpy(out, line, n);
+        str_copy(out, line, n);
     }
     if (f)
         fclose(f);
@@ -69,16 +69,16 @@ static int load(ngt_error *err)
     const char *env = getenv("NGT_LIBTORCH");
     const char *path = env && *env ? env : NGT_LIBTORCH_DEFAULT;
     if (!*path)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "torch: no libtorch: none was found when ngt was configured (install "
-                          "torch: scripts/bootstrap --torch) and NGT_LIBTORCH is not set");
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "torch: no libtorch: none was found when ngt was configured (install "
+                      "torch: scripts/bootstrap --torch) and NGT_LIBTORCH is not set");
     void *h = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
     if (!h)
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "torch: cannot load libtorch %s%s: %s (set NGT_LIBTORCH to an installed "
-                          "torch's lib/libtorch.so; the CUDA libraries it links must be on the "
-                          "library path: scripts/torch-env)",
-                          path, env && *env ? " (from NGT_LIBTORCH)" : "", dlerror());
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "torch: cannot load libtorch %s%s: %s (set NGT_LIBTORCH to an installed "
+                      "torch's lib/libtorch.so; the CUDA libraries it links must be on the "
+                      "library path: scripts/torch-env)",
+                      path, env && *env ? " (from NGT_LIBTORCH)" : "", dlerror());
     torch_lib l = {.handle = h};
     const char *missing = NULL;
     SYM(from_blob, "aoti_torch_create_tensor_from_blob");
@@ -97,15 +97,15 @@ static int load(ngt_error *err)
     *(void **)&l.omp_set_num_threads = dlsym(h, "omp_set_num_threads"); /* optional */
     if (missing) {
         dlclose(h);
-        return ngt_seterr(err, NGT_EUNSUPPORTED,
-                          "torch: %s has no %s (a torch older than 2.3, without the AOTInductor C "
-                          "shim)",
-                          path, missing);
+        return seterr(err, NGT_EUNSUPPORTED,
+                      "torch: %s has no %s (a torch older than 2.3, without the AOTInductor C "
+                      "shim)",
+                      path, missing);
     }
     l.dtype_f32 = f32();
     l.dtype_f64 = f64();
     l.device_cpu = cpu();
-    ngt_strlcpy(l.path, path, sizeof l.path);
+    str_copy(l.path, path, sizeof l.path);
     read_version(path, l.version, sizeof l.version);
     lib = l;
     return NGT_OK;

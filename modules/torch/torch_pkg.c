@@ -52,7 +52,7 @@ static int parse_meta(const char *json, torch_pkg *p, ngt_error *err)
 {
     const char *s = skip_ws(json);
     if (*s++ != '{')
-        return ngt_seterr(err, NGT_EFORMAT, "metadata is not a JSON object");
+        return seterr(err, NGT_EFORMAT, "metadata is not a JSON object");
     for (;;) {
         s = skip_ws(s);
         if (*s == '}')
@@ -60,15 +60,15 @@ static int parse_meta(const char *json, torch_pkg *p, ngt_error *err)
         char key[64], val[256];
         s = json_string(s, key, sizeof key);
         if (!s || *(s = skip_ws(s)) != ':')
-            return ngt_seterr(err, NGT_EFORMAT, "malformed metadata JSON");
+            return seterr(err, NGT_EFORMAT, "malformed metadata JSON");
         s = skip_ws(s + 1);
         if (*s == '"') {
             s = json_string(s, val, sizeof val);
             if (!s)
-                return ngt_seterr(err, NGT_EFORMAT, "malformed metadata JSON");
+                return seterr(err, NGT_EFORMAT, "malformed metadata JSON");
             if (p->n_meta < TORCH_META_MAX) {
-                ngt_strlcpy(p->meta_key[p->n_meta], key, sizeof p->meta_key[0]);
-                ngt_strlcpy(p->meta_val[p->n_meta], val, sizeof p->meta_val[0]);
+                str_copy(p->meta_key[p->n_meta], key, sizeof p->meta_key[0]);
+                str_copy(p->meta_val[p->n_meta], val, sizeof p->meta_val[0]);
                 p->n_meta++;
             }
         } else {
@@ -79,7 +79,7 @@ static int parse_meta(const char *json, torch_pkg *p, ngt_error *err)
         if (*s == ',')
             s++;
         else if (*s != '}')
-            return ngt_seterr(err, NGT_EFORMAT, "malformed metadata JSON");
+            return seterr(err, NGT_EFORMAT, "malformed metadata JSON");
     }
 }
 
@@ -148,12 +148,12 @@ static int extract(zip_t *z, zip_uint64_t i, const char *to, ngt_error *err)
 {
     zip_file_t *zf = zip_fopen_index(z, i, 0);
     if (!zf)
-        return ngt_seterr(err, NGT_EFORMAT, "cannot read entry %s: %s", zip_get_name(z, i, 0),
-                          zip_strerror(z));
+        return seterr(err, NGT_EFORMAT, "cannot read entry %s: %s", zip_get_name(z, i, 0),
+                      zip_strerror(z));
     FILE *f = fopen(to, "wb");
     if (!f) {
         zip_fclose(zf);
-        return ngt_seterr(err, NGT_EIO, "cannot write %s: %s", to, strerror(errno));
+        return seterr(err, NGT_EIO, "cannot write %s: %s", to, strerror(errno));
     }
     char buf[65536];
     zip_int64_t r;
@@ -163,7 +163,7 @@ static int extract(zip_t *z, zip_uint64_t i, const char *to, ngt_error *err)
     bad |= r < 0;
     zip_fclose(zf);
     bad |= fclose(f) != 0;
-    return bad ? ngt_seterr(err, NGT_EIO, "cannot extract %s into %s", zip_get_name(z, i, 0), to)
+    return bad ? seterr(err, NGT_EIO, "cannot extract %s into %s", zip_get_name(z, i, 0), to)
                : NGT_OK;
 }
 
@@ -186,8 +186,7 @@ static char *read_entry(zip_t *z, zip_uint64_t i, ngt_error *err)
 {
     zip_stat_t st;
     if (zip_stat_index(z, i, 0, &st) || !(st.valid & ZIP_STAT_SIZE) || st.size > (1u << 20)) {
-        ngt_seterr(err, NGT_EFORMAT, "entry %s: no size or larger than 1 MiB",
-                   zip_get_name(z, i, 0));
+        seterr(err, NGT_EFORMAT, "entry %s: no size or larger than 1 MiB", zip_get_name(z, i, 0));
         return NULL;
     }
     char *buf = malloc(st.size + 1);
@@ -197,7 +196,7 @@ static char *read_entry(zip_t *z, zip_uint64_t i, ngt_error *err)
         zip_fclose(zf);
     if (r != (zip_int64_t)st.size) {
         free(buf);
-        ngt_seterr(err, NGT_EFORMAT, "cannot read entry %s", zip_get_name(z, i, 0));
+        seterr(err, NGT_EFORMAT, "cannot read entry %s", zip_get_name(z, i, 0));
         return NULL;
     }
     buf[st.size] = 0;
@@ -211,7 +210,7 @@ static int extract_all(zip_t *z, const char *name, const char *dir, ngt_error *e
     char tmp[1100], to[1400];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%d", dir, (long)getpid(), atomic_fetch_add(&seq, 1));
     if (mkdir(tmp, 0755))
-        return ngt_seterr(err, NGT_EIO, "cannot create %s: %s", tmp, strerror(errno));
+        return seterr(err, NGT_EIO, "cannot create %s: %s", tmp, strerror(errno));
     int rc = NGT_OK;
     zip_int64_t n = zip_get_num_entries(z, 0);
     for (zip_int64_t i = 0; i < n && !rc; i++) {
@@ -222,7 +221,7 @@ static int extract_all(zip_t *z, const char *name, const char *dir, ngt_error *e
         rc = extract(z, (zip_uint64_t)i, to, err);
     }
     if (!rc && rename(tmp, dir) && access(dir, R_OK) != 0)
-        rc = ngt_seterr(err, NGT_EIO, "cannot publish %s: %s", dir, strerror(errno));
+        rc = seterr(err, NGT_EIO, "cannot publish %s: %s", dir, strerror(errno));
     if (access(tmp, F_OK) == 0)
         remove_dir(tmp); /* failed, or another process published the same files first */
     return rc;
@@ -236,11 +235,11 @@ int torch_pkg_open(const char *path, const char *name, torch_pkg *p, ngt_error *
     zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
     if (!z) {
         if (zerr == ZIP_ER_NOZIP || zerr == ZIP_ER_INCONS)
-            return ngt_seterr(err, NGT_EFORMAT, "not a .pt2 package (not a zip archive)");
+            return seterr(err, NGT_EFORMAT, "not a .pt2 package (not a zip archive)");
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);
         int code = zerr == ZIP_ER_NOENT || zerr == ZIP_ER_OPEN ? NGT_EIO : NGT_EFORMAT;
-        ngt_seterr(err, code, "cannot open the package: %s", zip_error_strerror(&ze));
+        seterr(err, code, "cannot open the package: %s", zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return code;
     }
@@ -254,7 +253,7 @@ int torch_pkg_open(const char *path, const char *name, torch_pkg *p, ngt_error *
             continue;
         found++;
         if (ends_with(f, ".so"))
-            ngt_strlcpy(p->lib, f, sizeof p->lib);
+            str_copy(p->lib, f, sizeof p->lib);
         else if (ends_with(f, ".wrapper_metadata.json") && !meta) {
             if (!(meta = read_entry(z, (zip_uint64_t)i, err)))
                 rc = NGT_EFORMAT;
@@ -263,41 +262,38 @@ int torch_pkg_open(const char *path, const char *name, torch_pkg *p, ngt_error *
                 rc = NGT_EFORMAT;
         } else if (ends_with(f, ".wrapper.cpp") || ends_with(f, ".weights.o")) {
             if (p->n_sources == TORCH_MAX_SOURCES)
-                rc = ngt_seterr(err, NGT_EUNSUPPORTED, "more than %d source files",
-                                TORCH_MAX_SOURCES);
+                rc = seterr(err, NGT_EUNSUPPORTED, "more than %d source files", TORCH_MAX_SOURCES);
             else
-                ngt_strlcpy(p->sources[p->n_sources++], f, sizeof p->sources[0]);
+                str_copy(p->sources[p->n_sources++], f, sizeof p->sources[0]);
         }
     }
     if (!rc && !found)
-        rc = ngt_seterr(err, NGT_EFORMAT,
-                        "no model '%s' in the package (no entry */data/aotinductor/%s/)", name,
-                        name);
+        rc = seterr(err, NGT_EFORMAT,
+                    "no model '%s' in the package (no entry */data/aotinductor/%s/)", name, name);
     if (!rc && !p->lib[0] && (!p->n_sources || !flags))
-        rc = ngt_seterr(err, NGT_EFORMAT,
-                        "the package has no model library (*.so) for model '%s', nor is it a "
-                        "source-only package (*.wrapper.cpp with *_compile_flags.json)",
-                        name);
+        rc = seterr(err, NGT_EFORMAT,
+                    "the package has no model library (*.so) for model '%s', nor is it a "
+                    "source-only package (*.wrapper.cpp with *_compile_flags.json)",
+                    name);
     if (!rc && !meta)
-        rc = ngt_seterr(err, NGT_EFORMAT, "the package has no *.wrapper_metadata.json for '%s'",
-                        name);
+        rc = seterr(err, NGT_EFORMAT, "the package has no *.wrapper_metadata.json for '%s'", name);
     if (!rc)
         rc = parse_meta(meta, p, err);
     if (!rc && flags)
-        ngt_strlcpy(p->compile_flags, flags, sizeof p->compile_flags);
+        str_copy(p->compile_flags, flags, sizeof p->compile_flags);
     if (!rc && flags && strlen(flags) >= sizeof p->compile_flags)
-        rc = ngt_seterr(err, NGT_EFORMAT, "compile flags longer than %zu bytes",
-                        sizeof p->compile_flags - 1);
+        rc = seterr(err, NGT_EFORMAT, "compile flags longer than %zu bytes",
+                    sizeof p->compile_flags - 1);
     free(meta);
     free(flags);
     char cache[900];
-    uint64_t h = rc ? 0 : ngt_file_hash(path, err);
+    uint64_t h = rc ? 0 : file_hash(path, err);
     if (!rc && !h)
         rc = err ? err->code : NGT_EIO;
     if (!rc)
         rc = cc_cache_dir(cache, sizeof cache, err);
     if (!rc) {
-        h = ngt_fnv1a(name, strlen(name) + 1, h);
+        h = fnv1a(name, strlen(name) + 1, h);
         snprintf(p->dir, sizeof p->dir, "%s/torch-%016llx", cache, (unsigned long long)h);
         if (access(p->dir, R_OK) != 0)
             rc = extract_all(z, name, p->dir, err);
@@ -308,13 +304,13 @@ int torch_pkg_open(const char *path, const char *name, torch_pkg *p, ngt_error *
     char tmp[2400];
     if (p->lib[0]) {
         snprintf(tmp, sizeof tmp, "%s/%s", p->dir, p->lib);
-        if (ngt_strlcpy(p->lib, tmp, sizeof p->lib) < 0)
-            return ngt_seterr(err, NGT_EINVAL, "path too long: %s", tmp);
+        if (str_copy(p->lib, tmp, sizeof p->lib) < 0)
+            return seterr(err, NGT_EINVAL, "path too long: %s", tmp);
     }
     for (int i = 0; i < p->n_sources; i++) {
         snprintf(tmp, sizeof tmp, "%s/%s", p->dir, p->sources[i]);
-        if (ngt_strlcpy(p->sources[i], tmp, sizeof p->sources[i]) < 0)
-            return ngt_seterr(err, NGT_EINVAL, "path too long: %s", tmp);
+        if (str_copy(p->sources[i], tmp, sizeof p->sources[i]) < 0)
+            return seterr(err, NGT_EINVAL, "path too long: %s", tmp);
     }
     return NGT_OK;
 }

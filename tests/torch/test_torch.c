@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "conform/conform.h"
-#include "torch/ngt_torch.h"
+#include "ngt_npy.h"
+#include "ref/ref.h"
+#include "torch/torch_int.h"
 
 /* docs/torch.md: |torch - eager| <= TORCH_ABS + TORCH_REL * |eager| (and the same against ref). */
 #define TORCH_ABS 1e-5
@@ -63,11 +65,11 @@ static void check_model(const char *name, const char *package)
     read_npy(eager_path, &eager);
     ngt_error err = {0};
     conform_model c, ref;
-    if (conform_load(&c, ngt_backend_torch(), path, NULL, 0, &err))
+    if (conform_load(&c, torch_backend(), path, NULL, 0, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(c.desc.batch_invariant, 0);
     assert_int_equal(c.desc.max_batch, 1024);
-    if (conform_load(&ref, ngt_backend_ref(), onnx, NULL, 0, &err))
+    if (conform_load(&ref, ref_backend(), onnx, NULL, 0, &err))
         fail_msg("%s", err.msg);
     int n = (int)x.shape[0];
     assert_int_equal(n, 1024);
@@ -121,7 +123,7 @@ static void expect_error(const char *package, const char *options, const char *n
     pkg(path, sizeof path, package);
     ngt_error err = {0};
     void *model = NULL;
-    int rc = ngt_backend_torch()->load(path, options, &model, &err);
+    int rc = torch_backend()->load(path, options, &model, &err);
     printf("%s: %s\n", package, err.msg);
     if (rc == 0 || model)
         fail_msg("%s loaded", package);
@@ -256,7 +258,7 @@ static void test_counters(void **state)
     pkg(path, sizeof path, "fad");
     ngt_error err = {0};
     conform_model c;
-    if (conform_load(&c, ngt_backend_torch(), path, NULL, 0, &err))
+    if (conform_load(&c, torch_backend(), path, NULL, 0, &err))
         fail_msg("%s", err.msg);
     ngt_torch_counters a, b;
     ngt_torch_counters_get(&a);
