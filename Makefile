@@ -20,12 +20,13 @@ demo: bootstrap all
 	$(BUILD)/ngt run configs/l1_demo.lua
 
 # Plain build + every test, then the unit tests under ASan+UBSan and the scheduler under TSan.
+# ci-test installs torch (scripts/bootstrap --torch) for the torch backend's tests.
 test: bootstrap
 	@scripts/ci-test
 
-# Benchmarks run the peers side by side (ONNX Runtime, hls4ml): bootstrap installs them (--peers).
+# Benchmarks run the peers side by side (ONNX Runtime, hls4ml, torch): bootstrap installs them.
 bench:
-	@scripts/bootstrap --peers
+	@scripts/bootstrap --peers --torch
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
 

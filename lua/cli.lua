@@ -61,7 +61,7 @@ usage: ngt inspect MENU.lua
   model's file hash (as the run report's provenance).
 ]],
    infer = [[
-usage: ngt infer MODEL.onnx --input IN.npy --output OUT.npy [--backend ref|genc|hls]
+usage: ngt infer MODEL --input IN.npy --output OUT.npy [--backend ref|genc|hls|torch]
   --options TEXT       backend options, passed to the backend as they are
   --precision CFG      the hls backend's precision configuration (a file)
   Runs one model over IN.npy (first dimension: events; the rest the model input's shape) and
