@@ -157,7 +157,7 @@ function verbs.run(list)
    if zsrc then
       res, rerr = require("ngt.zmq").serve(menu, zsrc, zsinks, { threads = threads, batch = batch,
                                                                 progress = progress, recorder = rec,
-                                                                control = ctl })
+                                                                control = ctl, path = pos[1] })
    else
       res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
                                                       progress = progress, recorder = rec,
