@@ -62,10 +62,12 @@ static int load_allow(zap_handler *z, const char *allow, ngt_error *err)
     char line[256];
     int rc = NGT_OK;
     while (rc == NGT_OK && fgets(line, sizeof line, f)) {
-        char *hash = strchr(line, '#'); /* comments */
-        if (hash)
-            *hash = 0;
-        rc = add_keys(z, line, err);
+        const char *t = line;
+        while (isspace((unsigned char)*t))
+            t++;
+        if (*t == '#') /* a comment line ('#' is also a Z85 character: never cut a key at it) */
+            continue;
+        rc = add_keys(z, t, err);
     }
     fclose(f);
     return rc;
