@@ -74,56 +74,57 @@ typedef struct pcolumn {
 } pcolumn;
 
 struct ngt_menu {
+    /* (grouped by size: pointers and 64-bit values, locks, then ints; no padding) */
     ngt_schema *schema; /* input + derived */
     ngt_registry *reg;
-    int built;
-    int n_steps, cap_steps;
     step *steps;
-    int n_chains, cap_chains;
     chain *chains;
-    int n_streams; /* user streams; the error stream is index n_streams */
-    stream *streams;
-    int n_pcols;
+    stream *streams; /* user streams; the error stream is index n_streams */
     pcolumn *pcols;
-    int n_models;
-    int model_slots[64];
     /* resolved by plan.c */
-    int n_nodes;
     node *nodes;
     int *user_start, *users; /* per producer step: the chains it computes for (CSR, plan.c) */
     uint64_t plan_work;      /* the planner's elementary operations (its scaling test) */
-    int plan_edges;          /* ordering constraints it resolved */
     uint64_t plan_ns;        /* time plan_build took (cuts are compiled apart) */
-    int words;               /* decision words */
-    int col_decision, col_streams, col_status;
-    int *step_order; /* step index -> position in execution order (stats index) */
-    int *order_step; /* stats index -> step index */
-    int n_order;
-    size_t gather_bytes; /* largest infer input+output rows per event */
-    size_t cut_scratch;  /* largest cut scratch for a full batch of the largest capacity */
-    int scratch_events;  /* capacity cut_scratch was sized for */
+    int *step_order;         /* step index -> position in execution order (stats index) */
+    int *order_step;         /* stats index -> step index */
+    size_t gather_bytes;     /* largest infer input+output rows per event */
+    size_t cut_scratch;      /* largest cut scratch for a full batch of the largest capacity */
     uint64_t hash;
     /* prescale columns: requested by the operator, applied at a batch boundary */
-    atomic_int requested_col; /* -1 = chains' own factors */
-    int applied_col;
     uint64_t applied_since;
     uint64_t batches_started;
     int64_t last_lumi;
-    int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
     uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
-    int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
-    pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
-    pthread_mutex_t stats_mu;
     struct ngt_ctx *contexts;
     struct ctx_stats *retired;
     /* first error message per step (stats index) and, at n_order, of the input check; the first
      * failure sets it once (err_set), under err_mu (failures only, never the steady state) */
-    pthread_mutex_t err_mu;
-    /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
-    char failed_decl[NGT_ERR_MSG_MAX];
     char (*err_msg)[NGT_ERR_MSG_MAX];
     atomic_int *err_set;
+    pthread_mutex_t col_mu;
+    pthread_mutex_t stats_mu;
+    pthread_mutex_t err_mu;
+    int built;
+    int n_steps, cap_steps;
+    int n_chains, cap_chains;
+    int n_streams;
+    int n_pcols;
+    int n_nodes;
+    int plan_edges; /* ordering constraints the planner resolved */
+    int words;      /* decision words */
+    int col_decision, col_streams, col_status;
+    int n_order;
+    int scratch_events;       /* capacity cut_scratch was sized for */
+    atomic_int requested_col; /* -1 = chains' own factors */
+    int applied_col;
+    int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
+    int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
+    int n_models;
+    int model_slots[64];
+    /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
+    char failed_decl[NGT_ERR_MSG_MAX];
 };
 
 /* Per-context statistics (one writer: the context's thread; any reader). */
