@@ -82,8 +82,8 @@ struct ngt_menu {
     int n_chains, cap_chains;
     chain *chains;
     int n_streams; /* user streams; the error stream is index n_streams */
-    stream *streams;
     int n_pcols;
+    stream *streams;
     pcolumn *pcols;
     int n_models;
     int model_slots[64];
@@ -99,9 +99,9 @@ struct ngt_menu {
     int *step_order; /* step index -> position in execution order (stats index) */
     int *order_step; /* stats index -> step index */
     int n_order;
+    int scratch_events;  /* capacity cut_scratch was sized for */
     size_t gather_bytes; /* largest infer input+output rows per event */
     size_t cut_scratch;  /* largest cut scratch for a full batch of the largest capacity */
-    int scratch_events;  /* capacity cut_scratch was sized for */
     uint64_t hash;
     /* prescale columns: requested by the operator, applied at a batch boundary */
     atomic_int requested_col; /* -1 = chains' own factors */
@@ -110,8 +110,8 @@ struct ngt_menu {
     uint64_t batches_started;
     int64_t last_lumi;
     int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
-    uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
     int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
+    uint32_t *override; /* per chain: operator's prescale (UINT32_MAX: none), under col_mu */
     pthread_mutex_t col_mu;
     /* statistics of contexts, live and retired */
     pthread_mutex_t stats_mu;
