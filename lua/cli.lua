@@ -12,6 +12,8 @@ verbs:
   infer MODEL.onnx   run one model over a NumPy array
   compile MODEL.onnx one ONNX model as plain C (genc), for a host to build without ngt
   hls profile|tune   the hls backend's tools: per-layer ranges and overflows, narrowest types
+  send, recv         events to a node or a farm, results back (ngt send --help)
+  farm VERB          a farm on NATS JetStream: setup, status, stop, prescale COLUMN
 
 ngt <verb> --help shows the verb's options.
 ]]
@@ -48,6 +50,16 @@ usage: ngt run MENU.lua [options]
   --max-events N       events per input message at most (default 1048576; more: refused)
   --node-id N          source id written in output messages (default 0)
   --allow-errors       exit 0 even when events errored
+  --farm URL           run as a farm node (docs/farm.md): batches from the JetStream work-queue
+                       stream of --stream NAME on the NATS server URL (nats://HOST:PORT), one
+                       result record per batch to NAME_results, inputs acknowledged after them
+  --stream NAME        the farm's name
+  --create             create the farm's streams and consumer when missing
+  --ack-wait-ms MS     with --create: the consumer's AckWait (default 30000); else checked
+  --max-deliver N      with --create: the consumer's MaxDeliver (default 5); else checked
+  --dup-window-ms MS   with --create: the streams' duplicate window (default 120000)
+  --fetch N            messages fetched at once (default 16)
+  --idle-exit S        a farm node exits after S seconds without input (default: never)
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports (a node
 stops taking input, finishes what it received, flushes every sink and sends end of stream).
 Every failing step's first message (and input refused for bad collection counts) is printed on
@@ -81,9 +93,11 @@ function verbs.run(list)
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
                                    json = 1, ["output-columns"] = 1, control = 1, metrics = 1,
                                    ["curve-secret"] = 1, ["curve-allow"] = 1, source = 1, sink = 1,
-                                   ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1 },
+                                   ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1, farm = 1,
+                                   stream = 1, ["ack-wait-ms"] = 1, ["max-deliver"] = 1, fetch = 1,
+                                   ["idle-exit"] = 1, ["dup-window-ms"] = 1 },
                              { record = true, quiet = true, ["allow-errors"] = true, remote = true,
-                               ["stop-at-end"] = true })
+                               ["stop-at-end"] = true, create = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -104,9 +118,21 @@ function verbs.run(list)
       local ok, werr = require("ngt.npyio").check_dir(opts.output)
       if not ok then eprint("ngt run: --output: ", werr) return 1 end
    end
+   if not (opts.farm or opts.stream) then
+      for _, name in ipairs { "create", "ack-wait-ms", "max-deliver", "dup-window-ms", "fetch", "idle-exit" } do
+         if opts[name] then eprint("ngt run: --", name, " needs --farm URL --stream NAME") return 2 end
+      end
+   end
    local ngt = require "ngt"
    local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
    if not menu then eprint(err) return 1 end
+   if opts.farm or opts.stream then
+      if opts.input or opts.source or opts.sink or opts.output or opts.control or opts.metrics then
+         eprint("ngt run: --farm excludes --input, --source, --sink, --output, --control and --metrics")
+         menu:close() return 2
+      end
+      return require("ngt.farm_run")(menu, opts, pos[1], threads, batch)
+   end
    if opts.output then
       local ok, oerr = require("ngt.npyio").check_menu(menu)
       if not ok then eprint("ngt run: --output: ", oerr) menu:close() return 1 end

@@ -5,18 +5,24 @@ local args = require "ngt.args"
 
 local HELP = [[
 usage: ngt recv ENDPOINT --menu MENU.lua [options]
+       ngt recv --farm URL --stream NAME --menu MENU.lua [options]
   --menu MENU.lua      the node's menu (its schema and streams; required)
   --output DIR         write DIR/<stream>/<column>.npy per stream received, as ngt run --output
   --ends N             end-of-stream messages to wait for (one per sink; default 1)
   --timeout S          give up after S seconds without a message (default: wait)
   --json FILE          per-stream counts, refused messages and latency as JSON
+  --farm URL           read a farm's results stream (docs/farm.md) from its start: duplicates
+  --stream NAME        recognised by their ids, farm totals from unique results; stops once
+                       --ends N senders' streams ended and every event of them is counted
 ENDPOINT is connected to (a leading '@' binds). ^C stops and still writes what came.
 ]]
 
 return function(list)
-   local opts, pos = args.parse(list, { menu = 1, output = 1, ends = 1, timeout = 1, json = 1 }, {})
+   local opts, pos = args.parse(list, { menu = 1, output = 1, ends = 1, timeout = 1, json = 1, farm = 1,
+                                        stream = 1 }, {})
    if not opts then args.eprint("ngt recv: ", pos) return 2 end
    if opts.help then io.write(HELP) return 0 end
+   if opts.farm and #pos == 0 and opts.menu then return require("ngt.farm_recv")(opts) end
    if #pos ~= 1 or not opts.menu then args.eprint("ngt recv: expected ENDPOINT --menu MENU.lua (ngt recv --help)") return 2 end
    local ends = tonumber(opts.ends or 1)
    local timeout = opts.timeout and tonumber(opts.timeout)
