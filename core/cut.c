@@ -103,6 +103,16 @@ int ngt_cut_eval(const ngt_cut *c, ngt_batch *b, const uint32_t *sel, int n, uin
     return NGT_OK;
 }
 
+const cut_prog *cut_program(const ngt_cut *c)
+{
+    return &c->prog;
+}
+
+const char *cut_text_of(const ngt_cut *c)
+{
+    return c->text;
+}
+
 const char *ngt_cut_text(const ngt_cut *c)
 {
     return c->text;

@@ -1,0 +1,523 @@
+/* cut_gen.c: the cut compiler. Turns the block programs of a set of cuts (a menu's) into one C
+ * function that evaluates every cut in one pass over the events, each distinct sub-expression
+ * (the same column load, the same HT, the same object count at a threshold) computed once per
+ * event however many cuts use it; the source is compiled and cached by ccache.h (kind "cuts").
+ * Every operation calls the functions of cut_sem.h, whose text heads the source: the block
+ * interpreter (cut_eval.c) runs the very same functions, so both agree bit for bit. */
+#include "ccache.h"
+#include "cut_int.h"
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -ffp-contract=off: no fused multiply-adds the interpreter does not do. No SLP vectorizer: GCC
+ * 12's turns alternating a*b+c / a*b-c into vfmaddsub even under -ffp-contract=off. Loops over
+ * events still vectorize. No -ffast-math: every operation is the IEEE one. */
+#define CUTC_FLAGS "-O2 -std=c11 -fPIC -shared -ffp-contract=off -fno-tree-slp-vectorize"
+
+struct cutc_set {
+    void *handle;
+    cutc_fn fn;
+    int ncuts, nrows, nvalues;
+    int *row;      /* per cut: its result row */
+    int ncols;     /* columns the function reads */
+    int *cols;     /* compact index -> schema column */
+    char so[1100]; /* the shared object */
+};
+
+/* ---- Value numbering ------------------------------------------------------------------------ */
+
+/* An instruction whose operands are value numbers: equal keys compute equal values. */
+typedef struct vkey {
+    int op, dtype, col, a, b, n, m, r[4], w, wa, wb, off, k;
+    uint64_t imm;
+} vkey;
+
+typedef struct vtab {
+    vkey *v;
+    int *invariant; /* per value: the same for every event of a call (hoisted out of the loop) */
+    int n, cap;
+    int *slots; /* open addressing, value index + 1 */
+    int nslots;
+} vtab;
+
+static uint64_t key_hash(const vkey *k)
+{
+    return ngt_fnv1a(k, sizeof *k, ngt_fnv1a_basis());
+}
+
+static int vtab_grow(vtab *t)
+{
+    int cap = t->cap ? 2 * t->cap : 256;
+    vkey *v = realloc(t->v, (size_t)cap * sizeof *v);
+    if (v)
+        t->v = v;
+    int *inv = realloc(t->invariant, (size_t)cap * sizeof *inv);
+    if (inv)
+        t->invariant = inv;
+    int *slots = calloc((size_t)cap * 2, sizeof *slots);
+    if (!v || !inv || !slots) {
+        free(slots);
+        return -1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = cap * 2;
+    t->cap = cap;
+    for (int i = 0; i < t->n; i++) {
+        size_t s = (size_t)(key_hash(&t->v[i]) % (uint64_t)t->nslots);
+        while (t->slots[s])
+            s = (s + 1) % (size_t)t->nslots;
+        t->slots[s] = i + 1;
+    }
+    return 0;
+}
+
+/* The value number of k, added when new; -1 when out of memory. */
+static int vtab_find(vtab *t, const vkey *k, int invariant)
+{
+    if (t->n + 1 > t->cap / 2 * 2 - t->cap / 4 && vtab_grow(t)) /* keep the table under 3/4 */
+        return -1;
+    size_t s = (size_t)(key_hash(k) % (uint64_t)t->nslots);
+    for (; t->slots[s]; s = (s + 1) % (size_t)t->nslots)
+        if (!memcmp(&t->v[t->slots[s] - 1], k, sizeof *k))
+            return t->slots[s] - 1;
+    t->v[t->n] = *k;
+    t->invariant[t->n] = invariant;
+    t->slots[s] = ++t->n;
+    return t->n - 1;
+}
+
+static void vtab_free(vtab *t)
+{
+    free(t->v);
+    free(t->invariant);
+    free(t->slots);
+}
+
+static int is_load(int op)
+{
+    return op == OP_LOAD || op == OP_LOADS || op == OP_LOADN;
+}
+
+/* Numbers the values of prog; res receives the value of its result. */
+static int number_prog(vtab *t, const cut_prog *p, int *regmap, int *res)
+{
+    for (int i = 0; i < p->n; i++) {
+        const cut_ins *in = &p->ins[i];
+        vkey k;
+        memset(&k, 0, sizeof k);
+        k.op = in->op;
+        k.dtype = is_load(in->op) ? in->dtype : 0;
+        k.col = in->col;
+        int inv = in->op == OP_CONST || in->op == OP_LOADS;
+#define OPND(F) k.F = in->F >= 0 ? regmap[in->F] : -1
+        OPND(a);
+        OPND(b);
+        OPND(n);
+        OPND(m);
+        OPND(r[0]);
+        OPND(r[1]);
+        OPND(r[2]);
+        OPND(r[3]);
+#undef OPND
+        const int ops[] = {k.a, k.b, k.n, k.m, k.r[0], k.r[1], k.r[2], k.r[3]};
+        if (!inv && !is_load(in->op)) {
+            inv = 1;
+            for (int q = 0; q < 8; q++)
+                if (ops[q] >= 0 && !t->invariant[ops[q]])
+                    inv = 0;
+        }
+        k.w = in->w, k.wa = in->wa, k.wb = in->wb, k.off = in->off, k.k = in->k;
+        memcpy(&k.imm, &in->imm, sizeof k.imm);
+        int v = vtab_find(t, &k, inv);
+        if (v < 0)
+            return -1;
+        regmap[in->dst] = v;
+    }
+    *res = regmap[p->result];
+    return 0;
+}
+
+/* ---- Source text ---------------------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    int bad;
+} sbuf;
+
+static void put(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(sbuf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        size_t room = b->cap - b->n;
+        int w = b->s ? vsnprintf(b->s + b->n, room, fmt, ap) : -1;
+        va_end(ap);
+        if (b->s && w >= 0 && (size_t)w < room) {
+            b->n += (size_t)w;
+            return;
+        }
+        if (b->bad || (b->s && w < 0)) {
+            b->bad = 1;
+            return;
+        }
+        size_t cap = b->cap ? 2 * b->cap : 65536;
+        while (w > 0 && cap - b->n <= (size_t)w)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->bad = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+static const char *ctype(ngt_dtype t)
+{
+    switch (t) {
+    case NGT_F32:
+        return "float";
+    case NGT_F64:
+        return "double";
+    case NGT_I8:
+        return "int8_t";
+    case NGT_I16:
+        return "int16_t";
+    case NGT_I32:
+        return "int32_t";
+    case NGT_I64:
+        return "int64_t";
+    case NGT_U8:
+        return "uint8_t";
+    case NGT_U16:
+        return "uint16_t";
+    case NGT_U32:
+        return "uint32_t";
+    case NGT_U64:
+        return "uint64_t";
+    default:
+        return "uint8_t"; /* bool */
+    }
+}
+
+static double imm_of(const vkey *k)
+{
+    double d;
+    memcpy(&d, &k->imm, sizeof d);
+    return d;
+}
+
+/* A double constant, exactly. */
+static void put_num(sbuf *b, double v)
+{
+    if (isnan(v))
+        put(b, "NAN");
+    else if (isinf(v))
+        put(b, v > 0 ? "INFINITY" : "(-INFINITY)");
+    else
+        put(b, "%a", v);
+}
+
+static const char *fn_name(int op)
+{
+    static const struct {
+        int op;
+        const char *name;
+    } map[] = {{OP_NEG, "cuts_neg"}, {OP_NOT, "cuts_not"},   {OP_ABS, "cuts_abs"},
+               {OP_SQRT, "cuts_sqrt"}, {OP_SQUARE, "cuts_square"}, {OP_ADD, "cuts_add"},
+               {OP_SUB, "cuts_sub"}, {OP_MUL, "cuts_mul"},   {OP_DIV, "cuts_div"},
+               {OP_POW, "cuts_pow"}, {OP_LT, "cuts_lt"},     {OP_LE, "cuts_le"},
+               {OP_GT, "cuts_gt"},   {OP_GE, "cuts_ge"},     {OP_EQ, "cuts_eq"},
+               {OP_NE, "cuts_ne"},   {OP_AND, "cuts_and"},   {OP_OR, "cuts_or"},
+               {OP_MIN, "cuts_min"}, {OP_MAX, "cuts_max"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].op == op)
+            return map[i].name;
+    return NULL;
+}
+
+/* The conversion of a column element x (C expression) to double. */
+static void put_conv(sbuf *b, int dtype, const char *x)
+{
+    if (dtype == NGT_BOOL)
+        put(b, "(%s != 0 ? 1.0 : 0.0)", x);
+    else
+        put(b, "(double)%s", x);
+}
+
+/* The statement computing value v (declared before as double vV[w]). compact maps schema
+ * columns to the function's column pointers c0, c1, ... */
+static void put_value(sbuf *b, const vtab *t, int v, const int *compact)
+{
+    const vkey *k = &t->v[v];
+    char x[128];
+    int c = k->col >= 0 ? compact[k->col] : -1;
+    const char *f = fn_name(k->op);
+    switch (k->op) {
+    case OP_LOAD:
+        for (int j = 0; j < k->w; j++) {
+            snprintf(x, sizeof x, "c%d[r * %d + %d]", c, k->k, k->off + j);
+            put(b, "v%d[%d] = ", v, j);
+            put_conv(b, k->dtype, x);
+            put(b, ";\n");
+        }
+        return;
+    case OP_LOADS:
+        put(b, "v%d[0] = ", v);
+        put_conv(b, k->dtype, snprintf(x, sizeof x, "c%d[0]", c) > 0 ? x : "");
+        put(b, ";\n");
+        return;
+    case OP_LOADN:
+        put(b, "v%d[0] = cuts_clamp_count(", v);
+        put_conv(b, k->dtype, snprintf(x, sizeof x, "c%d[r]", c) > 0 ? x : "");
+        put(b, ", %d.0);\n", k->k);
+        return;
+    case OP_CONST:
+        put(b, "v%d[0] = ", v);
+        put_num(b, imm_of(k));
+        put(b, ";\n");
+        return;
+    case OP_BCAST:
+        put(b, "for (int j = 0; j < %d; j++) v%d[j] = v%d[0];\n", k->w, v, k->a);
+        return;
+    case OP_SLICE:
+        put(b, "for (int j = 0; j < %d; j++) v%d[j] = v%d[%d + j];\n", k->w, v, k->a, k->off);
+        return;
+    case OP_NANIF:
+        put(b, "v%d[0] = %d < v%d[0] ? v%d[%d] : ", v, k->k, k->n, k->a, k->off);
+        put_num(b, imm_of(k));
+        put(b, ";\n");
+        return;
+    case OP_NEG:
+    case OP_NOT:
+    case OP_ABS:
+    case OP_SQRT:
+    case OP_SQUARE:
+        put(b, "for (int j = 0; j < %d; j++) v%d[j] = %s(v%d[j]);\n", k->w, v, f, k->a);
+        return;
+    case OP_MASS:
+    case OP_DR:
+    case OP_MAXMASS:
+    case OP_MINDR:
+        put(b, "{ cuts_pair_in p = {");
+        for (int q = 0; q < 4; q++)
+            put(b, k->r[q] >= 0 ? "v%d, " : "NULL, ", k->r[q]);
+        put(b, "};\n  v%d[0] = cuts_pair(%d, &p, ", v, k->op - OP_MASS);
+        put(b, k->m >= 0 ? "v%d" : "NULL", k->m);
+        put(b, ", (int)v%d[0], %d, %d); }\n", k->n, k->k, k->off);
+        return;
+    default:
+        break;
+    }
+    if (k->op >= OP_RSUM) {
+        put(b, "v%d[0] = cuts_reduce(%d, v%d, ", v, k->op - OP_RSUM, k->a);
+        put(b, k->m >= 0 ? "v%d, " : "NULL, ", k->m);
+        if (k->n >= 0)
+            put(b, "(int)v%d[0]);\n", k->n);
+        else
+            put(b, "%d);\n", k->wa);
+        return;
+    }
+    put(b, "for (int j = 0; j < %d; j++) v%d[j] = %s(v%d[%s], v%d[%s]);\n", k->w, v, f, k->a,
+        k->wa == 1 ? "0" : "j", k->b, k->wb == 1 ? "0" : "j");
+}
+
+static void free_parts(cutc_set *k)
+{
+    free(k->row);
+    free(k->cols);
+}
+
+/* Generates the source for cuts[0..n) into b and fills k's rows and columns. */
+static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc_set *k, sbuf *b)
+{
+    vtab t = {0};
+    int ncol = ngt_schema_ncolumns(s), rc = NGT_ENOMEM, maxregs = 1;
+    for (int i = 0; i < n; i++)
+        if (cut_program(cuts[i])->regs > maxregs)
+            maxregs = cut_program(cuts[i])->regs;
+    int *regmap = malloc((size_t)maxregs * sizeof *regmap);
+    int *res = malloc(((size_t)n + 1) * sizeof *res);
+    int *compact = malloc(((size_t)ncol + 1) * sizeof *compact);
+    int *rowof = NULL;
+    k->row = malloc(((size_t)n + 1) * sizeof *k->row);
+    k->cols = malloc(((size_t)ncol + 1) * sizeof *k->cols);
+    if (!regmap || !res || !compact || !k->row || !k->cols)
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (number_prog(&t, cut_program(cuts[i]), regmap, &res[i]))
+            goto out;
+    if (!(rowof = malloc(((size_t)t.n + 1) * sizeof *rowof)))
+        goto out;
+    /* distinct results get rows */
+    for (int v = 0; v < t.n; v++)
+        rowof[v] = -1;
+    k->nrows = 0;
+    for (int i = 0; i < n; i++) {
+        if (rowof[res[i]] < 0)
+            rowof[res[i]] = k->nrows++;
+        k->row[i] = rowof[res[i]];
+    }
+    /* the columns read, compacted */
+    for (int c = 0; c < ncol; c++)
+        compact[c] = -1;
+    k->ncols = 0;
+    for (int v = 0; v < t.n; v++)
+        if (is_load(t.v[v].op) && compact[t.v[v].col] < 0) {
+            compact[t.v[v].col] = k->ncols;
+            k->cols[k->ncols++] = t.v[v].col;
+        }
+    k->nvalues = t.n;
+
+    put(b, "/* generated by ngt's cut compiler: %d cuts, %d distinct values */\n", n, t.n);
+    put(b, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
+    put(b, "%s\n", cut_sem_text);
+    for (int i = 0; i < n; i++)
+        put(b, "/* row %d: %s */\n", k->row[i], cut_text_of(cuts[i]));
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out);\n");
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out)\n{\n");
+    for (int q = 0; q < k->ncols; q++)
+        put(b, "const %s *restrict c%d = (const %s *)cols[%d];\n",
+            ctype(ngt_schema_column(s, k->cols[q])->dtype), q,
+            ctype(ngt_schema_column(s, k->cols[q])->dtype), q);
+    for (int v = 0; v < t.n; v++) /* values the same for every event: once per call */
+        if (t.invariant[v]) {
+            put(b, "double v%d[%d];\n", v, t.v[v].w);
+            put_value(b, &t, v, compact);
+        }
+    put(b, "for (int i = 0; i < n; i++) {\nconst size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n");
+    for (int v = 0; v < t.n; v++)
+        if (!t.invariant[v]) {
+            put(b, "double v%d[%d];\n", v, t.v[v].w);
+            put_value(b, &t, v, compact);
+        }
+    for (int v = 0; v < t.n; v++)
+        if (rowof[v] >= 0)
+            put(b, "out[%d][i] = v%d[0] != 0;\n", rowof[v], v);
+    put(b, "}\n}\n");
+    rc = b->bad ? NGT_ENOMEM : NGT_OK;
+out:
+    vtab_free(&t);
+    free(regmap);
+    free(res);
+    free(compact);
+    free(rowof);
+    return rc;
+}
+
+/* Flags for the machine this runs on (the key includes them, so a cache shared by different
+ * CPUs keeps one object per ISA). */
+static const char *target_flags(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        return CUTC_FLAGS " -march=x86-64-v4";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("bmi2"))
+        return CUTC_FLAGS " -march=x86-64-v3";
+#endif
+    return CUTC_FLAGS;
+}
+
+char *cutc_source(const ngt_schema *s, const ngt_cut *const *cuts, int n, ngt_error *err)
+{
+    cutc_set k;
+    memset(&k, 0, sizeof k);
+    sbuf b = {0};
+    int rc = generate(s, cuts, n, &k, &b);
+    free_parts(&k);
+    if (rc) {
+        free(b.s);
+        ngt_seterr(err, rc, "cuts: out of memory generating C");
+        return NULL;
+    }
+    return b.s;
+}
+
+cutc_set *cutc_build(const ngt_schema *s, const ngt_cut *const *cuts, int n, ngt_error *err)
+{
+    if (n <= 0) {
+        ngt_seterr(err, NGT_EINVAL, "cuts: nothing to compile");
+        return NULL;
+    }
+    cutc_set *k = calloc(1, sizeof *k);
+    sbuf b = {0};
+    int rc = k ? generate(s, cuts, n, k, &b) : NGT_ENOMEM;
+    if (rc == NGT_OK && k->ncols > CUTC_MAX_COLS)
+        rc = ngt_seterr(err, NGT_EUNSUPPORTED, "cuts: %d columns read, at most %d compiled",
+                        k->ncols, CUTC_MAX_COLS);
+    else if (rc)
+        ngt_seterr(err, rc, "cuts: out of memory generating C");
+    if (rc == NGT_OK) {
+        k->ncuts = n;
+        cc_job job = {.kind = "cuts", .flags = target_flags(), .libs = "-lm", .text = b.s,
+                      .len = b.n};
+        rc = cc_build(&job, k->so, sizeof k->so, err);
+    }
+    free(b.s);
+    if (rc == NGT_OK && !(k->handle = cc_open(k->so, err)))
+        rc = NGT_EIO;
+    if (rc == NGT_OK) {
+        *(void **)(&k->fn) = dlsym(k->handle, "ngt_cuts_run");
+        if (!k->fn)
+            rc = ngt_seterr(err, NGT_EFORMAT, "cuts: %s lacks ngt_cuts_run", k->so);
+    }
+    if (rc != NGT_OK) {
+        cutc_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void cutc_free(cutc_set *k)
+{
+    if (!k)
+        return;
+    if (k->handle)
+        dlclose(k->handle);
+    free_parts(k);
+    free(k);
+}
+
+int cutc_rows(const cutc_set *k)
+{
+    return k->nrows;
+}
+
+int cutc_row(const cutc_set *k, int i)
+{
+    return k->row[i];
+}
+
+int cutc_values(const cutc_set *k)
+{
+    return k->nvalues;
+}
+
+const char *cutc_path(const cutc_set *k)
+{
+    return k->so;
+}
+
+void cutc_run(const cutc_set *k, ngt_batch *b, const uint32_t *sel, int n, uint8_t *const *out)
+{
+    const void *cols[CUTC_MAX_COLS];
+    for (int q = 0; q < k->ncols; q++)
+        cols[q] = ngt_batch_column(b, k->cols[q]);
+    if (n > 0)
+        k->fn(cols, sel, n, out);
+}

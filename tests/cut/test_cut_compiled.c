@@ -1,0 +1,198 @@
+/* test_cut_compiled.c: the cut compiler (cut_gen.c) against the block interpreter: every cut of
+ * the NumPy suite (cut_exprs.h), compiled together into one function (shared sub-expressions
+ * computed once), must give the interpreter's pass masks exactly, through a selection with gaps
+ * and densely; a second build of the same cuts loads the cached object without compiling; with
+ * no compiler the build fails cleanly (callers fall back to the interpreter). */
+#include "testutil.h"
+
+#include "ccache.h"
+#include "cut_data.h"
+#include "cut_exprs.h"
+#include "cut_int.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { N_EVENTS = 1000 };
+
+static char cache_dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/ngt-cut-compiled-%ld", (long)getpid());
+    setenv("NGT_CACHE", cache_dir, 1);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static ngt_cut **compile_all(const ngt_schema *s)
+{
+    ngt_cut **cuts = calloc(N_CUT_EXPRS, sizeof *cuts);
+    assert_non_null(cuts);
+    for (int k = 0; k < N_CUT_EXPRS; k++) {
+        ngt_error err = {0};
+        cuts[k] = ngt_cut_compile(s, cut_exprs[k], &err);
+        if (!cuts[k])
+            fail_msg("%s: %s", cut_exprs[k], err.msg);
+    }
+    return cuts;
+}
+
+static void free_all(ngt_cut **cuts)
+{
+    for (int k = 0; k < N_CUT_EXPRS; k++)
+        ngt_cut_free(cuts[k]);
+    free(cuts);
+}
+
+/* Compiled and interpreted masks of every cut on sel[0..n) (every event when sel is NULL). */
+static void compare(cutc_set *set, ngt_cut **cuts, ngt_batch *b, const uint32_t *sel, int n)
+{
+    static uint8_t rows[N_CUT_EXPRS][N_EVENTS], interp[N_EVENTS];
+    static uint32_t all[N_EVENTS];
+    uint8_t *out[N_CUT_EXPRS];
+    for (int r = 0; r < N_CUT_EXPRS; r++)
+        out[r] = rows[r];
+    memset(rows, 7, sizeof rows);
+    cutc_run(set, b, sel, n, out);
+    for (int e = 0; e < N_EVENTS; e++)
+        all[e] = (uint32_t)e;
+    void *scratch = aligned_alloc(64, 8u << 20);
+    assert_non_null(scratch);
+    for (int k = 0; k < N_CUT_EXPRS; k++) {
+        assert_true(ngt_cut_scratch_size(cuts[k], N_EVENTS) <= (8u << 20));
+        assert_int_equal(ngt_cut_eval(cuts[k], b, sel ? sel : all, n, interp, scratch), NGT_OK);
+        const uint8_t *c = rows[cutc_row(set, k)];
+        int ones = 0;
+        for (int i = 0; i < n; i++) {
+            if (c[i] != interp[i])
+                fail_msg("'%s': event %u: compiled %d, interpreted %d", cut_exprs[k],
+                         sel ? sel[i] : (uint32_t)i, c[i], interp[i]);
+            ones += c[i];
+        }
+        if (ones == 0 || ones == n) /* the suite's masks all hold both values */
+            fail_msg("'%s': every event %s", cut_exprs[k], ones ? "passes" : "fails");
+    }
+    free(scratch);
+}
+
+static void test_compiled_equals_interpreted(void **state)
+{
+    (void)state;
+    if (!cc_available(cc_default_compiler()))
+        skip();
+    ngt_schema *s = cd_schema();
+    ngt_batch *b = cd_batch(s, N_EVENTS, 20240611);
+    assert_non_null(b);
+    ngt_cut **cuts = compile_all(s);
+    ngt_error err = {0};
+    cutc_set *set = cutc_build(s, (const ngt_cut *const *)cuts, N_CUT_EXPRS, &err);
+    if (!set)
+        fail_msg("cutc_build: %s", err.msg);
+    /* shared sub-expressions: fewer values than the programs' instructions added up */
+    int total = 0;
+    for (int k = 0; k < N_CUT_EXPRS; k++)
+        total += cut_program(cuts[k])->n;
+    assert_true(cutc_values(set) < total);
+    assert_true(cutc_rows(set) <= N_CUT_EXPRS);
+    static uint32_t sel[N_EVENTS];
+    int n = 0;
+    for (int e = 0; e < N_EVENTS; e++)
+        if (e % 7 != 3 && e % 11 != 5)
+            sel[n++] = (uint32_t)e;
+    compare(set, cuts, b, sel, n);
+    compare(set, cuts, b, NULL, N_EVENTS);
+
+    /* the second build of the same cuts loads the cached object: same file, not rewritten */
+    struct stat st1, st2;
+    assert_int_equal(stat(cutc_path(set), &st1), 0);
+    char path[1100];
+    snprintf(path, sizeof path, "%s", cutc_path(set));
+    cutc_free(set);
+    setenv("NGT_CC", "/nonexistent/cc", 1); /* would fail if it had to compile */
+    set = cutc_build(s, (const ngt_cut *const *)cuts, N_CUT_EXPRS, &err);
+    unsetenv("NGT_CC");
+    /* ccache asks for a working compiler before looking in the cache: with none, no build */
+    if (set) {
+        assert_string_equal(cutc_path(set), path);
+        cutc_free(set);
+    }
+    set = cutc_build(s, (const ngt_cut *const *)cuts, N_CUT_EXPRS, &err);
+    if (!set)
+        fail_msg("cutc_build again: %s", err.msg);
+    assert_string_equal(cutc_path(set), path);
+    assert_int_equal(stat(cutc_path(set), &st2), 0);
+    assert_true(st1.st_ino == st2.st_ino && st1.st_mtim.tv_sec == st2.st_mtim.tv_sec &&
+                st1.st_mtim.tv_nsec == st2.st_mtim.tv_nsec);
+    compare(set, cuts, b, sel, n);
+    cutc_free(set);
+    free_all(cuts);
+    ngt_batch_free(b);
+    ngt_schema_free(s);
+}
+
+/* No working compiler: cutc_build fails with a message naming it, nothing is left loaded. */
+static void test_no_compiler(void **state)
+{
+    (void)state;
+    ngt_schema *s = cd_schema();
+    ngt_error err = {0};
+    ngt_cut *c = ngt_cut_compile(s, "pt > 30", &err);
+    assert_non_null(c);
+    setenv("NGT_CC", "/nonexistent/cc", 1);
+    cutc_set *set = cutc_build(s, (const ngt_cut *const *)&c, 1, &err);
+    unsetenv("NGT_CC");
+    assert_null(set);
+    assert_int_equal(err.code, NGT_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "/nonexistent/cc"));
+    ngt_cut_free(c);
+    ngt_schema_free(s);
+}
+
+/* The generated source names every cut and shares the same column load between cuts. */
+static void test_source_shares(void **state)
+{
+    (void)state;
+    ngt_schema *s = cd_schema();
+    ngt_error err = {0};
+    const char *exprs[] = {"ht(jet, pt > 30) > 100", "ht(jet, pt > 30) > 200",
+                           "count(jet, pt > 30) >= 2", "ht(jet, pt > 30) > 100"};
+    ngt_cut *cuts[4];
+    for (int k = 0; k < 4; k++)
+        assert_non_null(cuts[k] = ngt_cut_compile(s, exprs[k], &err));
+    char *src = cutc_source(s, (const ngt_cut *const *)cuts, 4, &err);
+    assert_non_null(src);
+    /* jet.pt loaded once, the HT reduction once, the predicate pt > 30 once */
+    const char *body = strstr(src, "uint8_t *const *out)\n{");
+    assert_non_null(body);
+    int gts = 0, reduces = 0, rows = 0;
+    for (const char *p = body; (p = strstr(p, "cuts_reduce(0,")); p++)
+        reduces++;
+    for (const char *p = body; (p = strstr(p, "cuts_gt(")); p++)
+        gts++;
+    for (const char *p = body; (p = strstr(p, "out[")); p++)
+        rows++;
+    assert_int_equal(reduces, 1);
+    assert_int_equal(gts, 1 + 2); /* pt > 30 once; the two HT thresholds */
+    assert_int_equal(rows, 3);    /* the repeated cut shares its row */
+    free(src);
+    for (int k = 0; k < 4; k++)
+        ngt_cut_free(cuts[k]);
+    ngt_schema_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_compiled_equals_interpreted),
+                                       cmocka_unit_test(test_no_compiler),
+                                       cmocka_unit_test(test_source_shares)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
