@@ -233,13 +233,13 @@ static const char *fn_name(int op)
     static const struct {
         int op;
         const char *name;
-    } map[] = {{OP_NEG, "cuts_neg"}, {OP_NOT, "cuts_not"},   {OP_ABS, "cuts_abs"},
+    } map[] = {{OP_NEG, "cuts_neg"},   {OP_NOT, "cuts_not"},       {OP_ABS, "cuts_abs"},
                {OP_SQRT, "cuts_sqrt"}, {OP_SQUARE, "cuts_square"}, {OP_ADD, "cuts_add"},
-               {OP_SUB, "cuts_sub"}, {OP_MUL, "cuts_mul"},   {OP_DIV, "cuts_div"},
-               {OP_POW, "cuts_pow"}, {OP_LT, "cuts_lt"},     {OP_LE, "cuts_le"},
-               {OP_GT, "cuts_gt"},   {OP_GE, "cuts_ge"},     {OP_EQ, "cuts_eq"},
-               {OP_NE, "cuts_ne"},   {OP_AND, "cuts_and"},   {OP_OR, "cuts_or"},
-               {OP_MIN, "cuts_min"}, {OP_MAX, "cuts_max"}};
+               {OP_SUB, "cuts_sub"},   {OP_MUL, "cuts_mul"},       {OP_DIV, "cuts_div"},
+               {OP_POW, "cuts_pow"},   {OP_LT, "cuts_lt"},         {OP_LE, "cuts_le"},
+               {OP_GT, "cuts_gt"},     {OP_GE, "cuts_ge"},         {OP_EQ, "cuts_eq"},
+               {OP_NE, "cuts_ne"},     {OP_AND, "cuts_and"},       {OP_OR, "cuts_or"},
+               {OP_MIN, "cuts_min"},   {OP_MAX, "cuts_max"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].op == op)
             return map[i].name;
@@ -464,8 +464,8 @@ cutc_set *cutc_build(const ngt_schema *s, const ngt_cut *const *cuts, int n, ngt
         ngt_seterr(err, rc, "cuts: out of memory generating C");
     if (rc == NGT_OK) {
         k->ncuts = n;
-        cc_job job = {.kind = "cuts", .flags = target_flags(), .libs = "-lm", .text = b.s,
-                      .len = b.n};
+        cc_job job = {
+            .kind = "cuts", .flags = target_flags(), .libs = "-lm", .text = b.s, .len = b.n};
         rc = cc_build(&job, k->so, sizeof k->so, err);
     }
     free(b.s);

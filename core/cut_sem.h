@@ -15,30 +15,93 @@ enum { CUTS_RSUM = 0, CUTS_RMAX, CUTS_RMIN, CUTS_RMEAN, CUTS_RCOUNT, CUTS_RANY, 
 enum { CUTS_MASS = 0, CUTS_DR, CUTS_MAXMASS, CUTS_MINDR };
 
 /* ---- Elementwise: every value is a double; booleans are 0.0 or 1.0. ---- */
-CUTS_INLINE double cuts_add(double x, double y) { return x + y; }
-CUTS_INLINE double cuts_sub(double x, double y) { return x - y; }
-CUTS_INLINE double cuts_mul(double x, double y) { return x * y; }
-CUTS_INLINE double cuts_div(double x, double y) { return x / y; }
-CUTS_INLINE double cuts_pow(double x, double y) { return pow(x, y); }
-CUTS_INLINE double cuts_lt(double x, double y) { return x < y; }
-CUTS_INLINE double cuts_le(double x, double y) { return x <= y; }
-CUTS_INLINE double cuts_gt(double x, double y) { return x > y; }
-CUTS_INLINE double cuts_ge(double x, double y) { return x >= y; }
-CUTS_INLINE double cuts_eq(double x, double y) { return x == y; }
-CUTS_INLINE double cuts_ne(double x, double y) { return x != y; }
-CUTS_INLINE double cuts_and(double x, double y) { return (x != 0) & (y != 0); }
-CUTS_INLINE double cuts_or(double x, double y) { return (x != 0) | (y != 0); }
+CUTS_INLINE double cuts_add(double x, double y)
+{
+    return x + y;
+}
+CUTS_INLINE double cuts_sub(double x, double y)
+{
+    return x - y;
+}
+CUTS_INLINE double cuts_mul(double x, double y)
+{
+    return x * y;
+}
+CUTS_INLINE double cuts_div(double x, double y)
+{
+    return x / y;
+}
+CUTS_INLINE double cuts_pow(double x, double y)
+{
+    return pow(x, y);
+}
+CUTS_INLINE double cuts_lt(double x, double y)
+{
+    return x < y;
+}
+CUTS_INLINE double cuts_le(double x, double y)
+{
+    return x <= y;
+}
+CUTS_INLINE double cuts_gt(double x, double y)
+{
+    return x > y;
+}
+CUTS_INLINE double cuts_ge(double x, double y)
+{
+    return x >= y;
+}
+CUTS_INLINE double cuts_eq(double x, double y)
+{
+    return x == y;
+}
+CUTS_INLINE double cuts_ne(double x, double y)
+{
+    return x != y;
+}
+CUTS_INLINE double cuts_and(double x, double y)
+{
+    return (x != 0) & (y != 0);
+}
+CUTS_INLINE double cuts_or(double x, double y)
+{
+    return (x != 0) | (y != 0);
+}
 /* NaN-ignoring, as C's fmin/fmax and NumPy's np.fmin/np.fmax. */
-CUTS_INLINE double cuts_min(double x, double y) { return (x < y || y != y) ? x : y; }
-CUTS_INLINE double cuts_max(double x, double y) { return (x > y || y != y) ? x : y; }
-CUTS_INLINE double cuts_neg(double x) { return -x; }
-CUTS_INLINE double cuts_not(double x) { return x == 0; }
-CUTS_INLINE double cuts_abs(double x) { return fabs(x); }
-CUTS_INLINE double cuts_sqrt(double x) { return sqrt(x); }
-CUTS_INLINE double cuts_square(double x) { return x * x; }
+CUTS_INLINE double cuts_min(double x, double y)
+{
+    return (x < y || y != y) ? x : y;
+}
+CUTS_INLINE double cuts_max(double x, double y)
+{
+    return (x > y || y != y) ? x : y;
+}
+CUTS_INLINE double cuts_neg(double x)
+{
+    return -x;
+}
+CUTS_INLINE double cuts_not(double x)
+{
+    return x == 0;
+}
+CUTS_INLINE double cuts_abs(double x)
+{
+    return fabs(x);
+}
+CUTS_INLINE double cuts_sqrt(double x)
+{
+    return sqrt(x);
+}
+CUTS_INLINE double cuts_square(double x)
+{
+    return x * x;
+}
 
 /* An object count read as v, clamped to [0, max]. */
-CUTS_INLINE double cuts_clamp_count(double v, double max) { return v > 0 ? (v < max ? v : max) : 0.0; }
+CUTS_INLINE double cuts_clamp_count(double v, double max)
+{
+    return v > 0 ? (v < max ? v : max) : 0.0;
+}
 
 /* ---- Reductions of x[0..lim) where m[j] != 0 (every j when m is NULL). ---- */
 CUTS_INLINE double cuts_reduce(int op, const double *x, const double *m, int lim)

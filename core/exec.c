@@ -1,6 +1,7 @@
 /* exec.c: one batch's trip through a built menu. The job walks the planned nodes with a cursor;
  * a step that goes asynchronous parks the job with the cursor saved, and the caller's loop (the
  * scheduler or ngt_menu_process) resumes it: no recursion, constant stack. */
+#include "cut_int.h"
 #include "exec_int.h"
 #include "internal.h"
 
@@ -38,6 +39,17 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->sel = ngt_aalloc(c * sizeof *j->sel);
     j->gather = ngt_aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = ngt_aalloc(scratch + 64);
+    if (m->cutc) {
+        j->cut_rows = ngt_aalloc((size_t)m->cut_rows * c);
+        j->cut_ptrs = malloc((size_t)m->cut_rows * sizeof *j->cut_ptrs);
+        if (!j->cut_rows || !j->cut_ptrs) {
+            exec_job_free(j);
+            ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
+            return NULL;
+        }
+        for (int r = 0; r < m->cut_rows; r++)
+            j->cut_ptrs[r] = row(j->cut_rows, r, cap);
+    }
     if (!j->pins || !j->live || !j->errc || !j->perr || !j->need || !j->pass || !j->error ||
         !j->sel || !j->gather || !j->cut_scratch) {
         exec_job_free(j);
@@ -63,6 +75,8 @@ void exec_job_free(ngt_job *j)
     ngt_afree(j->sel);
     ngt_afree(j->gather);
     ngt_afree(j->cut_scratch);
+    ngt_afree(j->cut_rows);
+    free(j->cut_ptrs);
     free(j);
 }
 
@@ -85,6 +99,7 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     j->n = ngt_batch_count(b) < j->cap ? ngt_batch_count(b) : j->cap;
     j->cursor = 0;
     j->resuming = 0;
+    j->cuts_done = 0;
     for (int k = 0; k < m->n_models; k++)
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
     j->column = menu_column_for_batch(m, b);
@@ -226,6 +241,37 @@ static int prescale_factor(const ngt_job *j, const step *s, int si)
     return (int)(s->factor > INT32_MAX ? INT32_MAX : s->factor);
 }
 
+/* A compiled cut step: the menu's compiled cuts run once per batch, over all its events, when a
+ * chain first needs one; each cut step then keeps the live events its row passes. Counted as
+ * finish_step counts a filter (a cut never errs). */
+static void run_compiled_cut(ngt_job *j, ngt_ctx *ctx, const node *x, const step *s)
+{
+    uint64_t t0 = ngt_now_ns();
+    if (!j->cuts_done) {
+        cutc_run(j->m->cutc, j->b, NULL, j->n, j->cut_ptrs);
+        j->cuts_done = 1;
+    }
+    uint8_t *live = row(j->live, x->chain, j->cap);
+    const uint8_t *pass = j->cut_ptrs[s->cut_row];
+    unsigned in = 0, passed = 0;
+    for (int e = 0; e < j->n; e++) {
+        unsigned l = live[e], p = l & pass[e];
+        live[e] = (uint8_t)p;
+        in += l;
+        passed += p;
+    }
+    uint64_t dt = ngt_now_ns() - t0;
+    stat_add(&ctx->stats->chain[x->chain * CH_FIELDS + CH_TIME], dt);
+    if (in == 0)
+        return;
+    _Atomic uint64_t *st = step_stats(ctx, x->step);
+    stat_add(&st[ST_CALLS], 1);
+    stat_add(&st[ST_IN], in);
+    stat_add(&st[ST_PASSED], passed);
+    stat_add(&st[ST_TIME], dt);
+    hist_add(st, dt);
+}
+
 /* ---- steps: begin, park, finish ----------------------------------------------------------- */
 
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
@@ -363,6 +409,12 @@ exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
             break;
         case NODE_END:
             break;
+        case NODE_FILTER:
+            if (j->m->steps[x->step].kind == STEP_CUT && j->m->steps[x->step].cut_row >= 0) {
+                run_compiled_cut(j, ctx, x, &j->m->steps[x->step]);
+                break;
+            }
+            /* fall through */
         default:
             j->resuming = 1;
             if (!begin_step(j, ctx, x))

@@ -25,6 +25,10 @@ struct ngt_job {
     uint32_t *sel;
     int n_sel;
     void *gather, *cut_scratch;
+    /* compiled cuts: row r of cut_rows (cap bytes) is result row r, computed for every event of
+     * the batch by the first cut step that needs it (cuts_done) */
+    uint8_t *cut_rows, **cut_ptrs;
+    int cuts_done;
     /* the step in progress (also while parked) */
     ngt_step_io io;
     ngt_error step_err;

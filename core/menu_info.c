@@ -15,6 +15,8 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     if (m->n_chains == 0)
         return ngt_seterr(err, NGT_EINVAL, "the menu has no chains");
     int rc = plan_build(m, err);
+    if (rc == NGT_OK)
+        rc = menu_compile_cuts(m, err);
     if (rc != NGT_OK)
         return ngt_preferr(err, rc, "menu");
     int lumi = -1;
