@@ -79,8 +79,8 @@ int menu_compile_cuts(ngt_menu *m, ngt_error *err)
             for (int k = 0; k < n; k++)
                 m->steps[steps[k]].cut_row = cutc_row(m->cutc, k);
         } else if (mode == NGT_CUTS_COMPILED) {
-            rc = ngt_seterr(err, cerr.code ? cerr.code : NGT_EIO,
-                            "compiled cuts requested: %s", cerr.msg);
+            rc = ngt_seterr(err, cerr.code ? cerr.code : NGT_EIO, "compiled cuts requested: %s",
+                            cerr.msg);
         }
     }
     free(cuts);
