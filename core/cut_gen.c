@@ -24,10 +24,11 @@ struct cutc_set {
     void *handle;
     cutc_fn fn;
     int ncuts, nrows, nvalues;
-    int *row;      /* per cut: its result row */
-    int ncols;     /* columns the function reads */
-    int *cols;     /* compact index -> schema column */
-    char so[1100]; /* the shared object */
+    int *row;       /* per cut: its result row */
+    int ncols;      /* columns the function reads */
+    size_t scratch; /* bytes of scratch the function needs */
+    int *cols;      /* compact index -> schema column */
+    char so[1100];  /* the shared object */
 };
 
 /* ---- Value numbering ------------------------------------------------------------------------ */
@@ -338,10 +339,95 @@ static void free_parts(cutc_set *k)
     free(k->cols);
 }
 
-/* Generates the source for cuts[0..n) into b and fills k's rows and columns. */
+/* ---- Families --------------------------------------------------------------------------------
+ * Menus repeat one quantity at many thresholds. Two kinds of families turn that into tables:
+ *  - a count family: count(coll, x > t) (or >=) for several thresholds t of the same x and count
+ *    n. Per event, each object's x is placed among the sorted thresholds by binary search (with
+ *    the same comparison function), and the counts follow by suffix sums: the same integers as
+ *    counting per threshold, for lim objects instead of lim x thresholds comparisons;
+ *  - a result family: result rows of the form q(src, t), a comparison of one quantity (a value,
+ *    or a member of a count family) with a constant. The quantity is kept per event in scratch,
+ *    and each row is then one loop over a chunk of events (vectorised), not a store per event. */
+enum { CHUNK = 64 }; /* events per chunk: result-family rows are filled a chunk at a time */
+
+typedef struct fam {
+    int op;       /* comparison */
+    int x, n, wa; /* count family: the compared array, the count, its width */
+    int src;      /* result family: source value, or -1 for a count family's members */
+    int cfam;     /* result family: the count family, or -1 */
+    int first;    /* count family: the member emitted first (value order) */
+    int m, cap;   /* members */
+    int *mem;     /* value numbers */
+    int scratch;  /* offset (in chunks of CHUNK doubles) of its per-event copies, or -1 */
+} fam;
+
+typedef struct fams {
+    fam *f;
+    int n, cap;
+} fams;
+
+static int fam_add(fams *fs, fam *proto, int v)
+{
+    fam *f = NULL;
+    for (int i = 0; i < fs->n; i++) {
+        fam *g = &fs->f[i];
+        if (g->op == proto->op && g->x == proto->x && g->n == proto->n && g->wa == proto->wa &&
+            g->src == proto->src && g->cfam == proto->cfam) {
+            f = g;
+            break;
+        }
+    }
+    if (!f) {
+        if (fs->n == fs->cap) {
+            int cap = fs->cap ? 2 * fs->cap : 16;
+            fam *nf = realloc(fs->f, (size_t)cap * sizeof *nf);
+            if (!nf)
+                return -1;
+            fs->f = nf;
+            fs->cap = cap;
+        }
+        f = &fs->f[fs->n++];
+        *f = *proto;
+        f->m = f->cap = 0;
+        f->mem = NULL;
+        f->first = v;
+        f->scratch = -1;
+    }
+    if (f->m == f->cap) {
+        int cap = f->cap ? 2 * f->cap : 8;
+        int *mem = realloc(f->mem, (size_t)cap * sizeof *mem);
+        if (!mem)
+            return -1;
+        f->mem = mem;
+        f->cap = cap;
+    }
+    f->mem[f->m++] = v;
+    return (int)(f - fs->f);
+}
+
+static void fams_free(fams *fs)
+{
+    for (int i = 0; i < fs->n; i++)
+        free(fs->f[i].mem);
+    free(fs->f);
+}
+
+static int is_compare(int op)
+{
+    return op >= OP_LT && op <= OP_NE;
+}
+
+/* The constant a comparison value v compares with. */
+static double threshold(const vtab *t, int v)
+{
+    return imm_of(&t->v[t->v[v].b]);
+}
+
+/* Generates the source for cuts[0..n) into b and fills k's rows, columns and scratch. */
 static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc_set *k, sbuf *b)
 {
     vtab t = {0};
+    fams cf = {0}, rf = {0};
     int ncol = ngt_schema_ncolumns(s), rc = NGT_ENOMEM, maxregs = 1;
     for (int i = 0; i < n; i++)
         if (cut_program(cuts[i])->regs > maxregs)
@@ -349,7 +435,7 @@ static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc
     int *regmap = malloc((size_t)maxregs * sizeof *regmap);
     int *res = malloc(((size_t)n + 1) * sizeof *res);
     int *compact = malloc(((size_t)ncol + 1) * sizeof *compact);
-    int *rowof = NULL;
+    int *rowof = NULL, *uses = NULL, *skip = NULL, *need = NULL, *cfam = NULL, *cq = NULL;
     k->row = malloc(((size_t)n + 1) * sizeof *k->row);
     k->cols = malloc(((size_t)ncol + 1) * sizeof *k->cols);
     if (!regmap || !res || !compact || !k->row || !k->cols)
@@ -357,17 +443,119 @@ static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc
     for (int i = 0; i < n; i++)
         if (number_prog(&t, cut_program(cuts[i]), regmap, &res[i]))
             goto out;
-    if (!(rowof = malloc(((size_t)t.n + 1) * sizeof *rowof)))
+    size_t nv = (size_t)t.n + 1;
+    rowof = malloc(nv * sizeof *rowof);
+    uses = calloc(nv, sizeof *uses);
+    skip = calloc(nv, sizeof *skip);
+    need = calloc(nv, sizeof *need);
+    cfam = malloc(nv * sizeof *cfam);
+    cq = calloc(nv, sizeof *cq);
+    if (!rowof || !uses || !skip || !need || !cfam || !cq)
         goto out;
     /* distinct results get rows */
     for (int v = 0; v < t.n; v++)
-        rowof[v] = -1;
+        rowof[v] = cfam[v] = -1;
     k->nrows = 0;
     for (int i = 0; i < n; i++) {
         if (rowof[res[i]] < 0)
             rowof[res[i]] = k->nrows++;
         k->row[i] = rowof[res[i]];
     }
+    for (int v = 0; v < t.n; v++) {
+        const vkey *x = &t.v[v];
+        const int ops[] = {x->a, x->b, x->n, x->m, x->r[0], x->r[1], x->r[2], x->r[3]};
+        for (int q = 0; q < 8; q++)
+            if (ops[q] >= 0)
+                uses[ops[q]]++;
+    }
+    /* count families */
+    for (int v = 0; v < t.n; v++) {
+        const vkey *x = &t.v[v];
+        if (x->op != OP_RCOUNT || x->m >= 0 || x->n < 0 || t.invariant[v])
+            continue;
+        const vkey *g = &t.v[x->a];
+        if ((g->op != OP_GT && g->op != OP_GE) || g->wb != 1 || g->wa != x->wa || g->w != x->wa ||
+            t.v[g->b].op != OP_CONST || t.invariant[g->a] || uses[x->a] != 1)
+            continue;
+        fam proto = {.op = g->op, .x = g->a, .n = x->n, .wa = x->wa, .src = -1, .cfam = -1};
+        int f = fam_add(&cf, &proto, v);
+        if (f < 0)
+            goto out;
+        cfam[v] = f;
+    }
+    for (int f = 0; f < cf.n; f++) { /* thresholds ascending; members of one get cfam -1 */
+        fam *F = &cf.f[f];
+        if (F->m < 2) {
+            cfam[F->mem[0]] = -1;
+            continue;
+        }
+        for (int i = 1; i < F->m; i++) /* insertion sort by threshold */
+            for (int j = i;
+                 j > 0 && threshold(&t, t.v[F->mem[j]].a) < threshold(&t, t.v[F->mem[j - 1]].a);
+                 j--) {
+                int tmp = F->mem[j];
+                F->mem[j] = F->mem[j - 1];
+                F->mem[j - 1] = tmp;
+            }
+        F->first = t.n;
+        for (int i = 0; i < F->m; i++) {
+            cq[F->mem[i]] = i;
+            skip[t.v[F->mem[i]].a] = 1; /* the comparison array is not built */
+            F->first = F->mem[i] < F->first ? F->mem[i] : F->first;
+        }
+    }
+    /* result families */
+    for (int v = 0; v < t.n; v++) {
+        const vkey *x = &t.v[v];
+        if (rowof[v] < 0 || uses[v] || !is_compare(x->op) || x->w != 1 || x->wa != 1 ||
+            x->wb != 1 || t.v[x->b].op != OP_CONST || t.invariant[x->a])
+            continue;
+        int in_fam = cfam[x->a] >= 0 && cf.f[cfam[x->a]].m >= 2;
+        fam proto = {.op = x->op,
+                     .x = -1,
+                     .n = -1,
+                     .wa = 0,
+                     .src = in_fam ? -1 : x->a,
+                     .cfam = in_fam ? cfam[x->a] : -1};
+        if (fam_add(&rf, &proto, v) < 0)
+            goto out;
+        skip[v] = 1;
+    }
+    /* what must be computed per event */
+    for (int v = 0; v < t.n; v++)
+        if (rowof[v] >= 0 && !skip[v])
+            need[v] = 1;
+    int nscratch = 0;
+    for (int f = 0; f < rf.n; f++) {
+        fam *F = &rf.f[f];
+        if (F->src >= 0) {
+            need[F->src] = 1;
+            for (int g = 0; g < f && F->scratch < 0; g++)
+                if (rf.f[g].src == F->src)
+                    F->scratch = rf.f[g].scratch;
+            if (F->scratch < 0)
+                F->scratch = nscratch++;
+        } else if (cf.f[F->cfam].scratch < 0) {
+            cf.f[F->cfam].scratch = nscratch;
+            nscratch += cf.f[F->cfam].m;
+        }
+    }
+    for (int v = t.n - 1; v >= 0; v--) {
+        if (cfam[v] >= 0 && need[v]) { /* a count family member: its x and n */
+            need[cf.f[cfam[v]].x] = need[cf.f[cfam[v]].n] = 1;
+            continue;
+        }
+        if (!need[v] || skip[v])
+            continue;
+        const vkey *x = &t.v[v];
+        const int ops[] = {x->a, x->b, x->n, x->m, x->r[0], x->r[1], x->r[2], x->r[3]};
+        for (int q = 0; q < 8; q++)
+            if (ops[q] >= 0)
+                need[ops[q]] = 1;
+    }
+    for (int f = 0; f < cf.n; f++)
+        if (cf.f[f].m >= 2 && cf.f[f].scratch >= 0)
+            need[cf.f[f].x] = need[cf.f[f].n] = 1;
     /* the columns read, compacted */
     for (int c = 0; c < ncol; c++)
         compact[c] = -1;
@@ -378,42 +566,119 @@ static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc
             k->cols[k->ncols++] = t.v[v].col;
         }
     k->nvalues = t.n;
+    k->scratch = (size_t)nscratch * CHUNK * sizeof(double);
 
     put(b, "/* generated by ngt's cut compiler: %d cuts, %d distinct values */\n", n, t.n);
     put(b, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n");
     put(b, "%s\n", cut_sem_text);
     for (int i = 0; i < n; i++)
         put(b, "/* row %d: %s */\n", k->row[i], cut_text_of(cuts[i]));
+    for (int f = 0; f < cf.n; f++) {
+        if (cf.f[f].m < 2)
+            continue;
+        put(b, "static const double ct%d[%d] = {", f, cf.f[f].m);
+        for (int i = 0; i < cf.f[f].m; i++) {
+            put_num(b, threshold(&t, t.v[cf.f[f].mem[i]].a));
+            put(b, ",");
+        }
+        put(b, "};\n");
+    }
+    for (int f = 0; f < rf.n; f++) {
+        fam *F = &rf.f[f];
+        put(b, "static const double rt%d[%d] = {", f, F->m);
+        for (int i = 0; i < F->m; i++) {
+            put_num(b, threshold(&t, F->mem[i]));
+            put(b, ",");
+        }
+        put(b, "};\nstatic const int rr%d[%d] = {", f, F->m);
+        for (int i = 0; i < F->m; i++)
+            put(b, "%d,", rowof[F->mem[i]]);
+        put(b, "};\nstatic const int rx%d[%d] = {", f, F->m);
+        for (int i = 0; i < F->m; i++)
+            put(b, "%d,", F->src >= 0 ? F->scratch : cf.f[F->cfam].scratch + cq[t.v[F->mem[i]].a]);
+        put(b, "};\n");
+    }
     put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out);\n");
+           "uint8_t *const *out, double *scratch);\n");
     put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out)\n{\n");
+           "uint8_t *const *out, double *scratch)\n{\n(void)scratch;\n");
     for (int q = 0; q < k->ncols; q++)
         put(b, "const %s *restrict c%d = (const %s *)cols[%d];\n",
             ctype(ngt_schema_column(s, k->cols[q])->dtype), q,
             ctype(ngt_schema_column(s, k->cols[q])->dtype), q);
     for (int v = 0; v < t.n; v++) /* values the same for every event: once per call */
-        if (t.invariant[v]) {
+        if (t.invariant[v] && need[v] && !skip[v]) {
             put(b, "double v%d[%d];\n", v, t.v[v].w);
             put_value(b, &t, v, compact);
         }
-    put(b, "for (int i = 0; i < n; i++) {\nconst size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n");
-    for (int v = 0; v < t.n; v++)
-        if (!t.invariant[v]) {
-            put(b, "double v%d[%d];\n", v, t.v[v].w);
-            put_value(b, &t, v, compact);
+    put(b, "for (int i0 = 0; i0 < n; i0 += %d) {\nconst int nb = n - i0 < %d ? n - i0 : %d;\n",
+        CHUNK, CHUNK, CHUNK);
+    put(b, "for (int ii = 0; ii < nb; ii++) {\nconst int i = i0 + ii;\n"
+           "const size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n");
+    for (int v = 0; v < t.n; v++) {
+        if (t.invariant[v] || skip[v])
+            continue;
+        if (cfam[v] >= 0) {
+            fam *F = &cf.f[cfam[v]];
+            int f = cfam[v];
+            if (F->first != v)
+                continue;
+            /* the whole count family, at its first member */
+            put(b, "double cf%d[%d];\n{ int h[%d] = {0};\n", f, F->m, F->m + 1);
+            put(b, "for (int j = 0; j < (int)v%d[0]; j++) { int lo = 0, hi = %d;\n", F->n, F->m);
+            put(b,
+                "while (lo < hi) { int mid = (lo + hi) / 2; if (%s(v%d[j], ct%d[mid])) lo = "
+                "mid + 1; else hi = mid; }\nh[lo]++; }\n",
+                fn_name(F->op), F->x, f);
+            put(b,
+                "int acc = 0;\nfor (int q = %d; q >= 0; q--) { acc += h[q + 1]; cf%d[q] = acc; "
+                "} }\n",
+                F->m - 1, f);
+            for (int i = 0; i < F->m; i++)
+                put(b, "double *const v%d = cf%d + %d; (void)v%d;\n", F->mem[i], f, i, F->mem[i]);
+            if (F->scratch >= 0)
+                put(b, "for (int q = 0; q < %d; q++) scratch[(%d + q) * %d + ii] = cf%d[q];\n",
+                    F->m, F->scratch, CHUNK, f);
+            continue;
+        }
+        if (!need[v])
+            continue;
+        put(b, "double v%d[%d];\n", v, t.v[v].w);
+        put_value(b, &t, v, compact);
+    }
+    for (int f = 0; f < rf.n; f++) /* result-family sources, stored once each */
+        if (rf.f[f].src >= 0) {
+            int first = 1;
+            for (int g = 0; g < f; g++)
+                first &= rf.f[g].src != rf.f[f].src;
+            if (first)
+                put(b, "scratch[%d * %d + ii] = v%d[0];\n", rf.f[f].scratch, CHUNK, rf.f[f].src);
         }
     for (int v = 0; v < t.n; v++)
-        if (rowof[v] >= 0)
+        if (rowof[v] >= 0 && !skip[v])
             put(b, "out[%d][i] = v%d[0] != 0;\n", rowof[v], v);
+    put(b, "}\n");
+    for (int f = 0; f < rf.n; f++)
+        put(b,
+            "for (int q = 0; q < %d; q++) { uint8_t *o = out[rr%d[q]] + i0; const double *x = "
+            "scratch + rx%d[q] * %d; const double th = rt%d[q];\n"
+            "for (int ii = 0; ii < nb; ii++) o[ii] = %s(x[ii], th) != 0; }\n",
+            rf.f[f].m, f, f, CHUNK, f, fn_name(rf.f[f].op));
     put(b, "}\n}\n");
     rc = b->bad ? NGT_ENOMEM : NGT_OK;
 out:
     vtab_free(&t);
+    fams_free(&cf);
+    fams_free(&rf);
     free(regmap);
     free(res);
     free(compact);
     free(rowof);
+    free(uses);
+    free(skip);
+    free(need);
+    free(cfam);
+    free(cq);
     return rc;
 }
 
@@ -508,16 +773,22 @@ int cutc_values(const cutc_set *k)
     return k->nvalues;
 }
 
+size_t cutc_scratch_size(const cutc_set *k)
+{
+    return k->scratch;
+}
+
 const char *cutc_path(const cutc_set *k)
 {
     return k->so;
 }
 
-void cutc_run(const cutc_set *k, ngt_batch *b, const uint32_t *sel, int n, uint8_t *const *out)
+void cutc_run(const cutc_set *k, ngt_batch *b, const uint32_t *sel, int n, uint8_t *const *out,
+              double *scratch)
 {
     const void *cols[CUTC_MAX_COLS];
     for (int q = 0; q < k->ncols; q++)
         cols[q] = ngt_batch_column(b, k->cols[q]);
     if (n > 0)
-        k->fn(cols, sel, n, out);
+        k->fn(cols, sel, n, out, scratch);
 }

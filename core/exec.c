@@ -41,13 +41,10 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->cut_scratch = ngt_aalloc(scratch + 64);
     size_t ns = (size_t)m->n_streams + 1;
     j->keys = ngt_aalloc(c * sizeof *j->keys);
-    j->fin_acc = ngt_aalloc(c * sizeof *j->fin_acc);
-    j->fin_last = ngt_aalloc(c * sizeof *j->fin_last);
-    j->fin_err = ngt_aalloc(c);
+    j->fin_err = ngt_aalloc(c + 8);
     j->fin_unique = calloc(nch, sizeof *j->fin_unique);
     j->fin_stream = calloc(ns * ns, sizeof *j->fin_stream);
-    if (!j->keys || !j->fin_acc || !j->fin_last || !j->fin_err || !j->fin_unique ||
-        !j->fin_stream) {
+    if (!j->keys || !j->fin_err || !j->fin_unique || !j->fin_stream) {
         exec_job_free(j);
         ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -55,7 +52,8 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     if (m->cutc) {
         j->cut_rows = ngt_aalloc((size_t)m->cut_rows * c);
         j->cut_ptrs = malloc((size_t)m->cut_rows * sizeof *j->cut_ptrs);
-        if (!j->cut_rows || !j->cut_ptrs) {
+        j->cutc_scratch = ngt_aalloc(cutc_scratch_size(m->cutc) + 64);
+        if (!j->cut_rows || !j->cut_ptrs || !j->cutc_scratch) {
             exec_job_free(j);
             ngt_seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
             return NULL;
@@ -90,9 +88,8 @@ void exec_job_free(ngt_job *j)
     ngt_afree(j->cut_scratch);
     ngt_afree(j->cut_rows);
     free(j->cut_ptrs);
+    ngt_afree(j->cutc_scratch);
     ngt_afree(j->keys);
-    ngt_afree(j->fin_acc);
-    ngt_afree(j->fin_last);
     ngt_afree(j->fin_err);
     free(j->fin_unique);
     free(j->fin_stream);
@@ -273,14 +270,15 @@ static void run_compiled_cut(ngt_job *j, ngt_ctx *ctx, const node *x, const step
 {
     uint64_t t0 = ngt_now_ns();
     if (!j->cuts_done) {
-        cutc_run(j->m->cutc, j->b, NULL, j->n, j->cut_ptrs);
+        cutc_run(j->m->cutc, j->b, NULL, j->n, j->cut_ptrs, j->cutc_scratch);
         j->cuts_done = 1;
     }
     uint8_t *live = row(j->live, x->chain, j->cap);
     const uint8_t *pass = j->cut_ptrs[s->cut_row];
     uint64_t in = 0, passed = 0;
     int e = 0;
-    for (; e + 8 <= j->n; e += 8) { /* 8 events a word: bytes are 0 or 1, so they sum by a multiply */
+    for (; e + 8 <= j->n;
+         e += 8) { /* 8 events a word: bytes are 0 or 1, so they sum by a multiply */
         uint64_t l, p;
         memcpy(&l, live + e, 8);
         memcpy(&p, pass + e, 8);

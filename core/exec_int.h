@@ -28,14 +28,14 @@ struct ngt_job {
     /* compiled cuts: row r of cut_rows (cap bytes) is result row r, computed for every event of
      * the batch by the first cut step that needs it (cuts_done) */
     uint8_t *cut_rows, **cut_ptrs;
+    double *cutc_scratch;
     int cuts_done;
     /* prescale keys of the batch's events, computed by the first prescale step (keys_done) */
     uint64_t *keys;
     int keys_done;
-    /* exec_finalize's counts: per event accepting chains, the last of them, an error; per chain
-     * unique accepts; per stream pair (ns x ns) events */
-    uint32_t *fin_acc, *fin_last;
-    uint8_t *fin_err;
+    /* exec_finalize's counts: per event an error; per chain unique accepts; per stream pair
+     * (ns x ns) events */
+    uint8_t *fin_err; /* cap + 8 bytes */
     uint64_t *fin_unique, *fin_stream;
     /* the step in progress (also while parked) */
     ngt_step_io io;

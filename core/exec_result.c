@@ -7,6 +7,61 @@
 
 #include <string.h>
 
+/* Bytes that are 0 or 1, 8 of them in a word, summed. */
+static inline uint64_t byte_sum(uint64_t w)
+{
+    return (w * 0x0101010101010101ULL) >> 56;
+}
+
+static inline uint64_t load8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* Decision bits of chains c0..c0+cn-1 (cn <= 8, c0 a multiple of 8) for every event, 8 events at
+ * a time: the chains' live bytes are packed into one byte per event; also their passed counts and
+ * the events' error flags. */
+static void decide8(ngt_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, int words,
+                    uint8_t *err)
+{
+    const uint8_t *live[8], *errc[8];
+    uint64_t k[8] = {0};
+    for (int q = 0; q < cn; q++) {
+        live[q] = row(j->live, c0 + q, j->cap);
+        errc[q] = row(j->errc, c0 + q, j->cap);
+    }
+    uint64_t *d = dec + c0 / 64;
+    int shift = c0 % 64, n = j->n, e = 0;
+    for (; e + 8 <= n; e += 8) {
+        uint64_t t = 0, x = 0;
+        for (int q = 0; q < cn; q++) {
+            uint64_t l = load8(live[q] + e);
+            k[q] += byte_sum(l);
+            t |= l << q;
+            x |= load8(errc[q] + e);
+        }
+        uint64_t ex;
+        memcpy(&ex, err + e, 8);
+        ex |= x;
+        memcpy(err + e, &ex, 8);
+        if (!t)
+            continue;
+        for (int b = 0; b < 8; b++)
+            d[(size_t)(e + b) * (size_t)words] |= ((t >> (8 * b)) & 0xff) << shift;
+    }
+    for (; e < n; e++)
+        for (int q = 0; q < cn; q++) {
+            uint64_t l = live[q][e] != 0;
+            k[q] += l;
+            d[(size_t)e * (size_t)words] |= l << (shift + q);
+            err[e] |= errc[q][e];
+        }
+    for (int q = 0; q < cn; q++)
+        stat_add(&st->chain[(c0 + q) * CH_FIELDS + CH_PASSED], k[q]);
+}
+
 void exec_finalize(ngt_job *j, ngt_ctx *ctx)
 {
     ngt_menu *m = j->m;
@@ -15,31 +70,24 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
     uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
     uint8_t *status = ngt_batch_column(j->b, m->col_status);
     int ns = m->n_streams + 1, n = j->n, words = m->words;
-    uint32_t *n_acc = j->fin_acc, *last = j->fin_last;
     uint8_t *err = j->fin_err;
     memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
-    memset(n_acc, 0, sizeof *n_acc * (size_t)n);
-    memset(err, 0, (size_t)n);
+    memset(err, 0, (size_t)n + 8);
     stats_write_begin(st);
-    for (int c = 0; c < m->n_chains; c++) {
-        const uint8_t *live = row(j->live, c, j->cap), *errc = row(j->errc, c, j->cap);
-        uint64_t *d = dec + c / 64, bit = 1ULL << (c % 64), k = 0;
-        for (int e = 0; e < n; e++) {
-            uint32_t l = live[e] != 0;
-            d[(size_t)e * (size_t)words] |= bit & (0 - (uint64_t)l);
-            n_acc[e] += l;
-            last[e] = l ? (uint32_t)c : last[e];
-            err[e] |= errc[e];
-            k += l;
-        }
-        stat_add(&st->chain[c * CH_FIELDS + CH_PASSED], k);
-    }
+    for (int c0 = 0; c0 < m->n_chains; c0 += 8)
+        decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err);
     uint64_t acc = 0, errd = 0, *uniq = j->fin_unique, *scount = j->fin_stream;
     memset(scount, 0, sizeof *scount * (size_t)ns * (size_t)ns);
     for (int e = 0; e < n; e++) {
         const uint64_t *d = dec + (size_t)e * (size_t)words;
-        if (n_acc[e] == 1)
-            uniq[last[e]]++;
+        int n_acc = 0, last = -1;
+        for (int w = 0; w < words && n_acc < 2; w++)
+            if (d[w]) {
+                n_acc += d[w] & (d[w] - 1) ? 2 : 1;
+                last = w * 64 + __builtin_ctzll(d[w]);
+            }
+        if (n_acc == 1)
+            uniq[last]++;
         uint64_t sm = 0;
         for (int s = 0; s < m->n_streams; s++)
             for (int k = 0; k < m->streams[s].n_chains; k++)
@@ -47,7 +95,7 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
                     sm |= 1ULL << s;
                     break;
                 }
-        int a_any = n_acc[e] > 0, bad = !a_any && err[e];
+        int a_any = n_acc > 0, bad = !a_any && err[e];
         status[e] = a_any ? NGT_EVENT_ACCEPTED : bad ? NGT_EVENT_ERRORED : NGT_EVENT_REJECTED;
         if (bad)
             sm |= 1ULL << m->n_streams;

@@ -112,14 +112,10 @@ static void fill(ngt_batch *b, int k)
 
 static bc_cols cols_of(ngt_batch *b)
 {
-    bc_cols c = {col(b, "met"),
-                 ngt_batch_column_by_name(b, "jet.n"),
-                 col(b, "jet.pt"),
-                 col(b, "jet.eta"),
-                 col(b, "jet.phi"),
-                 ngt_batch_column_by_name(b, "mu.n"),
-                 col(b, "mu.pt"),
-                 col(b, "mu.eta"),
+    bc_cols c = {col(b, "met"),     ngt_batch_column_by_name(b, "jet.n"),
+                 col(b, "jet.pt"),  col(b, "jet.eta"),
+                 col(b, "jet.phi"), ngt_batch_column_by_name(b, "mu.n"),
+                 col(b, "mu.pt"),   col(b, "mu.eta"),
                  col(b, "mu.phi")};
     return c;
 }
@@ -362,8 +358,9 @@ int main(int argc, char **argv)
     printf("ngt cuts benchmark (medians of %d runs) | cpu: %s | isa: %s | batches of %d events, "
            "1 thread\n\n",
            REPS, ngt_cpu_model(), ngt_cpu_isa(), CAP);
-    printf("| cut | ngt compiled ns/event | ngt interpreted ns/event | plain C -O3 -march=native "
-           "ns/event | compiled / plain | target (2x plain or 1 ns) |\n|---|---|---|---|---|---|\n");
+    printf(
+        "| cut | ngt compiled ns/event | ngt interpreted ns/event | plain C -O3 -march=native "
+        "ns/event | compiled / plain | target (2x plain or 1 ns) |\n|---|---|---|---|---|---|\n");
     chain_def kinds[] = {{K_MET, 40, 0, 0, ""},   {K_JETETA, 30, 2, 0, ""}, {K_HT, 300, 0, 0, ""},
                          {K_MASS, 200, 0, 0, ""}, {K_MU, 10, 1, 0, ""},     {K_JET, 50, 3, 0, ""}};
     for (size_t k = 0; strcmp(only, "menu") && k < sizeof kinds / sizeof kinds[0]; k++) {
@@ -428,9 +425,10 @@ int main(int argc, char **argv)
     printf("| adding the chains (cuts parsed, checked, compiled to block programs) | %.3f |\n",
            t_add);
     printf("| ngt_menu_build, interpreted cuts (the planner alone) | %.3f |\n", t_plan);
-    printf("| ngt_menu_build, compiled cuts, empty cache (planner + C generated and compiled), wall "
-           "| %.3f |\n",
-           t_cold);
+    printf(
+        "| ngt_menu_build, compiled cuts, empty cache (planner + C generated and compiled), wall "
+        "| %.3f |\n",
+        t_cold);
     printf("| ngt_menu_build, compiled cuts, cached | %.3f |\n", t_warm);
     printf("(compiled: %d cut steps in one function)\n", ngt_menu_compiled_cuts(comp.m));
     close_menu(&comp);

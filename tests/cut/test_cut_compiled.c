@@ -62,7 +62,10 @@ static void compare(cutc_set *set, ngt_cut **cuts, ngt_batch *b, const uint32_t 
     for (int r = 0; r < N_CUT_EXPRS; r++)
         out[r] = rows[r];
     memset(rows, 7, sizeof rows);
-    cutc_run(set, b, sel, n, out);
+    double *cs = aligned_alloc(64, cutc_scratch_size(set) + 64);
+    assert_non_null(cs);
+    cutc_run(set, b, sel, n, out, cs);
+    free(cs);
     for (int e = 0; e < N_EVENTS; e++)
         all[e] = (uint32_t)e;
     void *scratch = aligned_alloc(64, 8u << 20);
@@ -139,6 +142,73 @@ static void test_compiled_equals_interpreted(void **state)
     ngt_schema_free(s);
 }
 
+/* Menus' many thresholds: count families (binary search among sorted thresholds) and result
+ * tables, on thresholds that the data hit exactly, against the interpreter. */
+static void test_threshold_families(void **state)
+{
+    (void)state;
+    if (!cc_available(cc_default_compiler()))
+        skip();
+    ngt_schema *s = cd_schema();
+    ngt_batch *b = cd_batch(s, N_EVENTS, 99);
+    static const double ts[] = {-1, 0, 0.5, 10, 20, 25, 30, 30.5, 40, 50, 80, 1e300};
+    static const char *forms[] = {"count(jet, pt > %g) >= %d", "count(jet, pt >= %g) >= %d",
+                                  "count(mu, pt > %g) >= %d",  "count(jet, pt > %g) < %d",
+                                  "max(jet.pt) > %g + %d",     "x > %g + %d"};
+    enum { NT = sizeof ts / sizeof ts[0], NF = sizeof forms / sizeof forms[0], NC = NT * NF * 3 };
+    static ngt_cut *cuts[NC];
+    static char text[NC][80];
+    static uint8_t rows[NC][N_EVENTS], interp[N_EVENTS];
+    uint8_t *out[NC];
+    int n = 0;
+    ngt_error err = {0};
+    for (int f = 0; f < NF; f++)
+        for (int q = 0; q < NT; q++)
+            for (int k = 1; k <= 3; k++) {
+                snprintf(text[n], sizeof text[n], forms[f], ts[q], k);
+                if (!(cuts[n] = ngt_cut_compile(s, text[n], &err)))
+                    fail_msg("%s: %s", text[n], err.msg);
+                n++;
+            }
+    cutc_set *set = cutc_build(s, (const ngt_cut *const *)cuts, n, &err);
+    if (!set)
+        fail_msg("cutc_build: %s", err.msg);
+    for (int r = 0; r < n; r++)
+        out[r] = rows[r];
+    double *cs = aligned_alloc(64, cutc_scratch_size(set) + 64);
+    void *scratch = aligned_alloc(64, 1u << 20);
+    static uint32_t sel[N_EVENTS];
+    int ns = 0;
+    for (int e = 0; e < N_EVENTS; e++)
+        if (e % 5 != 2)
+            sel[ns++] = (uint32_t)e;
+    cutc_run(set, b, sel, ns, out, cs);
+    char *src = cutc_source(s, (const ngt_cut *const *)cuts, n, &err);
+    assert_non_null(src);
+    assert_non_null(strstr(src, "static const double ct")); /* count families were made */
+    assert_non_null(strstr(src, "static const double rt")); /* and result tables */
+    free(src);
+    int mixed = 0;
+    for (int c = 0; c < n; c++) {
+        assert_int_equal(ngt_cut_eval(cuts[c], b, sel, ns, interp, scratch), NGT_OK);
+        int ones = 0;
+        for (int i = 0; i < ns; i++) {
+            if (rows[cutc_row(set, c)][i] != interp[i])
+                fail_msg("'%s': event %u: compiled %d, interpreted %d", text[c], sel[i],
+                         rows[cutc_row(set, c)][i], interp[i]);
+            ones += interp[i];
+        }
+        mixed += ones > 0 && ones < ns;
+        ngt_cut_free(cuts[c]);
+    }
+    assert_true(mixed > n / 2);
+    free(cs);
+    free(scratch);
+    cutc_free(set);
+    ngt_batch_free(b);
+    ngt_schema_free(s);
+}
+
 /* No working compiler: cutc_build fails with a message naming it, nothing is left loaded. */
 static void test_no_compiler(void **state)
 {
@@ -171,18 +241,18 @@ static void test_source_shares(void **state)
     char *src = cutc_source(s, (const ngt_cut *const *)cuts, 4, &err);
     assert_non_null(src);
     /* jet.pt loaded once, the HT reduction once, the predicate pt > 30 once */
-    const char *body = strstr(src, "uint8_t *const *out)\n{");
+    const char *body = strstr(src, "double *scratch)\n{");
     assert_non_null(body);
-    int gts = 0, reduces = 0, rows = 0;
+    int gts = 0, reduces = 0;
     for (const char *p = body; (p = strstr(p, "cuts_reduce(0,")); p++)
         reduces++;
     for (const char *p = body; (p = strstr(p, "cuts_gt(")); p++)
         gts++;
-    for (const char *p = body; (p = strstr(p, "out[")); p++)
-        rows++;
-    assert_int_equal(reduces, 1);
-    assert_int_equal(gts, 1 + 2); /* pt > 30 once; the two HT thresholds */
-    assert_int_equal(rows, 3);    /* the repeated cut shares its row */
+    assert_int_equal(reduces, 1); /* the HT once */
+    assert_int_equal(gts, 2);     /* pt > 30 once; one loop for both HT thresholds */
+    /* HT's two thresholds are one table (the repeated cut shares its row), the count another */
+    assert_non_null(strstr(src, "static const int rr0[2]"));
+    assert_non_null(strstr(src, "static const int rr1[1]"));
     free(src);
     for (int k = 0; k < 4; k++)
         ngt_cut_free(cuts[k]);
@@ -192,6 +262,7 @@ static void test_source_shares(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_compiled_equals_interpreted),
+                                       cmocka_unit_test(test_threshold_families),
                                        cmocka_unit_test(test_no_compiler),
                                        cmocka_unit_test(test_source_shares)};
     return cmocka_run_group_tests(tests, setup, teardown);

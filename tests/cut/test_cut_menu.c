@@ -72,8 +72,13 @@ static ngt_menu *make_menu(int mode, int *build_rc, ngt_error *err)
     TU_OK(ngt_menu_cut(m, ci, cut_exprs[0], err));
     ci = ngt_menu_chain(m, "derived", err);
     const char *reads[] = {"pt"}, *writes[] = {"p"}, *types[] = {"f32"};
-    ngt_step_def def = {.name = "double_pt", .fn = produce_p, .n_reads = 1, .reads = reads,
-                        .n_writes = 1, .writes = writes, .write_types = types};
+    ngt_step_def def = {.name = "double_pt",
+                        .fn = produce_p,
+                        .n_reads = 1,
+                        .reads = reads,
+                        .n_writes = 1,
+                        .writes = writes,
+                        .write_types = types};
     TU_OK(ngt_menu_step(m, ci, &def, err));
     TU_OK(ngt_menu_cut(m, ci, "p > 60 and count(jet, pt > 25) >= 1", err));
     ci = ngt_menu_chain(m, "ht", err);
