@@ -103,39 +103,38 @@ CUTS_INLINE double cuts_clamp_count(double v, double max)
     return v > 0 ? (v < max ? v : max) : 0.0;
 }
 
-/* ---- Reductions of x[0..lim) where m[j] != 0 (every j when m is NULL). ---- */
+/* ---- Reductions of x[0..lim) where m[j] != 0 (every j when m is NULL). ----
+ * Sums start from +0.0 and skip an element by adding +0.0, which leaves any sum that is not -0.0
+ * unchanged (and a sum from +0.0 is never -0.0): the same bits as skipping it, without a branch.
+ * Counts, any and all count in integers. */
 CUTS_INLINE double cuts_reduce(int op, const double *x, const double *m, int lim)
 {
-    double acc = op == CUTS_RMAX || op == CUTS_RMIN ? NAN : op == CUTS_RALL ? 1.0 : 0.0;
-    int used = 0;
+    if (op == CUTS_RCOUNT || op == CUTS_RANY || op == CUTS_RALL) {
+        int c = 0, taken = 0;
+        for (int j = 0; j < lim; j++) {
+            int t = !m || m[j] != 0;
+            taken += t;
+            c += t & (x[j] != 0);
+        }
+        return op == CUTS_RCOUNT ? c : op == CUTS_RANY ? c > 0 : c == taken;
+    }
+    if (op == CUTS_RSUM || op == CUTS_RMEAN) {
+        double acc = 0.0;
+        int used = 0;
+        for (int j = 0; j < lim; j++) {
+            int t = !m || m[j] != 0;
+            acc += t ? x[j] : 0.0;
+            used += t;
+        }
+        return op == CUTS_RMEAN ? acc / used : acc;
+    }
+    double acc = NAN; /* max, min: NaN values are skipped */
     for (int j = 0; j < lim; j++) {
         if (m && m[j] == 0)
             continue;
-        double v = x[j];
-        used++;
-        switch (op) {
-        case CUTS_RSUM:
-        case CUTS_RMEAN:
-            acc += v;
-            break;
-        case CUTS_RMAX:
-            acc = cuts_max(v, acc);
-            break;
-        case CUTS_RMIN:
-            acc = cuts_min(v, acc);
-            break;
-        case CUTS_RCOUNT:
-            acc += v != 0;
-            break;
-        case CUTS_RANY:
-            acc = acc != 0 || v != 0;
-            break;
-        default:
-            acc = acc != 0 && v != 0;
-            break;
-        }
+        acc = op == CUTS_RMAX ? cuts_max(x[j], acc) : cuts_min(x[j], acc);
     }
-    return op == CUTS_RMEAN ? acc / used : acc;
+    return acc;
 }
 
 /* ---- Object pairs: one event's fields; m may be NULL (massless); pt NULL when unused. ---- */

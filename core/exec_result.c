@@ -78,6 +78,8 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
         decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err);
     uint64_t acc = 0, errd = 0, *uniq = j->fin_unique, *scount = j->fin_stream;
     memset(scount, 0, sizeof *scount * (size_t)ns * (size_t)ns);
+    int run_chain = -1; /* unique accepts of one chain in a row are counted in a register */
+    uint64_t run_count = 0;
     for (int e = 0; e < n; e++) {
         const uint64_t *d = dec + (size_t)e * (size_t)words;
         int n_acc = 0, last = -1;
@@ -86,22 +88,27 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
                 n_acc += d[w] & (d[w] - 1) ? 2 : 1;
                 last = w * 64 + __builtin_ctzll(d[w]);
             }
-        if (n_acc == 1)
-            uniq[last]++;
-        uint64_t sm = 0;
+        if (n_acc == 1) {
+            if (last != run_chain) {
+                if (run_chain >= 0)
+                    uniq[run_chain] += run_count;
+                run_chain = last;
+                run_count = 0;
+            }
+            run_count++;
+        }
+        int a_any = n_acc > 0, bad = !a_any && err[e];
+        status[e] = (uint8_t)(a_any * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED);
+        acc += (uint64_t)a_any;
+        errd += (uint64_t)bad;
+        uint64_t sm = (uint64_t)bad << m->n_streams;
         for (int s = 0; s < m->n_streams; s++)
             for (int k = 0; k < m->streams[s].n_chains; k++)
                 if (d[m->streams[s].chains[k] / 64] >> (m->streams[s].chains[k] % 64) & 1) {
                     sm |= 1ULL << s;
                     break;
                 }
-        int a_any = n_acc > 0, bad = !a_any && err[e];
-        status[e] = a_any ? NGT_EVENT_ACCEPTED : bad ? NGT_EVENT_ERRORED : NGT_EVENT_REJECTED;
-        if (bad)
-            sm |= 1ULL << m->n_streams;
         streams[e] = sm;
-        acc += (uint64_t)a_any;
-        errd += (uint64_t)bad;
         for (uint64_t rest = sm; rest; rest &= rest - 1) { /* stream a and its overlaps a < b */
             int a = __builtin_ctzll(rest);
             scount[a * ns + a]++;
@@ -109,6 +116,8 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
                 scount[a * ns + __builtin_ctzll(more)]++;
         }
     }
+    if (run_chain >= 0)
+        uniq[run_chain] += run_count;
     for (int c = 0; c < m->n_chains; c++)
         if (uniq[c]) {
             stat_add(&st->chain[c * CH_FIELDS + CH_UNIQUE], uniq[c]);
