@@ -305,6 +305,35 @@ static void run_compiled_cut(ngt_job *j, ngt_ctx *ctx, const node *x, const step
     hist_add(st, dt);
 }
 
+/* A prescale step over all the batch's events (no selection): the events kept of those live. */
+static void run_prescale(ngt_job *j, ngt_ctx *ctx, const node *x, const step *s)
+{
+    uint64_t t0 = ngt_now_ns();
+    if (!j->keys_done) {
+        for (int e = 0; e < j->n; e++)
+            j->keys[e] = event_key(j, e);
+        j->keys_done = 1;
+    }
+    uint8_t *live = row(j->live, x->chain, j->cap);
+    int in = 0;
+    for (int e = 0; e < j->n; e++)
+        in += live[e] != 0;
+    int f = prescale_factor(j, s, x->step);
+    int kept = prescale_mask(j->keys, s->seed, (uint32_t)f, live, live, j->n);
+    uint64_t dt = ngt_now_ns() - t0;
+    _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
+    stat_add(&cs[CH_PRESCALED], (uint64_t)(in - kept));
+    stat_add(&cs[CH_TIME], dt);
+    if (in == 0)
+        return;
+    _Atomic uint64_t *st = step_stats(ctx, x->step);
+    stat_add(&st[ST_CALLS], 1);
+    stat_add(&st[ST_IN], (uint64_t)in);
+    stat_add(&st[ST_PASSED], (uint64_t)kept);
+    stat_add(&st[ST_TIME], dt);
+    hist_add(st, dt);
+}
+
 /* ---- steps: begin, park, finish ----------------------------------------------------------- */
 
 /* Starts the step at the cursor. Returns 1 when it completed (finish it now), 0 when the job
@@ -327,17 +356,6 @@ static int begin_step(ngt_job *j, ngt_ctx *ctx, const node *x)
     case STEP_CUT:
         j->step_rc = ngt_cut_eval(s->cut, j->b, j->sel, j->n_sel, j->pass, j->cut_scratch);
         return 1;
-    case STEP_PRESCALE: {
-        int f = prescale_factor(j, s, x->step);
-        if (!j->keys_done) {
-            for (int e = 0; e < j->n; e++)
-                j->keys[e] = event_key(j, e);
-            j->keys_done = 1;
-        }
-        for (int i = 0; i < j->n_sel; i++)
-            j->pass[i] = (uint8_t)prescale_keep(j->keys[j->sel[i]], s->seed, (uint32_t)f);
-        return 1;
-    }
     case STEP_INFER:
         j->step_rc = exec_run_infer(j, ctx, s);
         return 1;
@@ -450,6 +468,10 @@ exec_status exec_job_run(ngt_job *j, ngt_ctx *ctx)
         case NODE_FILTER:
             if (j->m->steps[x->step].kind == STEP_CUT && j->m->steps[x->step].cut_row >= 0) {
                 run_compiled_cut(j, ctx, x, &j->m->steps[x->step]);
+                break;
+            }
+            if (j->m->steps[x->step].kind == STEP_PRESCALE) {
+                run_prescale(j, ctx, x, &j->m->steps[x->step]);
                 break;
             }
             /* fall through */

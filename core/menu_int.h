@@ -207,6 +207,9 @@ void menu_free_cuts(ngt_menu *m);
 int plan_build(ngt_menu *m, ngt_error *err);
 /* Prescale decision: 1 keeps the event. key: event id or physics identity hash. */
 int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
+/* keep[e] = live[e] && prescale_keep(keys[e], seed, n) for e < count; returns how many. */
+int prescale_mask(const uint64_t *keys, uint64_t seed, uint32_t n, const uint8_t *live,
+                  uint8_t *keep, int count);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);
