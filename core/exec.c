@@ -32,6 +32,7 @@ ngt_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->pins = calloc((size_t)m->n_models + 1, sizeof(model_version *)); /* array of pointers */
     j->live = ngt_aalloc(nch * c);
     j->errc = ngt_aalloc(nch * c);
+    j->err_dirty = 1;
     j->perr = ngt_aalloc(nst * c);
     j->need = ngt_aalloc(c);
     j->pass = ngt_aalloc(c);
@@ -120,8 +121,11 @@ void exec_job_start(ngt_job *j, ngt_batch *b)
     for (int k = 0; k < m->n_models; k++)
         j->pins[k] = registry_pin(m->reg, m->model_slots[k]);
     j->column = menu_column_for_batch(m, b);
-    memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
-    memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+    if (j->err_dirty) { /* most batches have no errors: nothing to clear */
+        memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
+        memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+        j->err_dirty = 0;
+    }
 }
 
 void exec_job_finish(ngt_job *j)
@@ -224,6 +228,7 @@ static void run_use(ngt_job *j, ngt_ctx *ctx, int ci, int si)
             errc[e] = 1;
             lost++;
         }
+    j->err_dirty |= lost > 0;
     stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_ERRORED], lost);
 }
 
@@ -247,6 +252,7 @@ static void producer_select(ngt_job *j, int si)
             if (j->need[e] && theirs[e]) {
                 j->need[e] = 0;
                 mine[e] = 1;
+                j->err_dirty = 1;
             }
     }
     j->n_sel = select_from(j->need, j->n, j->sel);
@@ -317,7 +323,7 @@ static void run_prescale(ngt_job *j, ngt_ctx *ctx, const node *x, const step *s)
     uint8_t *live = row(j->live, x->chain, j->cap);
     int in = 0;
     for (int e = 0; e < j->n; e++)
-        in += live[e] != 0;
+        in += live[e];
     int f = prescale_factor(j, s, x->step);
     int kept = prescale_mask(j->keys, s->seed, (uint32_t)f, live, live, j->n);
     uint64_t dt = ngt_now_ns() - t0;
@@ -412,6 +418,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
             errors += (uint64_t)bad;
         }
         passed = (uint64_t)j->n_sel - errors;
+        j->err_dirty |= errors > 0;
     } else {
         uint8_t *live = row(j->live, x->chain, j->cap), *errc = row(j->errc, x->chain, j->cap);
         for (int i = 0; i < j->n_sel; i++) {
@@ -427,6 +434,7 @@ static void finish_step(ngt_job *j, ngt_ctx *ctx, const node *x)
                 passed++;
             }
         }
+        j->err_dirty |= errors > 0;
         _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
         stat_add(&cs[CH_ERRORED], errors);
         if (s->kind == STEP_PRESCALE)

@@ -22,6 +22,7 @@ struct ngt_job {
     int column;   /* prescale column pinned for this batch */
     model_version **pins;
     uint8_t *live, *errc, *perr, *need, *pass, *error;
+    int err_dirty; /* some errc or perr byte may be set (cleared at the next batch's start) */
     uint32_t *sel;
     int n_sel;
     void *gather, *cut_scratch;

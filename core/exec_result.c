@@ -26,6 +26,8 @@ static inline uint64_t load8(const uint8_t *p)
 static void decide8(ngt_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, int words,
                     uint8_t *err)
 {
+    if (!j->err_dirty)
+        err = NULL; /* no chain has an error in this batch */
     const uint8_t *live[8], *errc[8];
     uint64_t k[8] = {0};
     for (int q = 0; q < cn; q++) {
@@ -40,12 +42,14 @@ static void decide8(ngt_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, in
             uint64_t l = load8(live[q] + e);
             k[q] += byte_sum(l);
             t |= l << q;
-            x |= load8(errc[q] + e);
+            x |= err ? load8(errc[q] + e) : 0;
         }
-        uint64_t ex;
-        memcpy(&ex, err + e, 8);
-        ex |= x;
-        memcpy(err + e, &ex, 8);
+        if (err) {
+            uint64_t ex;
+            memcpy(&ex, err + e, 8);
+            ex |= x;
+            memcpy(err + e, &ex, 8);
+        }
         if (!t)
             continue;
         for (int b = 0; b < 8; b++)
@@ -56,7 +60,8 @@ static void decide8(ngt_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, in
             uint64_t l = live[q][e] != 0;
             k[q] += l;
             d[(size_t)e * (size_t)words] |= l << (shift + q);
-            err[e] |= errc[q][e];
+            if (err)
+                err[e] |= errc[q][e];
         }
     for (int q = 0; q < cn; q++)
         stat_add(&st->chain[(c0 + q) * CH_FIELDS + CH_PASSED], k[q]);
