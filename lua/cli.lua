@@ -28,6 +28,8 @@ usage: ngt run MENU.lua [options]
   --record             with --output, also every input event as DIR/all/<column>.npy
   --input-rate HZ      input rate, turning accept fractions into rates (default: the menu's)
   --prescale-column C  start with prescale column C
+  --cuts MODE          auto (default: compiled when a C compiler works, else interpreted),
+                       compiled (an error without a compiler) or interp; NGT_CUTS overrides
   --json FILE          write the report as JSON
   --quiet              no report on the terminal
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports.
@@ -64,7 +66,7 @@ local verbs = {}
 function verbs.run(list)
    local opts, pos = parse(list, { threads = 1, events = 1, batch = 1, seed = 1, ["lumi-events"] = 1,
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
-                                   json = 1 }, { record = true, quiet = true })
+                                   json = 1, cuts = 1 }, { record = true, quiet = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
    if opts.help then io.write(HELP.run) return 0 end
    if #pos ~= 1 then eprint("ngt run: expected one MENU.lua (ngt run --help)") return 2 end
@@ -72,7 +74,11 @@ function verbs.run(list)
    local events = number(opts, "events", nil, 1)
    local batch = number(opts, "batch", 256, 1)
    local ngt = require "ngt"
-   local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
+   if opts.cuts and opts.cuts ~= "auto" and opts.cuts ~= "compiled" and opts.cuts ~= "interp" then
+      eprint("ngt run: --cuts expects auto, compiled or interp, got '", opts.cuts, "'")
+      return 2
+   end
+   local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"], cuts = opts.cuts })
    if not menu then eprint(err) return 1 end
    local src
    if opts.input then
