@@ -67,22 +67,13 @@ static void decide8(ngt_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, in
         stat_add(&st->chain[(c0 + q) * CH_FIELDS + CH_PASSED], k[q]);
 }
 
-void exec_finalize(ngt_job *j, ngt_ctx *ctx)
+/* Statuses, streams and unique accepts per event, any number of chains. */
+static void large_menu(ngt_job *j, const uint64_t *dec, const uint8_t *err, uint8_t *status,
+                       uint64_t *streams, uint64_t *acc_out, uint64_t *errd_out)
 {
     ngt_menu *m = j->m;
-    ctx_stats *st = ctx->stats;
-    uint64_t *dec = ngt_batch_column(j->b, m->col_decision);
-    uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
-    uint8_t *status = ngt_batch_column(j->b, m->col_status);
-    int ns = m->n_streams + 1, n = j->n, words = m->words;
-    uint8_t *err = j->fin_err;
-    memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
-    memset(err, 0, (size_t)n + 8);
-    stats_write_begin(st);
-    for (int c0 = 0; c0 < m->n_chains; c0 += 8)
-        decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err);
+    int n = j->n, words = m->words, ns = m->n_streams + 1;
     uint64_t acc = 0, errd = 0, *uniq = j->fin_unique, *scount = j->fin_stream;
-    memset(scount, 0, sizeof *scount * (size_t)ns * (size_t)ns);
     int run_chain = -1; /* unique accepts of one chain in a row are counted in a register */
     uint64_t run_count = 0;
     for (int e = 0; e < n; e++) {
@@ -123,6 +114,70 @@ void exec_finalize(ngt_job *j, ngt_ctx *ctx)
     }
     if (run_chain >= 0)
         uniq[run_chain] += run_count;
+    *acc_out = acc;
+    *errd_out = errd;
+}
+
+/* The same for at most 64 chains (one decision word), without branches on the decisions: unique
+ * accepts go to four interleaved histograms (no store waits for the one before), streams are
+ * masks of their chains. */
+static void small_menu(ngt_job *j, const uint64_t *dec, const uint8_t *err, uint8_t *status,
+                       uint64_t *streams, uint64_t *acc_out, uint64_t *errd_out)
+{
+    ngt_menu *m = j->m;
+    int n = j->n, ns = m->n_streams + 1;
+    uint64_t acc = 0, errd = 0, *scount = j->fin_stream, smask[64] = {0};
+    uint32_t h[4][65];
+    memset(h, 0, sizeof h);
+    for (int s = 0; s < m->n_streams; s++)
+        for (int k = 0; k < m->streams[s].n_chains; k++)
+            smask[s] |= 1ULL << m->streams[s].chains[k];
+    for (int e = 0; e < n; e++) {
+        uint64_t d = dec[e];
+        int a_any = d != 0, one = a_any & ((d & (d - 1)) == 0);
+        int first = __builtin_ctzll(d | (1ULL << 63));
+        h[e & 3][one ? first : 64]++;
+        int bad = !a_any & (err[e] != 0);
+        status[e] = (uint8_t)(a_any * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED);
+        acc += (uint64_t)a_any;
+        errd += (uint64_t)bad;
+        uint64_t sm = (uint64_t)bad << m->n_streams;
+        for (int s = 0; s < m->n_streams; s++)
+            sm |= (uint64_t)((d & smask[s]) != 0) << s;
+        streams[e] = sm;
+        for (uint64_t rest = sm; rest; rest &= rest - 1) { /* stream a and its overlaps a < b */
+            int a = __builtin_ctzll(rest);
+            scount[a * ns + a]++;
+            for (uint64_t more = rest & (rest - 1); more; more &= more - 1)
+                scount[a * ns + __builtin_ctzll(more)]++;
+        }
+    }
+    for (int c = 0; c < m->n_chains; c++)
+        j->fin_unique[c] += (uint64_t)h[0][c] + h[1][c] + h[2][c] + h[3][c];
+    *acc_out = acc;
+    *errd_out = errd;
+}
+
+void exec_finalize(ngt_job *j, ngt_ctx *ctx)
+{
+    ngt_menu *m = j->m;
+    ctx_stats *st = ctx->stats;
+    uint64_t *dec = ngt_batch_column(j->b, m->col_decision);
+    uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
+    uint8_t *status = ngt_batch_column(j->b, m->col_status);
+    int ns = m->n_streams + 1, n = j->n, words = m->words;
+    uint8_t *err = j->fin_err;
+    memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
+    memset(err, 0, (size_t)n + 8);
+    stats_write_begin(st);
+    for (int c0 = 0; c0 < m->n_chains; c0 += 8)
+        decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err);
+    uint64_t acc = 0, errd = 0, *uniq = j->fin_unique, *scount = j->fin_stream;
+    memset(scount, 0, sizeof *scount * (size_t)ns * (size_t)ns);
+    if (words == 1)
+        small_menu(j, dec, err, status, streams, &acc, &errd);
+    else
+        large_menu(j, dec, err, status, streams, &acc, &errd);
     for (int c = 0; c < m->n_chains; c++)
         if (uniq[c]) {
             stat_add(&st->chain[c * CH_FIELDS + CH_UNIQUE], uniq[c]);
