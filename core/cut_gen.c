@@ -106,6 +106,12 @@ static int is_load(int op)
     return op == OP_LOAD || op == OP_LOADS || op == OP_LOADN;
 }
 
+/* The value number in register r, or -1 for no operand. */
+static int operand(const int *regmap, int r)
+{
+    return r >= 0 ? regmap[r] : -1;
+}
+
 /* Numbers the values of prog; res receives the value of its result. */
 static int number_prog(vtab *t, const cut_prog *p, int *regmap, int *res)
 {
@@ -117,21 +123,17 @@ static int number_prog(vtab *t, const cut_prog *p, int *regmap, int *res)
         k.dtype = is_load(in->op) ? in->dtype : 0;
         k.col = in->col;
         int inv = in->op == OP_CONST || in->op == OP_LOADS;
-#define OPND(F) k.F = in->F >= 0 ? regmap[in->F] : -1
-        OPND(a);
-        OPND(b);
-        OPND(n);
-        OPND(m);
-        OPND(r[0]);
-        OPND(r[1]);
-        OPND(r[2]);
-        OPND(r[3]);
-#undef OPND
+        k.a = operand(regmap, in->a);
+        k.b = operand(regmap, in->b);
+        k.n = operand(regmap, in->n);
+        k.m = operand(regmap, in->m);
+        for (int q = 0; q < 4; q++)
+            k.r[q] = operand(regmap, in->r[q]);
         const int ops[] = {k.a, k.b, k.n, k.m, k.r[0], k.r[1], k.r[2], k.r[3]};
         if (!inv && !is_load(in->op)) {
             inv = 1;
             for (int q = 0; q < 8; q++)
-                if (ops[q] >= 0 && !t->invariant[ops[q]])
+                if (ops[q] >= 0 && t->invariant && !t->invariant[ops[q]])
                     inv = 0;
         }
         k.w = in->w, k.wa = in->wa, k.wb = in->wb, k.off = in->off, k.k = in->k;
@@ -453,8 +455,8 @@ static int generate(const ngt_schema *s, const ngt_cut *const *cuts, int n, cutc
     if (!rowof || !uses || !skip || !need || !cfam || !cq)
         goto out;
     /* distinct results get rows */
-    for (int v = 0; v < t.n; v++)
-        rowof[v] = cfam[v] = -1;
+    memset(rowof, 0xff, nv * sizeof *rowof); /* every entry -1 */
+    memset(cfam, 0xff, nv * sizeof *cfam);
     k->nrows = 0;
     for (int i = 0; i < n; i++) {
         if (rowof[res[i]] < 0)

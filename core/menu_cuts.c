@@ -57,7 +57,7 @@ int menu_compile_cuts(ngt_menu *m, ngt_error *err)
     if (mode == NGT_CUTS_INTERP)
         return NGT_OK;
     int n = 0;
-    const ngt_cut **cuts = malloc(((size_t)m->n_steps + 1) * sizeof *cuts);
+    const ngt_cut **cuts = calloc((size_t)m->n_steps + 1, sizeof(void *)); /* pointers */
     int *steps = malloc(((size_t)m->n_steps + 1) * sizeof *steps);
     if (!cuts || !steps) {
         free(cuts);

@@ -363,7 +363,7 @@ int main(int argc, char **argv)
         "ns/event | compiled / plain | target (2x plain or 1 ns) |\n|---|---|---|---|---|---|\n");
     chain_def kinds[] = {{K_MET, 40, 0, 0, ""},   {K_JETETA, 30, 2, 0, ""}, {K_HT, 300, 0, 0, ""},
                          {K_MASS, 200, 0, 0, ""}, {K_MU, 10, 1, 0, ""},     {K_JET, 50, 3, 0, ""}};
-    for (size_t k = 0; strcmp(only, "menu") && k < sizeof kinds / sizeof kinds[0]; k++) {
+    for (size_t k = 0; strcmp(only, "menu") != 0 && k < sizeof kinds / sizeof kinds[0]; k++) {
         chain_def *d = &kinds[k];
         if (argc > 3 && atoi(argv[3]) != (int)k)
             continue;

@@ -20,7 +20,7 @@ void plain_jet_count_eta(const bc_cols *c, int n, double x, int k, uint8_t *pass
         int m = clamp(c->njet[e]), cnt = 0;
         const float *pt = c->jpt + e * BC_MAX, *eta = c->jeta + e * BC_MAX;
         for (int j = 0; j < m; j++)
-            cnt += pt[j] > x && fabs(eta[j]) < 2.4;
+            cnt += pt[j] > x && fabs((double)eta[j]) < 2.4;
         pass[e] = cnt >= k;
     }
 }
