@@ -204,6 +204,7 @@ const char *cut_text_of(const ngt_cut *c);
  * the events, each distinct sub-expression computed once per event; compiled and cached through
  * ccache.h (kind "cuts"). Cuts with the same value share a result row. */
 enum { CUTC_MAX_COLS = 512 };
+enum { CUTC_O3_ROWS = 32 }; /* sets of at least this many result rows compile -O3, others -O2 */
 typedef struct cutc_set cutc_set;
 /* For i < n: out[row][i] = 1 or 0, the row's cut on event sel[i] (event i when sel is NULL). */
 typedef void (*cutc_fn)(const void *const *cols, const uint32_t *sel, int n, uint8_t *const *out,
