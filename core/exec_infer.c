@@ -170,7 +170,7 @@ int exec_start_infer(exec_job *j, ngt_ctx *ctx, const step *s)
     j->infer_op = NULL;
     if (!version_fits(j, s, v))
         return seterr(&j->step_err, NGT_ESTEP, "model '%s' has no version that fits the menu",
-                          s->model);
+                      s->model);
     if (!v->backend->infer_start || !v->backend->infer_end || !j->wake ||
         (v->desc.max_batch > 0 && j->n_sel > v->desc.max_batch))
         return exec_run_infer(j, ctx, s);
@@ -186,10 +186,9 @@ int exec_start_infer(exec_job *j, ngt_ctx *ctx, const step *s)
                                      &op, &j->step_err);
     if (rc != NGT_PENDING) { /* nothing started: the slot completes here */
         ngt_async_complete(a, rc < 0 ? rc : NGT_ESTEP);
-        return rc < 0
-                   ? rc
-                   : seterr(&j->step_err, NGT_ESTEP,
-                                "model '%s': infer_start returned %d, not pending", s->model, rc);
+        return rc < 0 ? rc
+                      : seterr(&j->step_err, NGT_ESTEP,
+                               "model '%s': infer_start returned %d, not pending", s->model, rc);
     }
     j->infer_op = op;
     return NGT_PENDING;
@@ -209,6 +208,6 @@ int exec_end_infer(exec_job *j, const step *s, int status)
         scatter(j, s, j->sel, j->n_sel, out);
     if (rc < 0 && status == NGT_ETIMEOUT)
         seterr(&j->step_err, NGT_ETIMEOUT, "model '%s': no result within the step's timeout",
-                   s->model);
+               s->model);
     return rc;
 }

@@ -25,6 +25,7 @@ typedef struct step {
     int chain; /* owning chain for filters, -1 for producers */
     /* cut */
     cut_program *cut;
+    int cut_row; /* its result row in the menu's compiled cuts, or -1 (interpreted) */
     /* prescale */
     uint32_t factor;
     uint64_t seed; /* FNV-1a 64 of the chain name */
@@ -99,9 +100,13 @@ struct ngt_menu {
     int *step_order; /* step index -> position in execution order (stats index) */
     int *order_step; /* stats index -> step index */
     int n_order;
-    size_t gather_bytes; /* largest infer input+output rows per event */
-    size_t cut_scratch;  /* largest cut scratch for a full batch of the largest capacity */
-    int scratch_events;  /* capacity cut_scratch was sized for */
+    size_t gather_bytes;   /* largest infer input+output rows per event */
+    size_t cut_scratch;    /* largest cut scratch for a full batch of the largest capacity */
+    struct cutc_set *cutc; /* the compiled cuts (menu_cuts.c), or NULL */
+    int cuts_mode;         /* ngt_cuts_mode */
+    int cut_rows;          /* result rows of cutc */
+    int n_compiled;        /* cut steps that run compiled */
+    int scratch_events;    /* capacity cut_scratch was sized for */
     uint64_t hash;
     /* prescale columns: requested by the operator, applied at a batch boundary */
     atomic_int requested_col; /* -1 = chains' own factors */
@@ -209,10 +214,18 @@ struct ngt_ctx {
     struct ngt_ctx *next; /* menu's list of contexts */
 };
 
+/* menu_cuts.c: compiles the cuts that read only input columns into m->cutc (per ngt_cuts_mode
+ * and NGT_CUTS); sets each cut step's cut_row. */
+int menu_compile_cuts(ngt_menu *m, ngt_error *err);
+void menu_free_cuts(ngt_menu *m);
+
 /* plan.c */
 int plan_build(ngt_menu *m, ngt_error *err);
 /* Prescale decision: 1 keeps the event. key: event id or physics identity hash. */
 int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
+/* keep[e] = live[e] && prescale_keep(keys[e], seed, n) for e < count; returns how many. */
+int prescale_mask(const uint64_t *keys, uint64_t seed, uint32_t n, const uint8_t *live,
+                  uint8_t *keep, int count);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);

@@ -39,8 +39,7 @@ int sched_mem_attach(ngt_runner *r, ngt_batch *b, ngt_error *err)
                 r->mem_backends[i]->host_memory(p, bytes, 0);
             if (r->mem_hook)
                 r->mem_hook(r->mem_user, p, bytes, 0);
-            return seterr(err, NGT_EIO, "backend '%s' could not register the batch memory",
-                              name);
+            return seterr(err, NGT_EIO, "backend '%s' could not register the batch memory", name);
         }
     return NGT_OK;
 }

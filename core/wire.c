@@ -57,7 +57,7 @@ int wire_layout_init(wire_layout *l, const ngt_schema *s, int output, ngt_error 
     if (WIRE_HEADER + l->scalar_bytes > 65535) {
         wire_layout_free(l);
         return seterr(err, NGT_EINVAL, "wire: %zu bytes of batch scalars, at most %d",
-                          l->scalar_bytes, 65535 - WIRE_HEADER);
+                      l->scalar_bytes, 65535 - WIRE_HEADER);
     }
     l->n_frames = 1 + l->n_cols;
     l->col_decision = l->col_streams = l->col_status = -1;
@@ -119,8 +119,8 @@ static int check_frame(size_t got, size_t want, const char *what, ngt_error *err
 {
     if (got == want)
         return NGT_OK;
-    return seterr(err, NGT_EFORMAT, "frame %s: %zu bytes, the header's event count needs %zu",
-                      what, got, want);
+    return seterr(err, NGT_EFORMAT, "frame %s: %zu bytes, the header's event count needs %zu", what,
+                  got, want);
 }
 
 static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int n_frames,
@@ -129,19 +129,17 @@ static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int
     m->reason = WIRE_R_MALFORMED;
     if (size < WIRE_HEADER || memcmp(h, magic, 4) != 0)
         return seterr(err, NGT_EFORMAT, "not a wire message (%s)",
-                          size < WIRE_HEADER ? "header frame shorter than 64 bytes"
-                                             : "no NGT1 magic");
+                      size < WIRE_HEADER ? "header frame shorter than 64 bytes" : "no NGT1 magic");
     unsigned version = h[4] | (unsigned)h[5] << 8;
     if (version != WIRE_VERSION && (m->reason = WIRE_R_VERSION))
         return seterr(err, NGT_EFORMAT, "wire version %u, this node speaks %d", version,
-                          WIRE_VERSION);
+                      WIRE_VERSION);
     size_t hs = h[6] | (size_t)h[7] << 8;
     if (hs != wire_header_size(l) || size != hs)
-        return seterr(
-            err, NGT_EFORMAT,
-            "header frame of %zu bytes (says %zu); the schema's batch scalars make it "
-            "%zu",
-            size, hs, wire_header_size(l));
+        return seterr(err, NGT_EFORMAT,
+                      "header frame of %zu bytes (says %zu); the schema's batch scalars make it "
+                      "%zu",
+                      size, hs, wire_header_size(l));
     m->flags = wire_ld32(h + 8);
     m->source = wire_ld32(h + 12);
     m->schema_id = wire_ld64(h + 16);
@@ -155,25 +153,24 @@ static int parse_header(const wire_layout *l, const uint8_t *h, size_t size, int
         return seterr(err, NGT_EFORMAT, "unknown flags 0x%x", m->flags);
     if (!(m->flags & WIRE_F_OUTPUT) != !l->output)
         return seterr(err, NGT_EFORMAT, "%s message where %s messages are expected",
-                          m->flags & WIRE_F_OUTPUT ? "an output" : "an input",
-                          l->output ? "output" : "input");
+                      m->flags & WIRE_F_OUTPUT ? "an output" : "an input",
+                      l->output ? "output" : "input");
     if (wire_ld64(h + 56) != 0)
         return seterr(err, NGT_EFORMAT, "reserved header bytes 56..63 are not zero");
     if (m->schema_id != l->schema_id && (m->reason = WIRE_R_SCHEMA))
         return seterr(err, NGT_EFORMAT, "schema id %016llx, this node's schema is %016llx",
-                          (unsigned long long)m->schema_id, (unsigned long long)l->schema_id);
+                      (unsigned long long)m->schema_id, (unsigned long long)l->schema_id);
     if (m->source >> WIRE_SOURCE_BITS)
-        return seterr(err, NGT_EFORMAT, "source id %u above 2^%d - 1", m->source,
-                          WIRE_SOURCE_BITS);
+        return seterr(err, NGT_EFORMAT, "source id %u above 2^%d - 1", m->source, WIRE_SOURCE_BITS);
     if (m->count > l->max_events && (m->reason = WIRE_R_OVERSIZE))
         return seterr(err, NGT_EFORMAT, "oversize: %u events, at most %u per message", m->count,
-                          l->max_events);
+                      l->max_events);
     if (m->first_seq >> WIRE_SEQ_BITS || (m->first_seq + m->count) >> WIRE_SEQ_BITS)
         return seterr(err, NGT_EFORMAT, "sequence numbers %llu + %u pass 2^%d",
-                          (unsigned long long)m->first_seq, m->count, WIRE_SEQ_BITS);
+                      (unsigned long long)m->first_seq, m->count, WIRE_SEQ_BITS);
     if ((int)frames != l->n_frames || n_frames != l->n_frames)
-        return seterr(err, NGT_EFORMAT, "%d frames (header says %u); the schema makes %d",
-                          n_frames, frames, l->n_frames);
+        return seterr(err, NGT_EFORMAT, "%d frames (header says %u); the schema makes %d", n_frames,
+                      frames, l->n_frames);
     m->reason = WIRE_R_NONE;
     return NGT_OK;
 }
@@ -321,12 +318,11 @@ int wire_get_prov(const uint8_t *src, size_t size, ngt_provenance *p, char *stre
     memset(p, 0, sizeof *p);
     if (size < WIRE_PROV_FIXED)
         return seterr(err, NGT_EFORMAT, "provenance frame of %zu bytes, at least %d", size,
-                          WIRE_PROV_FIXED);
+                      WIRE_PROV_FIXED);
     uint32_t n = wire_ld32(src + 8);
     if (n > NGT_MAX_MENU_MODELS || size != wire_prov_size((int)n))
-        return seterr(err, NGT_EFORMAT,
-                          "provenance frame of %zu bytes for %u models (at most %d)", size, n,
-                          NGT_MAX_MENU_MODELS);
+        return seterr(err, NGT_EFORMAT, "provenance frame of %zu bytes for %u models (at most %d)",
+                      size, n, NGT_MAX_MENU_MODELS);
     if (wire_ld32(src + 12) != 0)
         return seterr(err, NGT_EFORMAT, "provenance: reserved bytes 12..15 are not zero");
     p->menu_hash = wire_ld64(src);

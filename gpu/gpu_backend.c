@@ -97,9 +97,9 @@ static int parse_opts(const char *text, gpu_opts *o, ngt_error *err)
                 o->delay_ms = x;
         } else
             return seterr(err, NGT_EINVAL,
-                              "gpu: options: bad '%s=%s' (precision=, gemm=fused|cublas, "
-                              "tile=N, emulate=0|1, delay_ms=N)",
-                              word, v);
+                          "gpu: options: bad '%s=%s' (precision=, gemm=fused|cublas, "
+                          "tile=N, emulate=0|1, delay_ms=N)",
+                          word, v);
     }
     return NGT_OK;
 }
@@ -283,8 +283,8 @@ static int build_float_layers(gpu_model *m, const onnx_graph *g, float **Pp, ngt
     }
     if (cur != g->outputs[0] || net->n_layers == 0) {
         return seterr(err, NGT_EUNSUPPORTED,
-                          "gpu: the graph's output is not the end of a "
-                          "chain of layers");
+                      "gpu: the graph's output is not the end of a "
+                      "chain of layers");
     }
     net->n_params = np;
     net->n_out = net->l[net->n_layers - 1].n_out;
@@ -323,7 +323,7 @@ static int flatten_fixed(gpu_model *m, const hls_model *h, ngt_error *err)
     gpu_xnet *net = &m->xnet;
     if (h->n_layers > GPU_MAX_LAYERS)
         return seterr(err, NGT_EUNSUPPORTED, "gpu: %d layers (at most %d)", h->n_layers,
-                          GPU_MAX_LAYERS);
+                      GPU_MAX_LAYERS);
     if (h->out_layer != h->n_layers - 1)
         return seterr(err, NGT_EUNSUPPORTED, "gpu: the output must be the last layer");
     int64_t np = 0;
@@ -628,8 +628,8 @@ static int gpu_load(const char *path, const char *options, void **out, ngt_error
     if (m->desc.n_inputs != 1 || m->desc.n_outputs != 1 || m->desc.inputs[0].dtype != NGT_F32 ||
         m->desc.outputs[0].dtype != NGT_F32)
         rc = seterr(err, NGT_EUNSUPPORTED,
-                        "gpu: models with one f32 input and one f32 "
-                        "output only");
+                    "gpu: models with one f32 input and one f32 "
+                    "output only");
     else if (o.precision) {
         m->fixed = 1;
         hls_cfg *cfg = hls_cfg_load(o.precision, err);
@@ -660,9 +660,9 @@ static int gpu_load(const char *path, const char *options, void **out, ngt_error
         m->layerwise = !m->fixed && (o.gemm == 2 || (o.gemm == 0 && !m->shape.params_shared));
         if (!act_fit)
             rc = seterr(err, NGT_EUNSUPPORTED,
-                            "gpu: a layer of %d values per event is too "
-                            "wide for the kernels",
-                            m->max_act);
+                        "gpu: a layer of %d values per event is too "
+                        "wide for the kernels",
+                        m->max_act);
         m->in_bytes = (size_t)m->desc.inputs[0].rank >= 0
                           ? (size_t)(m->fixed ? m->xnet.n_in : m->fnet.n_in) * sizeof(float)
                           : 0;

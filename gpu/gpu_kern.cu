@@ -290,7 +290,7 @@ void gpu_emu_run(const gpu_model *m, void *emu, const void *in, void *out, int n
 static int cuda_err(ngt_error *err, cudaError_t e, const char *what)
 {
     return seterr(err, NGT_EIO, "gpu: %s: %s (%s)", what, cudaGetErrorString(e),
-                      cudaGetErrorName(e));
+                  cudaGetErrorName(e));
 }
 
 #define CU(call, what)                                                                             \
@@ -306,9 +306,9 @@ int gpu_device_check(ngt_error *err)
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess)
         return seterr(err, NGT_EUNSUPPORTED,
-                          "gpu: no usable CUDA device (cudaGetDeviceCount: %s); the gpu backend "
-                          "needs one (tests may use options 'emulate=1')",
-                          cudaGetErrorString(e));
+                      "gpu: no usable CUDA device (cudaGetDeviceCount: %s); the gpu backend "
+                      "needs one (tests may use options 'emulate=1')",
+                      cudaGetErrorString(e));
     if (n < 1)
         return seterr(err, NGT_EUNSUPPORTED, "gpu: no CUDA device on this machine");
     return NGT_OK;
@@ -343,8 +343,8 @@ int gpu_dev_load(gpu_model *m, ngt_error *err)
        "shared memory per block");
     if (m->shape.smem_bytes > (size_t)optin)
         return seterr(err, NGT_EUNSUPPORTED,
-                          "gpu: the kernel wants %zu bytes of shared memory, the device has %d",
-                          m->shape.smem_bytes, optin);
+                      "gpu: the kernel wants %zu bytes of shared memory, the device has %d",
+                      m->shape.smem_bytes, optin);
     CU(cudaFuncSetAttribute(gpu_k_xnet, cudaFuncAttributeMaxDynamicSharedMemorySize, optin),
        "shared memory of the fixed-point kernel");
     CU(cudaFuncSetAttribute(gpu_k_fnet, cudaFuncAttributeMaxDynamicSharedMemorySize, optin),

@@ -52,8 +52,8 @@ static int output_dtype(const hls_cfg *cfg, ngt_error *err)
     if (s && strcmp(s, "f64") == 0)
         return 1;
     return seterr(err, NGT_EFORMAT,
-                      "precision configuration: NgtOutput must be \"f32\" or \"f64\"%s%s%s",
-                      s ? ", not '" : "", s ? s : "", s ? "'" : "");
+                  "precision configuration: NgtOutput must be \"f32\" or \"f64\"%s%s%s",
+                  s ? ", not '" : "", s ? s : "", s ? "'" : "");
 }
 
 /* Every LayerName entry names a layer of the model (hls4ml ignores the others: a misspelt name
@@ -67,10 +67,10 @@ static int known_layers(const hls_model *m, const hls_cfg *cfg, ngt_error *err)
             found = strcmp(m->layers[j].name, names->keys[k]) == 0;
         if (!found)
             return seterr(err, NGT_EFORMAT,
-                              "precision configuration: LayerName '%s': the model has no such "
-                              "layer (layers are named after the ONNX nodes, the input after the "
-                              "graph input)",
-                              names->keys[k]);
+                          "precision configuration: LayerName '%s': the model has no such "
+                          "layer (layers are named after the ONNX nodes, the input after the "
+                          "graph input)",
+                          names->keys[k]);
     }
     return NGT_OK;
 }

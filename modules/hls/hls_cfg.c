@@ -418,7 +418,7 @@ hls_cfg *hls_cfg_load(const char *options, ngt_error *err)
         const char *path = hls_cfg_str(b);
         if (!path || depth == 8) {
             seterr(err, NGT_EFORMAT, "precision configuration: NgtBase %s",
-                       path ? "nests more than 8 deep" : "must be a file name (a string)");
+                   path ? "nests more than 8 deep" : "must be a file name (a string)");
             hls_cfg_free(c);
             return NULL;
         }
@@ -491,24 +491,23 @@ static int check_precision(const hls_cfg *p, const char *where, ngt_error *err)
         return NGT_OK;
     if (p->kind != HLS_C_MAP)
         return seterr(err, NGT_EFORMAT,
-                          "precision configuration: %s Precision must be a type "
-                          "or a table of types",
-                          where);
+                      "precision configuration: %s Precision must be a type "
+                      "or a table of types",
+                      where);
     for (int k = 0; k < p->n; k++) {
         if (strcmp(p->keys[k], "maximum") == 0)
             return seterr(err, NGT_EUNSUPPORTED,
-                              "precision configuration: %s Precision 'maximum' (max_precision) is "
-                              "not supported",
-                              where);
+                          "precision configuration: %s Precision 'maximum' (max_precision) is "
+                          "not supported",
+                          where);
         if (!in_list(p->keys[k], PREC_VARS))
             return seterr(err, NGT_EFORMAT,
-                              "precision configuration: %s Precision: unknown key '%s'", where,
-                              p->keys[k]);
+                          "precision configuration: %s Precision: unknown key '%s'", where,
+                          p->keys[k]);
         if (p->items[k].kind != HLS_C_STR)
-            return seterr(
-                err, NGT_EFORMAT,
-                "precision configuration: %s Precision '%s' must be a type (a string)", where,
-                p->keys[k]);
+            return seterr(err, NGT_EFORMAT,
+                          "precision configuration: %s Precision '%s' must be a type (a string)",
+                          where, p->keys[k]);
     }
     return NGT_OK;
 }
@@ -527,11 +526,10 @@ static int must_be(const hls_cfg *v, const char *want, int is_bool, const char *
     }
     if (ok)
         return NGT_OK;
-    return seterr(
-        err, NGT_EUNSUPPORTED,
-        "precision configuration: %s%s%s: only %s is supported (ngt computes hls4ml's "
-        "Vivado io_parallel Latency model, channels last)",
-        where, *where ? " " : "", key, want);
+    return seterr(err, NGT_EUNSUPPORTED,
+                  "precision configuration: %s%s%s: only %s is supported (ngt computes hls4ml's "
+                  "Vivado io_parallel Latency model, channels last)",
+                  where, *where ? " " : "", key, want);
 }
 
 /* Keys of LayerName entries, in hls4ml's snake_case: those that change the C simulation's values
@@ -570,12 +568,12 @@ static int check_layer(hls_cfg *l, const char *name, ngt_error *err)
             rc = must_be(&l->items[k], "latency", 0, where, key, err);
         else if (strcmp(s, "precision") == 0)
             rc = seterr(err, NGT_EFORMAT,
-                            "precision configuration: %s: '%s' (hls4ml reads types from "
-                            "'Precision' only)",
-                            where, key);
+                        "precision configuration: %s: '%s' (hls4ml reads types from "
+                        "'Precision' only)",
+                        where, key);
         else if (!in_list(s, LAYER_KEYS) && !in_list(s, LAYER_NO_EFFECT))
-            rc = seterr(err, NGT_EFORMAT, "precision configuration: %s: unknown key '%s'",
-                            where, key);
+            rc = seterr(err, NGT_EFORMAT, "precision configuration: %s: unknown key '%s'", where,
+                        key);
         if (rc < 0)
             return rc;
         if (strcmp(s, key) == 0)
@@ -616,8 +614,8 @@ int hls_cfg_check(hls_cfg *c, ngt_error *err)
         if (strcmp(key, "Model") == 0) {
             if (v->kind != HLS_C_MAP)
                 return seterr(err, NGT_EFORMAT,
-                                  "precision configuration: Model must be a "
-                                  "table");
+                              "precision configuration: Model must be a "
+                              "table");
             for (int j = 0; j < v->n && rc == NGT_OK; j++) {
                 const char *mk = v->keys[j];
                 if (strcmp(mk, "Precision") == 0)
@@ -630,25 +628,25 @@ int hls_cfg_check(hls_cfg *c, ngt_error *err)
                     rc = must_be(&v->items[j], "false", 1, "Model", mk, err);
                 else if (!in_list(mk, MODEL_NO_EFFECT))
                     rc = seterr(err, NGT_EFORMAT,
-                                    "precision configuration: Model: unknown key '%s'", mk);
+                                "precision configuration: Model: unknown key '%s'", mk);
             }
         } else if (strcmp(key, "LayerName") == 0) {
             if (v->kind != HLS_C_MAP)
                 return seterr(err, NGT_EFORMAT,
-                                  "precision configuration: LayerName must be "
-                                  "a table of layers");
+                              "precision configuration: LayerName must be "
+                              "a table of layers");
             for (int j = 0; j < v->n && rc == NGT_OK; j++)
                 rc = check_layer(&v->items[j], v->keys[j], err);
         } else if (strcmp(key, "LayerType") == 0) {
             rc = seterr(err, NGT_EUNSUPPORTED,
-                            "precision configuration: LayerType (hls4ml's granularity 'type') is "
-                            "not supported: write the layers under LayerName (granularity "
-                            "'name')");
+                        "precision configuration: LayerType (hls4ml's granularity 'type') is "
+                        "not supported: write the layers under LayerName (granularity "
+                        "'name')");
         } else {
             rc = seterr(err, NGT_EFORMAT,
-                            "precision configuration: unknown key '%s' (expected hls4ml's "
-                            "Model, LayerName)",
-                            key);
+                        "precision configuration: unknown key '%s' (expected hls4ml's "
+                        "Model, LayerName)",
+                        key);
         }
         if (rc < 0)
             return rc;

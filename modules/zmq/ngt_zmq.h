@@ -16,7 +16,6 @@ extern "C" {
 /* Everything declared below is libngt's public API (the rest of the library is hidden). */
 #pragma GCC visibility push(default)
 
-
 /* Why a message was refused (ngt_zmq_stats.refused_by). */
 enum {
     NGT_ZMQ_MALFORMED = 1, /* framing, header fields, frame sizes (truncated, garbage) */
@@ -100,7 +99,6 @@ typedef int (*ngt_zmq_npy_write_fn)(const char *path, ngt_dtype t, int rank, con
 int ngt_zmq_receiver_write(const ngt_zmq_receiver *r, const char *dir, ngt_zmq_npy_write_fn write,
                            ngt_error *err);
 void ngt_zmq_receiver_free(ngt_zmq_receiver *r);
-
 
 /* ---- Control socket -------------------------------------------------------------------------
  * endpoint: "tcp://127.0.0.1:PORT" or "ipc://PATH"; NULL makes a holder without a socket (for the

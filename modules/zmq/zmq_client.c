@@ -206,8 +206,7 @@ static int take(ngt_zmq_receiver *r, int nparts, ngt_error *err)
         if (!strcmp(ngt_menu_stream_name(r->m, i), stream))
             s = i;
     if (s < 0)
-        return seterr(err, NGT_EFORMAT, "output of stream '%s', which this menu has not",
-                          stream);
+        return seterr(err, NGT_EFORMAT, "output of stream '%s', which this menu has not", stream);
     for (uint32_t from = 0; from < m.count; from += RECV_CAP) {
         int k = (int)(m.count - from < RECV_CAP ? m.count - from : RECV_CAP);
         if (wire_copy_in(&r->l, &m, (int)from, k, r->b, 0, r->bad, err) != 0)

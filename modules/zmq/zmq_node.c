@@ -26,7 +26,7 @@ int zmq_attach(void *s, const char *endpoint, int default_bind, ngt_error *err)
     int rc = bind ? zmq_bind(s, ep) : zmq_connect(s, ep);
     if (rc != 0)
         return seterr(err, NGT_EIO, "cannot %s %s: %s", bind ? "bind" : "connect to", ep,
-                          zmq_strerror(zmq_errno()));
+                      zmq_strerror(zmq_errno()));
     return NGT_OK;
 }
 
@@ -97,7 +97,7 @@ int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint,
             index = i;
     if (index < 0)
         return seterr(err, NGT_EINVAL, "sink: the menu has no stream '%s'",
-                          stream ? stream : "(null)");
+                      stream ? stream : "(null)");
     zmq_sink *s = zmq_sink_new(n, stream, index, endpoint, err);
     if (!s)
         return err ? err->code : NGT_EIO;

@@ -87,9 +87,9 @@ static int check_sequence(ngt_zmq_node *n, const wire_msg *m, ngt_error *err)
         pthread_mutex_unlock(&n->st_mu);
     } else if (m->first_seq < q->next) {
         seterr(err, NGT_EFORMAT,
-                   "sequence: source %u epoch %llu sent events from %llu again (next is %llu)",
-                   m->source, (unsigned long long)m->epoch, (unsigned long long)m->first_seq,
-                   (unsigned long long)q->next);
+               "sequence: source %u epoch %llu sent events from %llu again (next is %llu)",
+               m->source, (unsigned long long)m->epoch, (unsigned long long)m->first_seq,
+               (unsigned long long)q->next);
         return 0;
     } else {
         lost = m->first_seq - q->next;
