@@ -103,6 +103,11 @@ int cut_eval(const cut_program *c, ngt_batch *b, const uint32_t *sel, int n, uin
     return NGT_OK;
 }
 
+const cut_prog *cut_prog_of(const cut_program *c)
+{
+    return &c->prog;
+}
+
 const char *cut_text(const cut_program *c)
 {
     return c->text;

@@ -2,11 +2,10 @@
  * into double registers once, then runs each instruction as a plain loop over the whole block. */
 #include "cut_int.h"
 
+#include "cut_sem.h"
+
 #include <math.h>
 #include <stdbool.h>
-
-static const double PI = 3.14159265358979323846;
-static const double TWO_PI = 6.28318530717958647692;
 
 typedef struct block {
     ngt_batch *b;
@@ -127,7 +126,7 @@ static void op_load_count(const block *k, const cut_ins *in)
     for (int e = 0; e < k->n; e++) {
         double v = in->dtype == NGT_I32 ? ((const int32_t *)base)[k->sel[e]]
                                         : element(base, in->dtype, k->sel[e]);
-        d[e] = v > 0 ? (v < max ? v : max) : 0.0;
+        d[e] = cuts_clamp_count(v, max);
     }
 }
 
@@ -159,68 +158,6 @@ static void op_nanif(const block *k, const cut_ins *in)
 
 /* ---- Elementwise -------------------------------------------------------------------------- */
 
-static inline double f_add(double x, double y)
-{
-    return x + y;
-}
-static inline double f_sub(double x, double y)
-{
-    return x - y;
-}
-static inline double f_mul(double x, double y)
-{
-    return x * y;
-}
-static inline double f_div(double x, double y)
-{
-    return x / y;
-}
-static inline double f_pow(double x, double y)
-{
-    return pow(x, y);
-}
-static inline double f_lt(double x, double y)
-{
-    return x < y;
-}
-static inline double f_le(double x, double y)
-{
-    return x <= y;
-}
-static inline double f_gt(double x, double y)
-{
-    return x > y;
-}
-static inline double f_ge(double x, double y)
-{
-    return x >= y;
-}
-static inline double f_eq(double x, double y)
-{
-    return x == y;
-}
-static inline double f_ne(double x, double y)
-{
-    return x != y;
-}
-static inline double f_and(double x, double y)
-{
-    return (x != 0) & (y != 0);
-}
-static inline double f_or(double x, double y)
-{
-    return (x != 0) | (y != 0);
-}
-/* NaN-ignoring, as C's fmin/fmax and NumPy's np.fmin/np.fmax. */
-static inline double f_min(double x, double y)
-{
-    return (x < y || y != y) ? x : y;
-}
-static inline double f_max(double x, double y)
-{
-    return (x > y || y != y) ? x : y;
-}
-
 #define BINARY(F)                                                                                  \
     do {                                                                                           \
         if (wa == wb) {                                                                            \
@@ -244,49 +181,49 @@ static void op_binary(const block *k, const cut_ins *in)
     int n = k->n, w = in->w, wa = in->wa, wb = in->wb;
     switch (in->op) {
     case OP_ADD:
-        BINARY(f_add);
+        BINARY(cuts_add);
         break;
     case OP_SUB:
-        BINARY(f_sub);
+        BINARY(cuts_sub);
         break;
     case OP_MUL:
-        BINARY(f_mul);
+        BINARY(cuts_mul);
         break;
     case OP_DIV:
-        BINARY(f_div);
+        BINARY(cuts_div);
         break;
     case OP_POW:
-        BINARY(f_pow);
+        BINARY(cuts_pow);
         break;
     case OP_LT:
-        BINARY(f_lt);
+        BINARY(cuts_lt);
         break;
     case OP_LE:
-        BINARY(f_le);
+        BINARY(cuts_le);
         break;
     case OP_GT:
-        BINARY(f_gt);
+        BINARY(cuts_gt);
         break;
     case OP_GE:
-        BINARY(f_ge);
+        BINARY(cuts_ge);
         break;
     case OP_EQ:
-        BINARY(f_eq);
+        BINARY(cuts_eq);
         break;
     case OP_NE:
-        BINARY(f_ne);
+        BINARY(cuts_ne);
         break;
     case OP_AND:
-        BINARY(f_and);
+        BINARY(cuts_and);
         break;
     case OP_OR:
-        BINARY(f_or);
+        BINARY(cuts_or);
         break;
     case OP_MIN:
-        BINARY(f_min);
+        BINARY(cuts_min);
         break;
     default:
-        BINARY(f_max);
+        BINARY(cuts_max);
         break;
     }
 }
@@ -299,63 +236,28 @@ static void op_unary(const block *k, const cut_ins *in)
     switch (in->op) {
     case OP_NEG:
         for (size_t i = 0; i < n; i++)
-            d[i] = -a[i];
+            d[i] = cuts_neg(a[i]);
         break;
     case OP_NOT:
         for (size_t i = 0; i < n; i++)
-            d[i] = a[i] == 0;
+            d[i] = cuts_not(a[i]);
         break;
     case OP_ABS:
         for (size_t i = 0; i < n; i++)
-            d[i] = fabs(a[i]);
+            d[i] = cuts_abs(a[i]);
         break;
     case OP_SQRT:
         for (size_t i = 0; i < n; i++)
-            d[i] = sqrt(a[i]);
+            d[i] = cuts_sqrt(a[i]);
         break;
     default:
         for (size_t i = 0; i < n; i++)
-            d[i] = a[i] * a[i];
+            d[i] = cuts_square(a[i]);
         break;
     }
 }
 
 /* ---- Reductions --------------------------------------------------------------------------- */
-
-/* Reduces row x (the first lim elements, where mask m when not NULL) with op. */
-static double reduce_row(int op, const double *x, const double *m, int lim)
-{
-    double acc = op == OP_RMAX || op == OP_RMIN ? NAN : op == OP_RALL ? 1.0 : 0.0;
-    int used = 0;
-    for (int j = 0; j < lim; j++) {
-        if (m && m[j] == 0)
-            continue;
-        double v = x[j];
-        used++;
-        switch (op) {
-        case OP_RSUM:
-        case OP_RMEAN:
-            acc += v;
-            break;
-        case OP_RMAX:
-            acc = f_max(v, acc);
-            break;
-        case OP_RMIN:
-            acc = f_min(v, acc);
-            break;
-        case OP_RCOUNT:
-            acc += v != 0;
-            break;
-        case OP_RANY:
-            acc = acc != 0 || v != 0;
-            break;
-        default:
-            acc = acc != 0 && v != 0;
-            break;
-        }
-    }
-    return op == OP_RMEAN ? acc / used : acc;
-}
 
 static void op_reduce(const block *k, const cut_ins *in)
 {
@@ -364,101 +266,22 @@ static void op_reduce(const block *k, const cut_ins *in)
     double *d = reg(k, in->dst);
     size_t w = (size_t)in->wa;
     for (int e = 0; e < k->n; e++)
-        d[e] = reduce_row(in->op, a + e * w, m ? m + e * w : NULL, n ? (int)n[e] : in->wa);
+        d[e] =
+            cuts_reduce(in->op - OP_RSUM, a + e * w, m ? m + e * w : NULL, n ? (int)n[e] : in->wa);
 }
 
 /* ---- Object pairs ------------------------------------------------------------------------- */
-
-typedef struct pair_in {
-    const double *pt, *eta, *phi, *m; /* one event's fields; m may be NULL (massless) */
-} pair_in;
-
-/* Whether every field the function reads of object i (pt and m only where loaded: deltaR reads
- * eta and phi) is finite. A kinematic value of an object with a NaN or infinite component is
- * NaN, never a plausible number (docs/cuts.md). */
-static int obj_finite(const pair_in *p, int i)
-{
-    return isfinite(p->eta[i]) && isfinite(p->phi[i]) && (!p->pt || isfinite(p->pt[i])) &&
-           (!p->m || isfinite(p->m[i]));
-}
-
-static double wrap_phi(double d)
-{
-    return d - TWO_PI * floor((d + PI) / TWO_PI);
-}
-
-static double pair_dr(const pair_in *p, int i, int j)
-{
-    if (!obj_finite(p, i) || !obj_finite(p, j))
-        return NAN;
-    double deta = p->eta[i] - p->eta[j], dphi = wrap_phi(p->phi[i] - p->phi[j]);
-    return sqrt(deta * deta + dphi * dphi);
-}
-
-/* Invariant mass: massless 2 pt1 pt2 (cosh(deta) - cos(dphi)); with masses from four-vectors. */
-static double pair_mass(const pair_in *p, int i, int j)
-{
-    double m2;
-    if (!obj_finite(p, i) || !obj_finite(p, j))
-        return NAN;
-    if (!p->m) {
-        m2 = 2 * p->pt[i] * p->pt[j] * (cosh(p->eta[i] - p->eta[j]) - cos(p->phi[i] - p->phi[j]));
-    } else {
-        double px = p->pt[i] * cos(p->phi[i]) + p->pt[j] * cos(p->phi[j]);
-        double py = p->pt[i] * sin(p->phi[i]) + p->pt[j] * sin(p->phi[j]);
-        double pzi = p->pt[i] * sinh(p->eta[i]), pzj = p->pt[j] * sinh(p->eta[j]);
-        double ei = sqrt(p->pt[i] * p->pt[i] + pzi * pzi + p->m[i] * p->m[i]);
-        double ej = sqrt(p->pt[j] * p->pt[j] + pzj * pzj + p->m[j] * p->m[j]);
-        double e = ei + ej, pz = pzi + pzj;
-        m2 = e * e - px * px - py * py - pz * pz;
-    }
-    return sqrt(m2 < 0 ? 0.0 : m2); /* a NaN from overflow (inf - inf) stays NaN */
-}
-
-/* Largest mass (maxmass) or smallest delta-R (mindr) over pairs i < j < n selected by mask; NaN
- * when a selected object has a non-finite component. */
-static double pair_extreme(int op, const pair_in *p, const double *mask, int n)
-{
-    double best = NAN;
-    for (int i = 0; i < n; i++)
-        if ((!mask || mask[i] != 0) && !obj_finite(p, i))
-            return NAN;
-    for (int i = 0; i < n; i++) {
-        if (mask && mask[i] == 0)
-            continue;
-        for (int j = i + 1; j < n; j++) {
-            if (mask && mask[j] == 0)
-                continue;
-            best =
-                op == OP_MAXMASS ? f_max(pair_mass(p, i, j), best) : f_min(pair_dr(p, i, j), best);
-        }
-    }
-    return best;
-}
 
 static void op_pair(const block *k, const cut_ins *in)
 {
     const double *n = reg(k, in->n), *mask = in->m >= 0 ? reg(k, in->m) : NULL;
     double *d = reg(k, in->dst);
     size_t w = (size_t)in->wa;
-    if ((in->op == OP_MASS || in->op == OP_MAXMASS) && in->r[0] < 0) {
-        fill(d, k->n, NAN); /* masses need pt, which emit_pair always loads for them */
-        return;
-    }
     for (int e = 0; e < k->n; e++) {
         size_t o = (size_t)e * w;
-        pair_in p = {in->r[0] >= 0 ? reg(k, in->r[0]) + o : NULL, reg(k, in->r[1]) + o,
-                     reg(k, in->r[2]) + o, in->r[3] >= 0 ? reg(k, in->r[3]) + o : NULL};
-        int cnt = (int)n[e];
-        if (in->op == OP_MASS || in->op == OP_DR) {
-            if (in->k >= cnt || in->off >= cnt)
-                d[e] = NAN;
-            else
-                d[e] =
-                    in->op == OP_MASS ? pair_mass(&p, in->k, in->off) : pair_dr(&p, in->k, in->off);
-        } else {
-            d[e] = pair_extreme(in->op, &p, mask ? mask + o : NULL, cnt);
-        }
+        cuts_pair_in p = {in->r[0] >= 0 ? reg(k, in->r[0]) + o : NULL, reg(k, in->r[1]) + o,
+                          reg(k, in->r[2]) + o, in->r[3] >= 0 ? reg(k, in->r[3]) + o : NULL};
+        d[e] = cuts_pair(in->op - OP_MASS, &p, mask ? mask + o : NULL, (int)n[e], in->k, in->off);
     }
 }
 

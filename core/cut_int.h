@@ -195,4 +195,34 @@ void cut_run(const cut_prog *prog, ngt_batch *b, const uint32_t *sel, int n, uin
 /* Events a block holds when at most max_events are evaluated at once, rounded up to 8. */
 int cut_stride(const cut_prog *prog, int max_events);
 
+/* The program of a compiled cut (cut.c); its text is cut_text() (cut.h). */
+const cut_prog *cut_prog_of(const cut_program *c);
+
+/* ---- Compiled cuts (cut_gen.c) ----------------------------------------------------------------
+ * A set of cuts (a menu's) generated as one C function that evaluates them all in one pass over
+ * the events, each distinct sub-expression computed once per event; compiled and cached through
+ * ccache.h (kind "cuts"). Cuts with the same value share a result row. */
+enum { CUTC_MAX_COLS = 512 };
+enum { CUTC_O3_ROWS = 32 }; /* sets of at least this many result rows compile -O3, others -O2 */
+typedef struct cutc_set cutc_set;
+/* For i < n: out[row][i] = 1 or 0, the row's cut on event sel[i] (event i when sel is NULL). */
+typedef void (*cutc_fn)(const void *const *cols, const uint32_t *sel, int n, uint8_t *const *out,
+                        double *scratch);
+extern const char cut_sem_text[]; /* cut_sem.h's text, for the generated sources */
+/* Generates, compiles (or finds in the cache) and loads cuts[0..n) of schema s. NULL with err
+ * when there is no working compiler or it failed: the caller falls back to the interpreter. */
+cutc_set *cutc_build(const ngt_schema *s, const cut_program *const *cuts, int n, ngt_error *err);
+/* The C source cutc_build compiles (malloc'd), for inspection and tests. */
+char *cutc_source(const ngt_schema *s, const cut_program *const *cuts, int n, ngt_error *err);
+void cutc_free(cutc_set *k);
+int cutc_rows(const cutc_set *k);            /* distinct results */
+int cutc_row(const cutc_set *k, int i);      /* the result row of cut i */
+int cutc_values(const cutc_set *k);          /* distinct values computed per event */
+const char *cutc_path(const cutc_set *k);    /* the shared object */
+size_t cutc_scratch_size(const cutc_set *k); /* bytes of scratch cutc_run needs (any n) */
+/* Runs every cut: out[row] holds n bytes per row; scratch holds cutc_scratch_size bytes, 64-byte
+ * aligned. No allocation. */
+void cutc_run(const cutc_set *k, ngt_batch *b, const uint32_t *sel, int n, uint8_t *const *out,
+              double *scratch);
+
 #endif

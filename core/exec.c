@@ -1,6 +1,7 @@
 /* exec.c: one batch's trip through a built menu. The job walks the planned nodes with a cursor;
  * a step that goes asynchronous parks the job with the cursor saved, and the caller's loop (the
  * scheduler or ngt_menu_process) resumes it: no recursion, constant stack. */
+#include "cut_int.h"
 #include "exec_int.h"
 #include "internal.h"
 
@@ -34,6 +35,7 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->factors = calloc((size_t)m->n_chains + 1, sizeof *j->factors);
     j->live = aalloc(nch * c);
     j->errc = aalloc(nch * c);
+    j->err_dirty = 1;
     j->perr = aalloc(nst * c);
     j->need = aalloc(c);
     j->pass = aalloc(c);
@@ -42,8 +44,23 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     j->sel = aalloc(c * sizeof *j->sel);
     j->gather = aalloc(m->gather_bytes * c + 64);
     j->cut_scratch = aalloc(scratch + 64);
+    size_t ns = (size_t)m->n_streams + 1;
+    j->keys = aalloc(c * sizeof *j->keys);
+    j->fin_err = aalloc(c + 8);
+    j->fin_unique = calloc(nch, sizeof *j->fin_unique);
+    j->fin_stream = calloc(ns * ns, sizeof *j->fin_stream);
+    int cut_ok = 1;
+    if (m->cutc) {
+        j->cut_rows = aalloc((size_t)m->cut_rows * c);
+        j->cut_ptrs = malloc((size_t)m->cut_rows * sizeof *j->cut_ptrs);
+        j->cutc_scratch = aalloc(cutc_scratch_size(m->cutc) + 64);
+        cut_ok = j->cut_rows && j->cut_ptrs && j->cutc_scratch;
+        for (int r = 0; cut_ok && r < m->cut_rows; r++)
+            j->cut_ptrs[r] = row(j->cut_rows, r, cap);
+    }
     if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
-        !j->pass || !j->error || !j->bad || !j->sel || !j->gather || !j->cut_scratch) {
+        !j->pass || !j->error || !j->bad || !j->sel || !j->gather || !j->cut_scratch || !j->keys ||
+        !j->fin_err || !j->fin_unique || !j->fin_stream || !cut_ok) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -70,6 +87,13 @@ void exec_job_free(exec_job *j)
     afree(j->sel);
     afree(j->gather);
     afree(j->cut_scratch);
+    afree(j->cut_rows);
+    free(j->cut_ptrs);
+    afree(j->cutc_scratch);
+    afree(j->keys);
+    afree(j->fin_err);
+    free(j->fin_unique);
+    free(j->fin_stream);
     free(j);
 }
 
@@ -99,6 +123,8 @@ void exec_job_start(exec_job *j, ngt_batch *b)
     j->n = ngt_batch_count(b) < j->cap ? ngt_batch_count(b) : j->cap;
     j->cursor = 0;
     j->resuming = 0;
+    j->cuts_done = 0;
+    j->keys_done = 0;
     ngt_provenance *p = batch_provenance(b);
     p->n_models = m->n_models;
     for (int k = 0; k < m->n_models; k++) {
@@ -119,8 +145,11 @@ void exec_job_start(exec_job *j, ngt_batch *b)
     j->batch_rc = NGT_OK;
     j->batch_err.code = 0;
     j->batch_err.msg[0] = '\0';
-    memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
-    memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+    if (j->err_dirty) { /* most batches have no errors: nothing to clear */
+        memset(j->errc, 0, (size_t)m->n_chains * (size_t)j->cap);
+        memset(j->perr, 0, (size_t)m->n_steps * (size_t)j->cap);
+        j->err_dirty = 0;
+    }
     /* every way in: no step sees an event whose collection count is outside 0..max */
     ngt_error e;
     j->n_bad = ngt_batch_check_counts(b, 0, j->n, j->bad, &e);
@@ -128,7 +157,8 @@ void exec_job_start(exec_job *j, ngt_batch *b)
         j->n_bad = 0;
         memset(j->bad, 0, (size_t)j->n);
     }
-    if (j->n_bad > 0) {
+    if (j->n_bad > 0) { /* those events are errored (exec_finalize) */
+        j->err_dirty = 1;
         menu_note_error(m, m->n_order, e.msg);
         j->batch_rc = NGT_ESTEP;
         seterr(&j->batch_err, NGT_ESTEP, "input: %d events refused; first: %s", j->n_bad, e.msg);
@@ -194,6 +224,16 @@ static uint64_t event_key(exec_job *j, int e)
     return fnv1a(bytes, sizeof bytes, fnv1a_basis());
 }
 
+/* The prescale keys of the batch's events, computed once per batch by the first prescale step. */
+static void batch_keys(exec_job *j)
+{
+    if (j->keys_done)
+        return;
+    for (int e = 0; e < j->n; e++)
+        j->keys[e] = event_key(j, e);
+    j->keys_done = 1;
+}
+
 static const char *prescale_same_key_msg(const ngt_schema *s)
 {
     int id[3];
@@ -223,6 +263,15 @@ static void run_start(exec_job *j, ngt_ctx *ctx, int ci)
     const chain *c = &j->m->chains[ci];
     uint8_t *live = row(j->live, ci, j->cap);
     uint64_t seen = 0;
+    if (c->n_seeds == 0 && c->n_vetoes == 0) { /* every event but those the input check refused */
+        if (j->n_bad == 0)
+            memset(live, 1, (size_t)j->n);
+        else
+            for (int e = 0; e < j->n; e++)
+                live[e] = (uint8_t)!j->bad[e];
+        stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_SEEN], (uint64_t)(j->n - j->n_bad));
+        return;
+    }
     for (int e = 0; e < j->n; e++) {
         int on = c->n_seeds == 0;
         for (int k = 0; k < c->n_seeds && !on; k++)
@@ -247,6 +296,7 @@ static void run_use(exec_job *j, ngt_ctx *ctx, int ci, int si)
             errc[e] = 1;
             lost++;
         }
+    j->err_dirty |= lost > 0;
     stat_add(&ctx->stats->chain[ci * CH_FIELDS + CH_ERRORED], lost);
 }
 
@@ -269,6 +319,7 @@ static void producer_select(exec_job *j, int si)
             if (j->need[e] && theirs[e]) {
                 j->need[e] = 0;
                 mine[e] = 1;
+                j->err_dirty = 1;
             }
     }
     j->n_sel = select_from(j->need, j->n, j->sel);
@@ -285,6 +336,84 @@ static int prescale_factor(const exec_job *j, const step *s, int si)
             return (int)(f > INT32_MAX ? INT32_MAX : f);
     }
     return (int)(s->factor > INT32_MAX ? INT32_MAX : s->factor);
+}
+
+/* A compiled cut step: the menu's compiled cuts run once per batch, over all its events, when a
+ * chain first needs one; each cut step then keeps the live events its row passes. Counted as
+ * finish_step counts a filter (a cut never errs). */
+static void run_compiled_cut(exec_job *j, ngt_ctx *ctx, const node *x, const step *s)
+{
+    uint64_t t0 = now_ns();
+    if (!j->cuts_done) {
+        cutc_run(j->m->cutc, j->b, NULL, j->n, j->cut_ptrs, j->cutc_scratch);
+        j->cuts_done = 1;
+    }
+    uint8_t *live = row(j->live, x->chain, j->cap);
+    const uint8_t *pass = j->cut_ptrs[s->cut_row];
+    uint64_t in = 0, passed = 0;
+    int e = 0;
+    for (; e + 8 <= j->n;
+         e += 8) { /* 8 events a word: bytes are 0 or 1, so they sum by a multiply */
+        uint64_t l, p;
+        memcpy(&l, live + e, 8);
+        memcpy(&p, pass + e, 8);
+        p &= l;
+        memcpy(live + e, &p, 8);
+        in += (l * 0x0101010101010101ULL) >> 56;
+        passed += (p * 0x0101010101010101ULL) >> 56;
+    }
+    for (; e < j->n; e++) {
+        unsigned l = live[e], p = l & pass[e];
+        live[e] = (uint8_t)p;
+        in += l;
+        passed += p;
+    }
+    uint64_t dt = now_ns() - t0;
+    stat_add(&ctx->stats->chain[x->chain * CH_FIELDS + CH_TIME], dt);
+    if (in == 0)
+        return;
+    _Atomic uint64_t *st = step_stats(ctx, x->step);
+    stat_add(&st[ST_CALLS], 1);
+    stat_add(&st[ST_IN], in);
+    stat_add(&st[ST_PASSED], passed);
+    stat_add(&st[ST_TIME], dt);
+    hist_add(st, dt);
+}
+
+/* A prescale step over all the batch's events (no selection): the events kept of those live.
+ * Returns 0, having done nothing, when the live events all have the same key and the factor is
+ * above 1: begin_step's prescale then refuses them as an error. */
+static int run_prescale(exec_job *j, ngt_ctx *ctx, const node *x, const step *s)
+{
+    uint64_t t0 = now_ns();
+    batch_keys(j);
+    uint8_t *live = row(j->live, x->chain, j->cap);
+    int e0 = 0;
+    while (e0 < j->n && !live[e0])
+        e0++;
+    uint64_t first = e0 < j->n ? j->keys[e0] : 0, diff = 0;
+    int in = 0;
+    for (int e = 0; e < j->n; e++) {
+        in += live[e];
+        diff |= (j->keys[e] ^ first) & (0 - (uint64_t)live[e]);
+    }
+    int f = prescale_factor(j, s, x->step);
+    if (diff == 0 && in > 1 && f > 1)
+        return 0;
+    int kept = prescale_mask(j->keys, s->seed, (uint32_t)f, live, live, j->n);
+    uint64_t dt = now_ns() - t0;
+    _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
+    stat_add(&cs[CH_PRESCALED], (uint64_t)(in - kept));
+    stat_add(&cs[CH_TIME], dt);
+    if (in == 0)
+        return 1;
+    _Atomic uint64_t *st = step_stats(ctx, x->step);
+    stat_add(&st[ST_CALLS], 1);
+    stat_add(&st[ST_IN], (uint64_t)in);
+    stat_add(&st[ST_PASSED], (uint64_t)kept);
+    stat_add(&st[ST_TIME], dt);
+    hist_add(st, dt);
+    return 1;
 }
 
 /* ---- steps: begin, park, finish ----------------------------------------------------------- */
@@ -327,10 +456,11 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
         return 1;
     case STEP_PRESCALE: {
         int f = prescale_factor(j, s, x->step);
+        batch_keys(j);
         uint64_t first = 0;
         int same = 1;
         for (int i = 0; i < j->n_sel; i++) {
-            uint64_t key = event_key(j, (int)j->sel[i]);
+            uint64_t key = j->keys[j->sel[i]];
             first = i == 0 ? key : first;
             same &= key == first;
             j->pass[i] = (uint8_t)prescale_keep(key, s->seed, (uint32_t)f);
@@ -447,6 +577,7 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
             errors += (uint64_t)bad;
         }
         passed = (uint64_t)j->n_sel - errors;
+        j->err_dirty |= errors > 0;
     } else {
         uint8_t *live = row(j->live, x->chain, j->cap), *errc = row(j->errc, x->chain, j->cap);
         for (int i = 0; i < j->n_sel; i++) {
@@ -462,6 +593,7 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
                 passed++;
             }
         }
+        j->err_dirty |= errors > 0;
         _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
         stat_add(&cs[CH_ERRORED], errors);
         if (s->kind == STEP_PRESCALE)
@@ -502,6 +634,15 @@ exec_status exec_job_run(exec_job *j, ngt_ctx *ctx)
             break;
         case NODE_END:
             break;
+        case NODE_FILTER:
+            if (j->m->steps[x->step].kind == STEP_CUT && j->m->steps[x->step].cut_row >= 0) {
+                run_compiled_cut(j, ctx, x, &j->m->steps[x->step]);
+                break;
+            }
+            if (j->m->steps[x->step].kind == STEP_PRESCALE &&
+                run_prescale(j, ctx, x, &j->m->steps[x->step]))
+                break;
+            /* fall through */
         default:
             j->resuming = 1;
             if (!begin_step(j, ctx, x))

@@ -26,9 +26,22 @@ struct exec_job {
     uint8_t *live, *errc, *perr, *need, *pass, *error;
     uint8_t *bad; /* events refused by the input check (bad collection counts) */
     int n_bad;
+    int err_dirty; /* some errc or perr byte may be set (cleared at the next batch's start) */
     uint32_t *sel;
     int n_sel;
     void *gather, *cut_scratch;
+    /* compiled cuts: row r of cut_rows (cap bytes) is result row r, computed for every event of
+     * the batch by the first cut step that needs it (cuts_done) */
+    uint8_t *cut_rows, **cut_ptrs;
+    double *cutc_scratch;
+    int cuts_done;
+    /* prescale keys of the batch's events, computed by the first prescale step (keys_done) */
+    uint64_t *keys;
+    int keys_done;
+    /* exec_finalize's counts: per event an error; per chain unique accepts; per stream pair
+     * (ns x ns) events */
+    uint8_t *fin_err; /* cap + 8 bytes */
+    uint64_t *fin_unique, *fin_stream;
     /* the step in progress (also while parked) */
     ngt_step_io io;
     ngt_error step_err;

@@ -96,6 +96,7 @@ void ngt_menu_free(ngt_menu *m)
         free(m->streams[i].chains);
     for (int i = 0; i < m->n_pcols; i++)
         free(m->pcols[i].factors);
+    menu_free_cuts(m);
     free(m->steps);
     free(m->chains);
     free(m->streams);
@@ -227,6 +228,7 @@ static int declare_cut(ngt_menu *m, int ci, const char *expr, ngt_error *err)
     }
     step *s = &m->steps[si];
     s->cut = cut;
+    s->cut_row = -1;
     snprintf(s->name, sizeof s->name, "%s:cut(%s)", m->chains[ci].name, expr);
     int nr = cut_columns(cut, NULL, 0);
     s->reads = malloc(sizeof *s->reads * (size_t)(nr + 1));

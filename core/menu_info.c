@@ -20,6 +20,8 @@ int ngt_menu_build(ngt_menu *m, ngt_error *err)
     if (m->n_chains == 0)
         return seterr(err, NGT_EINVAL, "the menu has no chains");
     int rc = plan_build(m, err);
+    if (rc == NGT_OK)
+        rc = menu_compile_cuts(m, err);
     if (rc != NGT_OK)
         return preferr(err, rc, "menu");
     free(m->err_msg);

@@ -25,6 +25,7 @@ typedef struct step {
     int chain; /* owning chain for filters, -1 for producers */
     /* cut */
     cut_program *cut;
+    int cut_row; /* its result row in the menu's compiled cuts, or -1 (interpreted) */
     /* prescale */
     uint32_t factor;
     uint64_t seed; /* FNV-1a 64 of the chain name */
@@ -90,6 +91,7 @@ struct ngt_menu {
     int *order_step;         /* stats index -> step index */
     size_t gather_bytes;     /* largest infer input+output rows per event */
     size_t cut_scratch;      /* largest cut scratch for a full batch of the largest capacity */
+    struct cutc_set *cutc; /* the compiled cuts (menu_cuts.c), or NULL */
     uint64_t hash;
     /* prescale columns: requested by the operator, applied at a batch boundary */
     uint64_t applied_since;
@@ -121,6 +123,9 @@ struct ngt_menu {
     int applied_col;
     int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
     int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
+    int cuts_mode;  /* ngt_cuts_mode */
+    int cut_rows;   /* result rows of cutc */
+    int n_compiled; /* cut steps that run compiled */
     int n_models;
     int model_slots[64];
     /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
@@ -210,10 +215,18 @@ struct ngt_ctx {
     struct ngt_ctx *next; /* menu's list of contexts */
 };
 
+/* menu_cuts.c: compiles the cuts that read only input columns into m->cutc (per ngt_cuts_mode
+ * and NGT_CUTS); sets each cut step's cut_row. */
+int menu_compile_cuts(ngt_menu *m, ngt_error *err);
+void menu_free_cuts(ngt_menu *m);
+
 /* plan.c */
 int plan_build(ngt_menu *m, ngt_error *err);
 /* Prescale decision: 1 keeps the event. key: event id or physics identity hash. */
 int prescale_keep(uint64_t key, uint64_t seed, uint32_t n);
+/* keep[e] = live[e] && prescale_keep(keys[e], seed, n) for e < count; returns how many. */
+int prescale_mask(const uint64_t *keys, uint64_t seed, uint32_t n, const uint8_t *live,
+                  uint8_t *keep, int count);
 /* Workspace of model index k for a version, grown if the version needs more (off the steady state).
  */
 void *ctx_workspace(struct ngt_ctx *c, int k, const model_version *v, int n);

@@ -356,6 +356,19 @@ int ngt_menu_stream(ngt_menu *m, const char *name, int n, const char *const *cha
 int ngt_menu_prescale_column(ngt_menu *m, const char *column, int n, const char *const *chains,
                              const uint32_t *factors, ngt_error *err);
 int ngt_menu_build(ngt_menu *m, ngt_error *err);
+/* How a menu evaluates its cuts (docs/cuts.md, "Compiled cuts"); set before ngt_menu_build. AUTO
+ * (the default) generates C for all the cuts that read input columns, compiled into one function
+ * (each shared sub-expression computed once per event), and falls back to the block interpreter
+ * when no C compiler works or compiling fails; COMPILED makes that a build error; INTERP always
+ * interprets. The environment variable NGT_CUTS (auto, compiled, interp), when set, overrides. */
+typedef enum ngt_cuts_mode {
+    NGT_CUTS_AUTO = 0,
+    NGT_CUTS_COMPILED = 1,
+    NGT_CUTS_INTERP = 2
+} ngt_cuts_mode;
+int ngt_menu_set_cuts(ngt_menu *m, ngt_cuts_mode mode, ngt_error *err);
+/* How many of a built menu's cut steps run compiled (0: all interpreted). */
+int ngt_menu_compiled_cuts(const ngt_menu *m);
 /* Requests a prescale column ("" = the chains' own factors); applied at the next boundary. */
 int ngt_menu_select_column(ngt_menu *m, const char *column, ngt_error *err);
 const char *ngt_menu_current_column(const ngt_menu *m);

@@ -21,6 +21,32 @@ int prescale_keep(uint64_t key, uint64_t seed, uint32_t n)
     return n == 1 || splitmix64(key ^ seed) % n == 0;
 }
 
+/* keep[e] = live[e] && prescale_keep(keys[e], seed, n) for e < count, without a division: for n =
+ * 2^k d (d odd), h % n == 0 exactly when rotr(h * d^-1 mod 2^64, k) <= (2^64 - 1) / n (Granlund
+ * and Montgomery). Returns the events kept. */
+int prescale_mask(const uint64_t *keys, uint64_t seed, uint32_t n, const uint8_t *live,
+                  uint8_t *keep, int count)
+{
+    int kept = 0;
+    if (n <= 1) {
+        for (int e = 0; e < count; e++)
+            kept += keep[e] = (uint8_t)(n == 1 && live[e]);
+        return kept;
+    }
+    int k = __builtin_ctz(n);
+    uint64_t d = n >> k, inv = d; /* Newton: each step doubles the correct low bits (3 -> 96) */
+    for (int i = 0; i < 5; i++)
+        inv *= 2 - d * inv;
+    uint64_t limit = UINT64_MAX / n;
+    for (int e = 0; e < count; e++) {
+        uint64_t q = splitmix64(keys[e] ^ seed) * inv;
+        q = k ? (q >> k) | (q << (64 - k)) : q;
+        keep[e] = (uint8_t)(live[e] != 0 && q <= limit);
+        kept += keep[e];
+    }
+    return kept;
+}
+
 static int declare_prescale_column(ngt_menu *m, const char *column, int n,
                                    const char *const *chains, const uint32_t *factors,
                                    ngt_error *err)

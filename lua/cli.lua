@@ -35,6 +35,8 @@ usage: ngt run MENU.lua [options]
                        whose producer did not run (no chain using it had the event)
   --input-rate HZ      input rate, turning accept fractions into rates (default: the menu's)
   --prescale-column C  start with prescale column C
+  --cuts MODE          auto (default: compiled when a C compiler works, else interpreted),
+                       compiled (an error without a compiler) or interp; NGT_CUTS overrides
   --json FILE          write the report as JSON
   --quiet              no report on the terminal
   --control EP         control socket (tcp://127.0.0.1:PORT or ipc://PATH): ngt ctl, ngt top
@@ -95,7 +97,7 @@ function verbs.run(list)
                                    ["curve-secret"] = 1, ["curve-allow"] = 1, source = 1, sink = 1,
                                    ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1, farm = 1,
                                    stream = 1, ["ack-wait-ms"] = 1, ["max-deliver"] = 1, fetch = 1,
-                                   ["idle-exit"] = 1, ["dup-window-ms"] = 1 },
+                                   ["idle-exit"] = 1, ["dup-window-ms"] = 1, cuts = 1 },
                              { record = true, quiet = true, ["allow-errors"] = true, remote = true,
                                ["stop-at-end"] = true, create = true })
    if not opts then eprint("ngt run: ", pos) return 2 end
@@ -124,7 +126,11 @@ function verbs.run(list)
       end
    end
    local ngt = require "ngt"
-   local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"] })
+   if opts.cuts and opts.cuts ~= "auto" and opts.cuts ~= "compiled" and opts.cuts ~= "interp" then
+      eprint("ngt run: --cuts expects auto, compiled or interp, got '", opts.cuts, "'")
+      return 2
+   end
+   local menu, err = ngt.load(pos[1], { prescale_column = opts["prescale-column"], cuts = opts.cuts })
    if not menu then eprint(err) return 1 end
    if opts.farm or opts.stream then
       if opts.input or opts.source or opts.sink or opts.output or opts.control or opts.metrics then

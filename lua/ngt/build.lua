@@ -264,6 +264,10 @@ local function build(b, spec, path, opts)
          b:fail(spec.where, "prescale column '%s': %s", col.name, core.msg(e))
       end
    end
+   local cuts_mode = { auto = C.NGT_CUTS_AUTO, compiled = C.NGT_CUTS_COMPILED, interp = C.NGT_CUTS_INTERP }
+   if opts and opts.cuts and C.ngt_menu_set_cuts(b.menu, cuts_mode[opts.cuts] or -1, e) < 0 then
+      b:fail(spec.where, "cuts: %s", core.msg(e))
+   end
    if C.ngt_menu_build(b.menu, e) < 0 then b:fail(spec.where, "%s", core.msg(e)) end
    local column = (opts and opts.prescale_column) or spec.prescale_column
    if column and C.ngt_menu_select_column(b.menu, column, e) < 0 then

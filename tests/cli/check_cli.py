@@ -96,6 +96,21 @@ def threads_batch():
     assert [(s["name"], s["accepted"]) for s in a["streams"]] == [(s["name"], s["accepted"]) for s in b["streams"]]
 
 
+def cuts_modes():
+    """--cuts compiled and --cuts interp decide the same; a bad mode is a usage error."""
+    with tempfile.TemporaryDirectory() as d:
+        a = report(d, DEMO, "--events", "20000", "--threads", "2", "--batch", "7", "--cuts", "interp")
+        b = report(d, DEMO, "--events", "20000", "--threads", "1", "--cuts", "compiled")
+    check_totals(a)
+    keys = ("seen", "passed", "prescaled", "errored", "unique")
+    ca = [(c["name"],) + tuple(c[k] for k in keys) for c in a["chains"]]
+    cb = [(c["name"],) + tuple(c[k] for k in keys) for c in b["chains"]]
+    assert ca == cb, (ca, cb)
+    assert a["events"] == b["events"]
+    p = ngt("run", DEMO, "--cuts", "fast", status=2)
+    assert "--cuts expects auto, compiled or interp" in p.stderr, p.stderr
+
+
 def roundtrip():
     with tempfile.TemporaryDirectory() as d:
         first = report(d, DEMO, "--events", "5000", "--output", d + "/o1", "--record")
@@ -382,5 +397,6 @@ def install():
 
 
 {"options": options, "shared_lua_producer": shared_lua_producer, "reserved_names": reserved_names, "bad_counts": bad_counts, "step_errors": step_errors, "install": install, "genc_menu": genc_menu, "help": help_, "demo_rates": demo_rates, "threads_batch": threads_batch, "roundtrip": roundtrip,
+ "cuts_modes": cuts_modes,
  "infer": infer, "sigint": sigint}[CHECK]()
 print("ok", CHECK)

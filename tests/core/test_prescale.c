@@ -2,6 +2,8 @@
  * size, N = 1 and N = 0), physics identity keys, and prescale columns switched at a boundary. */
 #include "testutil.h"
 
+#include "menu_int.h"
+
 #include <math.h>
 
 static ngt_menu *menu_with(ngt_schema *s, uint32_t n1, uint32_t n100, uint32_t n0, ngt_error *err)
@@ -205,14 +207,38 @@ static void no_keys_refused(void **state)
     ngt_schema_free(s);
 }
 
+/* The batch path (prescale_mask, no division) keeps exactly the events prescale_keep keeps, for
+ * factors 0 to 1000, powers of two and large ones, only among live events. */
+static void mask_equals_keep(void **state)
+{
+    (void)state;
+    enum { N = 4096 };
+    static uint64_t keys[N];
+    static uint8_t live[N], keep[N];
+    for (int e = 0; e < N; e++) {
+        keys[e] = tu_mix((uint64_t)e * 7919);
+        live[e] = (uint8_t)(e % 13 != 0);
+    }
+    uint32_t extra[] = {1024, 4096, 65536, 1u << 31, 3u << 30, 4000000007u, UINT32_MAX};
+    for (uint32_t i = 0; i < 1001 + sizeof extra / sizeof extra[0]; i++) {
+        uint32_t n = i <= 1000 ? i : extra[i - 1001];
+        int kept = prescale_mask(keys, 0x1234567ULL * n, n, live, keep, N), want = 0;
+        for (int e = 0; e < N; e++) {
+            int k = live[e] && prescale_keep(keys[e], 0x1234567ULL * n, n);
+            if (keep[e] != k)
+                fail_msg("factor %u, key %d: mask %d, keep %d", n, e, keep[e], k);
+            want += k;
+        }
+        assert_int_equal(kept, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(no_keys_refused),
-        cmocka_unit_test(fractions),
-        cmocka_unit_test(same_events_any_batching),
-        cmocka_unit_test(identity_key),
-        cmocka_unit_test(column_switch),
+        cmocka_unit_test(no_keys_refused),  cmocka_unit_test(fractions),
+        cmocka_unit_test(mask_equals_keep), cmocka_unit_test(same_events_any_batching),
+        cmocka_unit_test(identity_key),     cmocka_unit_test(column_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
