@@ -91,7 +91,7 @@ struct ngt_menu {
     int *order_step;         /* stats index -> step index */
     size_t gather_bytes;     /* largest infer input+output rows per event */
     size_t cut_scratch;      /* largest cut scratch for a full batch of the largest capacity */
-    struct cutc_set *cutc; /* the compiled cuts (menu_cuts.c), or NULL */
+    struct cutc_set *cutc;   /* the compiled cuts (menu_cuts.c), or NULL */
     uint64_t hash;
     /* prescale columns: requested by the operator, applied at a batch boundary */
     uint64_t applied_since;
@@ -123,9 +123,9 @@ struct ngt_menu {
     int applied_col;
     int lumi_col;       /* batch scalar used as the lumi boundary, or -1 */
     int n_failed_decls; /* declarations that failed (failed_decl below: the first) */
-    int cuts_mode;  /* ngt_cuts_mode */
-    int cut_rows;   /* result rows of cutc */
-    int n_compiled; /* cut steps that run compiled */
+    int cuts_mode;      /* ngt_cuts_mode */
+    int cut_rows;       /* result rows of cutc */
+    int n_compiled;     /* cut steps that run compiled */
     int n_models;
     int model_slots[64];
     /* declarations that failed (ngt_menu_cut, ...): ngt_menu_build refuses the menu */
