@@ -189,7 +189,8 @@ function verbs.run(list)
    if zsrc then
       res, rerr = require("ngt.zmq").serve(menu, zsrc, zsinks, { threads = threads, batch = batch,
                                                                 progress = progress, recorder = rec,
-                                                                control = ctl, path = pos[1] })
+                                                                control = ctl, path = pos[1] },
+                                                     opts.sink ~= nil)
    else
       res, rerr = require("ngt.run").run(menu, src, { threads = threads, batch = batch,
                                                       progress = progress, recorder = rec,

@@ -49,9 +49,8 @@ end
 function M:state() return STATE[C.ngt_ctl_state(self.c)] end
 
 -- Builds a new menu from file and, when it is sound, switches the run to it (st: run.lua's
--- state: menu, runner, src, make_runner, old). Returns true or nil, why.
+-- state: menu, runner, src, make_runner, old, switch). Returns true or nil, why.
 local function reload(st, file)
-   if st.no_reload then return nil, st.no_reload end
    if st.recorder ~= nil then return nil, "reload: not supported with --output (one recorder per menu)" end
    local new, err = require("ngt").load(file)
    if not new then return nil, err end
@@ -71,12 +70,24 @@ local function reload(st, file)
       new:close()
       return nil, rerr
    end
-   -- batches in flight finish on the old menu; its totals go into the node's
-   C.ngt_runner_drain(st.runner)
+   -- batches in flight finish on the old menu; its totals go into the node's. A source with
+   -- threads of its own (ZeroMQ) switches itself over (st.switch).
+   local note
+   if st.switch then
+      local ok, serr = st.switch(new, r)
+      note = ok and serr or nil
+      if not ok then
+         C.ngt_runner_free(r)
+         new:close()
+         return nil, serr
+      end
+   else
+      C.ngt_runner_drain(st.runner)
+   end
    C.ngt_runner_free(st.runner)
    st.old[#st.old + 1] = { menu = st.menu, path = st.path }
    st.menu, st.runner, st.path = new, r, file
-   return true
+   return true, note
 end
 
 -- API: called by the run loop between batches. Returns "stop" (drain and end), "pause" (submit
@@ -92,7 +103,7 @@ function M:tick(st)
       end
       if ok then
          self:attach(st.menu, file)
-         C.ngt_ctl_finish(self.c, id, 1, "menu " .. file .. " running")
+         C.ngt_ctl_finish(self.c, id, 1, "menu " .. file .. " running" .. (err and " (" .. err .. ")" or ""))
       else
          C.ngt_ctl_finish(self.c, id, 0, err or "failed")
       end

@@ -91,24 +91,30 @@ function _M.run(menu, src, opts)
    C.ngt_runner_free(st.runner)
    if ctl then ctl:attach(nil) end
    if opts.progress then io.stdout:write("\r" .. string.rep(" ", 70) .. "\r") end
-   local reloads = {}
-   if #st.old > 0 then
-      for _, o in ipairs(st.old) do
-         local s = C.ngt_stats_new(o.menu.menu)
-         C.ngt_stats_read(o.menu.menu, s)
-         local t = C.ngt_stats_totals(s)
-         reloads[#reloads + 1] = { path = o.path, totals = { ["in"] = tonumber(t["in"]),
-            accepted = tonumber(t.accepted), rejected = tonumber(t.rejected),
-            errored = tonumber(t.errored), batches = tonumber(t.batches) } }
-         C.ngt_stats_free(s)
-         if o.menu ~= menu then o.menu:close() end
-      end
-      stats = ffi.gc(C.ngt_stats_new(st.menu.menu), C.ngt_stats_free)
-   end
+   local res = _M.finish(st, menu, stats)
    if err then return nil, err end
+   res.wall, res.interrupted, res.stopped, res.submitted = wall, interrupted, stopped, submitted
+   return res
+end
+
+-- API: after a run over st (menu, old = { {menu, path}... } left by reloads): the totals of every
+-- menu retired by a reload, those menus closed (but the first, the caller's), and the last menu's
+-- statistics. Returns { stats, menu, reloads = { {path, totals}... } }.
+function _M.finish(st, first, stats)
+   local reloads = {}
+   for _, o in ipairs(st.old) do
+      local s = C.ngt_stats_new(o.menu.menu)
+      C.ngt_stats_read(o.menu.menu, s)
+      local t = C.ngt_stats_totals(s)
+      reloads[#reloads + 1] = { path = o.path, totals = { ["in"] = tonumber(t["in"]),
+         accepted = tonumber(t.accepted), rejected = tonumber(t.rejected),
+         errored = tonumber(t.errored), batches = tonumber(t.batches) } }
+      C.ngt_stats_free(s)
+      if o.menu ~= first then o.menu:close() end
+   end
+   if #st.old > 0 then stats = ffi.gc(C.ngt_stats_new(st.menu.menu), C.ngt_stats_free) end
    C.ngt_stats_read(st.menu.menu, stats)
-   return { stats = stats, menu = st.menu, reloads = reloads, wall = wall,
-            interrupted = interrupted, stopped = stopped, submitted = submitted }
+   return { stats = stats, menu = st.menu, reloads = reloads }
 end
 
 return _M

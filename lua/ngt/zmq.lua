@@ -24,9 +24,11 @@ function _M.parse_sinks(text)
 end
 
 -- API: runs a built menu as a node. src: { endpoint, flush_ms, stop_at_end, max_events, hwm,
--- node_id }; sinks: list of { stream, endpoint }; opts: threads, batch, recorder, progress.
--- Returns { stats, wall, interrupted, zmq = ngt_zmq_stats } or nil, err.
-function _M.serve(menu, src, sinks, opts)
+-- node_id }; sinks: list of { stream, endpoint }, sinks_given: they came from the command line
+-- (else from the script, and a reloaded script's sinks are opened); opts: threads, batch,
+-- recorder, progress, control, path.
+-- Returns { stats, menu, reloads, wall, interrupted, zmq = ngt_zmq_stats } or nil, err.
+function _M.serve(menu, src, sinks, opts, sinks_given)
    local e = core.err()
    local zo = ffi.new("ngt_zmq_opts")
    zo.flush_ms = src.flush_ms or 1
@@ -50,34 +52,83 @@ function _M.serve(menu, src, sinks, opts)
    ro.in_order = 1
    ro.sink = C.ngt_zmq_node_sink_fn
    ro.sink_user = node
-   local r = C.ngt_runner_new(menu.menu, ro, e)
-   if r == nil then C.ngt_zmq_node_free(node) return nil, "runner: " .. core.msg(e) end
+   -- st: what a reload (control.lua) replaces between batches
+   local st = { menu = menu, path = opts.path, recorder = opts.recorder, old = {} }
+   function st.make_runner(m)
+      local r = C.ngt_runner_new(m.menu, ro, e)
+      if r == nil then return nil, "runner: " .. core.msg(e) end
+      return r
+   end
+   local rerr
+   st.runner, rerr = st.make_runner(menu)
+   if not st.runner then C.ngt_zmq_node_free(node) return nil, rerr end
    if core.in_binary then C.ngt_cli_catch_signals() end
    local run = require "ngt.run"
-   if C.ngt_zmq_node_start(node, r, e) < 0 then
+   if C.ngt_zmq_node_start(node, st.runner, e) < 0 then
       local msg = core.msg(e)
       C.ngt_zmq_node_free(node)
-      C.ngt_runner_free(r)
+      C.ngt_runner_free(st.runner)
       return nil, msg
+   end
+   -- a ZeroMQ source takes a new input schema: messages of the old one are refused from then on
+   st.src = { reschema = function() return true end }
+   -- the sinks wanted for a menu: --sink ones as given, else the script's (ngt.sink.zmq), for the
+   -- streams it has
+   local function wanted(m)
+      local has = {}
+      for i = 0, C.ngt_menu_nstreams(m.menu) - 1 do has[ffi.string(C.ngt_menu_stream_name(m.menu, i))] = true end
+      local out = {}
+      for _, s in ipairs(sinks_given and sinks or m.spec.sinks or {}) do
+         if has[s.stream] then out[#out + 1] = s end
+      end
+      return out
+   end
+   local live = wanted(menu)
+   -- a reload: the source waits between messages while the old runner drains, then the node
+   -- decodes, runs and sends with the new menu (control.lua frees the old runner); sinks of
+   -- streams the new menu lacks send an end of stream, those it adds are opened
+   function st.switch(new, r)
+      C.ngt_zmq_node_pause(node)
+      C.ngt_runner_drain(st.runner)
+      if C.ngt_zmq_node_retarget(node, new.menu, r, e) < 0 then
+         local msg = core.msg(e)
+         C.ngt_zmq_node_resume(node)
+         return nil, "reload: " .. msg
+      end
+      local want, key, warn = wanted(new), {}, nil
+      for _, s in ipairs(want) do key[s.stream .. "\0" .. s.endpoint] = true end
+      for _, s in ipairs(live) do
+         if not key[s.stream .. "\0" .. s.endpoint] then C.ngt_zmq_node_sink_detach(node, s.stream, s.endpoint, e) end
+      end
+      for _, s in ipairs(want) do
+         if C.ngt_zmq_node_sink(node, s.stream, s.endpoint, e) < 0 then
+            warn = (warn and warn .. "; " or "") .. core.msg(e)
+         end
+      end
+      live = want
+      C.ngt_zmq_node_resume(node)
+      if warn then io.stderr:write("ngt run: reload: ", warn, "\n") end
+      return true, warn and "sinks not opened: " .. warn
    end
    local stats = ffi.gc(C.ngt_stats_new(menu.menu), C.ngt_stats_free)
    local zs = ffi.new("ngt_zmq_stats")
-   -- the control socket (ngt ctl): stats, prescales, swaps and stop work on a node; a reload
-   -- would need the source to change runners under way, and is refused with the reason
    local ctl = opts.control
-   local st = { menu = menu, runner = r, path = opts.path, old = {},
-                no_reload = "reload: not supported on a ZeroMQ source yet (start a node with the new menu)" }
    if ctl then ctl:attach(menu, opts.path) end
    local t0 = run.now()
-   local last, interrupted = t0, false
-   -- the main thread stays free: it waits in slices and looks at the signal flag (and, later,
-   -- control requests) between them
-   while C.ngt_zmq_node_wait(node, 50) == 0 do
+   local last, interrupted, paused = t0, false, false
+   -- the main thread stays free: it waits in slices and looks at the signal flag and the control
+   -- requests between them
+   while C.ngt_zmq_node_wait(node, paused and 0 or 50) == 0 do
       if core.in_binary and C.ngt_cli_interrupted() ~= 0 then
          interrupted = true
          C.ngt_zmq_node_stop(node)
       end
-      if ctl and ctl:tick(st) == "stop" then C.ngt_zmq_node_stop(node) end
+      local act = ctl and ctl:tick(st)
+      if act == "stop" then C.ngt_zmq_node_stop(node) end
+      if (act == "pause") ~= paused then
+         paused = act == "pause"
+         if paused then C.ngt_zmq_node_pause(node) else C.ngt_zmq_node_resume(node) end
+      end
       if opts.progress then
          local t = run.now()
          if t - last > 0.25 then
@@ -93,12 +144,12 @@ function _M.serve(menu, src, sinks, opts)
    if ctl then ctl:attach(nil) end
    local wall = run.now() - t0
    C.ngt_zmq_node_stats(node, zs)
-   C.ngt_runner_free(r)
+   C.ngt_runner_free(st.runner)
    C.ngt_zmq_node_free(node)
    if opts.progress then io.stdout:write("\r" .. string.rep(" ", 70) .. "\r") end
-   C.ngt_stats_read(menu.menu, stats)
-   return { stats = stats, menu = menu, reloads = {}, wall = wall, interrupted = interrupted,
-            zmq = zs }
+   local res = run.finish(st, menu, stats)
+   res.wall, res.interrupted, res.zmq = wall, interrupted, zs
+   return res
 end
 
 -- API: the source statistics as a report section (plain data, ordered for JSON).

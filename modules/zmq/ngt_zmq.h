@@ -53,7 +53,8 @@ typedef struct ngt_zmq_stats {
 typedef struct ngt_zmq_node ngt_zmq_node;
 ngt_zmq_node *ngt_zmq_node_new(ngt_menu *m, const char *source, const ngt_zmq_opts *opts,
                                ngt_error *err);
-/* Sends the accepted events of stream (a menu stream or "error") to endpoint. Before start. */
+/* Sends the accepted events of stream (a menu stream or "error") to endpoint. Before start, or
+ * while paused (ngt_zmq_node_pause). */
 int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint, ngt_error *err);
 /* The runner's sink (ngt_run_opts.sink, with sink_user = the node and in_order = 1). */
 void ngt_zmq_node_sink_fn(void *user, ngt_batch *b);
@@ -65,6 +66,23 @@ int ngt_zmq_node_start(ngt_zmq_node *n, ngt_runner *r, ngt_error *err);
  * ngt_zmq_node_stop), else 0. */
 int ngt_zmq_node_wait(ngt_zmq_node *n, int timeout_ms);
 void ngt_zmq_node_stop(ngt_zmq_node *n); /* stop taking input; what was received is submitted */
+/* A menu reload under way: pause stops the source between messages (its partial batch is
+ * submitted to the current runner; input waits in ZeroMQ's queues, nothing is dropped) and
+ * returns once it waits. The caller then drains the old runner (its batches finish on the old
+ * menu and are sent) and retargets the node to the new menu m, run by r (made with
+ * ngt_zmq_node_sink_fn): input messages are decoded with m's input schema from then on (those of
+ * another schema id are refused as NGT_ZMQ_SCHEMA), sinks follow their stream by name, and a sink
+ * whose stream m lacks sends an end of stream and is detached. While paused, ngt_zmq_node_sink
+ * opens sinks for new streams (or takes a detached one back: same stream and endpoint). resume lets
+ * the source go on. On an error retarget leaves the node on its old menu and runner (out of memory
+ * re-making sink buffers: the node stops instead). */
+void ngt_zmq_node_pause(ngt_zmq_node *n);
+int ngt_zmq_node_retarget(ngt_zmq_node *n, ngt_menu *m, ngt_runner *r, ngt_error *err);
+void ngt_zmq_node_resume(ngt_zmq_node *n);
+/* While paused: stream's sink at endpoint sends an end of stream and takes no more events (its
+ * socket stays bound; ngt_zmq_node_sink with the same stream and endpoint takes it back). */
+int ngt_zmq_node_sink_detach(ngt_zmq_node *n, const char *stream, const char *endpoint,
+                             ngt_error *err);
 /* After stop (or the end): waits for the source, drains the runner, flushes every sink, sends an
  * end of stream on each and closes the sockets. */
 int ngt_zmq_node_finish(ngt_zmq_node *n, ngt_error *err);

@@ -33,7 +33,8 @@ typedef struct zmq_obuf {
 typedef struct zmq_sink {
     struct ngt_zmq_node *node;
     char stream[NGT_NAME_MAX];
-    int index; /* menu stream index */
+    char endpoint[ZMQ_ENDPOINT_MAX];
+    int index; /* menu stream index; -1: detached (a reload removed its stream) */
     void *sock;
     pthread_t tid;
     int started;
@@ -45,6 +46,8 @@ typedef struct zmq_sink {
     int queue[ZMQ_OUT_BUFS], q_head, q_count;
     int open; /* filling, or -1 */
     int stop;
+    int end_req; /* send an end of stream now (detach) */
+    int ended;   /* the last message sent was an end of stream */
     uint64_t sent_events, sent_messages;
 } zmq_sink;
 
@@ -70,6 +73,10 @@ struct ngt_zmq_node {
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     int src_done;
+    /* pause (a reload): the source submits its partial batch and waits on pause_cv */
+    atomic_int pause_req;
+    int paused; /* done_mu */
+    pthread_cond_t pause_cv;
     ngt_batch *scratch; /* counts of messages that span batches are checked here first */
     uint8_t *bad;
     zmq_seq seqs[ZMQ_MAX_SOURCES];
@@ -94,7 +101,12 @@ zmq_sink *zmq_sink_new(struct ngt_zmq_node *n, const char *stream, int index, co
                        ngt_error *err);
 int zmq_sink_start(zmq_sink *s, ngt_error *err);
 void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p);
-void zmq_sink_stop(zmq_sink *s); /* flushes, sends the end of stream, joins */
+void zmq_sink_stop(zmq_sink *s);   /* flushes, sends the end of stream, joins */
+void zmq_sink_idle(zmq_sink *s);   /* queues the open message, waits until every one has left */
+void zmq_sink_detach(zmq_sink *s); /* idle, then an end of stream; index -1 */
+/* Frees the buffers made for the node's old output layout and makes them for its current one
+ * (the sink idle, no batch being delivered). */
+int zmq_sink_relayout(zmq_sink *s, const wire_layout *old, ngt_error *err);
 void zmq_sink_free(zmq_sink *s);
 /* Wall clock, ns since the Unix epoch (send timestamps). */
 uint64_t zmq_wall_ns(void);

@@ -60,6 +60,8 @@ ngt_zmq_node *ngt_zmq_node_new(ngt_menu *m, const char *source, const ngt_zmq_op
     atomic_init(&n->stop, 0);
     pthread_mutex_init(&n->done_mu, NULL);
     pthread_cond_init(&n->done_cv, NULL);
+    pthread_cond_init(&n->pause_cv, NULL);
+    atomic_init(&n->pause_req, 0);
     pthread_mutex_init(&n->st_mu, NULL);
     const ngt_schema *s = ngt_menu_schema(m);
     if (wire_layout_init(&n->in, s, 0, err) != NGT_OK ||
@@ -85,23 +87,69 @@ fail:
     return NULL;
 }
 
+/* The index of stream name in m, or -1. */
+static int stream_index(ngt_menu *m, const char *name)
+{
+    for (int i = 0; i < ngt_menu_nstreams(m); i++)
+        if (strcmp(ngt_menu_stream_name(m, i), name) == 0)
+            return i;
+    return -1;
+}
+
+static zmq_sink *find_sink(ngt_zmq_node *n, const char *stream, const char *endpoint)
+{
+    for (int i = 0; i < n->n_sinks; i++)
+        if (strcmp(n->sinks[i]->stream, stream) == 0 && endpoint &&
+            strcmp(n->sinks[i]->endpoint, endpoint) == 0)
+            return n->sinks[i];
+    return NULL;
+}
+
+static int is_paused(ngt_zmq_node *n)
+{
+    pthread_mutex_lock(&n->done_mu);
+    int p = n->paused;
+    pthread_mutex_unlock(&n->done_mu);
+    return p;
+}
+
 int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint, ngt_error *err)
 {
-    if (n->runner)
-        return seterr(err, NGT_ESTATE, "zmq node: sinks are added before start");
-    if (n->n_sinks == ZMQ_MAX_SINKS)
+    if (n->runner && !is_paused(n))
+        return seterr(err, NGT_ESTATE, "zmq node: sinks are added before start or while paused");
+    if (n->n_sinks == ZMQ_MAX_SINKS && !find_sink(n, stream ? stream : "", endpoint))
         return seterr(err, NGT_EINVAL, "zmq node: at most %d sinks", ZMQ_MAX_SINKS);
-    int index = -1;
-    for (int i = 0; i < ngt_menu_nstreams(n->menu); i++)
-        if (stream && strcmp(ngt_menu_stream_name(n->menu, i), stream) == 0)
-            index = i;
+    int index = stream ? stream_index(n->menu, stream) : -1;
     if (index < 0)
         return seterr(err, NGT_EINVAL, "sink: the menu has no stream '%s'",
                       stream ? stream : "(null)");
+    zmq_sink *was = find_sink(n, stream, endpoint);
+    if (was) { /* a reload brings its stream back: the same socket, nothing rebound */
+        was->index = index;
+        return NGT_OK;
+    }
     zmq_sink *s = zmq_sink_new(n, stream, index, endpoint, err);
     if (!s)
         return err ? err->code : NGT_EIO;
+    if (n->runner && zmq_sink_start(s, err) != NGT_OK) {
+        zmq_sink_free(s);
+        return err ? err->code : NGT_EIO;
+    }
     n->sinks[n->n_sinks++] = s;
+    return NGT_OK;
+}
+
+int ngt_zmq_node_sink_detach(ngt_zmq_node *n, const char *stream, const char *endpoint,
+                             ngt_error *err)
+{
+    if (!is_paused(n))
+        return seterr(err, NGT_ESTATE, "zmq node: sinks are detached while paused");
+    zmq_sink *s = stream ? find_sink(n, stream, endpoint) : NULL;
+    if (!s)
+        return seterr(err, NGT_EINVAL, "sink: none for stream '%s' at %s",
+                      stream ? stream : "(null)", endpoint ? endpoint : "(null)");
+    if (s->index >= 0)
+        zmq_sink_detach(s);
     return NGT_OK;
 }
 
@@ -117,7 +165,8 @@ void ngt_zmq_node_sink_fn(void *user, ngt_batch *b)
     if (n->n_sinks > 0) {
         const ngt_provenance *p = ngt_batch_provenance(b);
         for (int i = 0; i < n->n_sinks; i++)
-            zmq_sink_deliver(n->sinks[i], b, p);
+            if (n->sinks[i]->index >= 0)
+                zmq_sink_deliver(n->sinks[i], b, p);
     }
     if (n->also)
         n->also(n->also_user, b);
@@ -165,6 +214,93 @@ int ngt_zmq_node_wait(ngt_zmq_node *n, int timeout_ms)
 void ngt_zmq_node_stop(ngt_zmq_node *n)
 {
     atomic_store(&n->stop, 1);
+    pthread_mutex_lock(&n->done_mu);
+    pthread_cond_broadcast(&n->pause_cv);
+    pthread_mutex_unlock(&n->done_mu);
+}
+
+void ngt_zmq_node_pause(ngt_zmq_node *n)
+{
+    atomic_store(&n->pause_req, 1);
+    pthread_mutex_lock(&n->done_mu);
+    while (n->src_started && !n->src_done && !n->paused)
+        pthread_cond_wait(&n->done_cv, &n->done_mu);
+    if (!n->src_started || n->src_done)
+        n->paused = 1; /* no source thread: nothing to hold */
+    pthread_mutex_unlock(&n->done_mu);
+}
+
+void ngt_zmq_node_resume(ngt_zmq_node *n)
+{
+    pthread_mutex_lock(&n->done_mu);
+    atomic_store(&n->pause_req, 0);
+    if (!n->src_started || n->src_done)
+        n->paused = 0;
+    pthread_cond_broadcast(&n->pause_cv);
+    pthread_mutex_unlock(&n->done_mu);
+}
+
+int ngt_zmq_node_retarget(ngt_zmq_node *n, ngt_menu *m, ngt_runner *r, ngt_error *err)
+{
+    if (!n->runner || !is_paused(n))
+        return seterr(err, NGT_ESTATE, "zmq node: retarget needs a started node, paused");
+    if (!m || !r)
+        return seterr(err, NGT_EINVAL, "zmq node: retarget needs a menu and its runner");
+    ngt_batch *probe = ngt_runner_acquire(r);
+    if (!probe)
+        return seterr(err, NGT_ESTATE, "zmq node: the new runner is stopping");
+    int cap = ngt_batch_capacity(probe);
+    ngt_runner_release(r, probe);
+    /* everything that can fail is made before the node changes */
+    wire_layout in = {0}, out = {0};
+    const ngt_schema *s = ngt_menu_schema(m);
+    ngt_batch *scratch = NULL;
+    uint8_t *bad = NULL;
+    if (wire_layout_init(&in, s, 0, err) != NGT_OK || wire_layout_init(&out, s, 1, err) != NGT_OK)
+        goto fail;
+    scratch = ngt_batch_new(s, cap, err);
+    bad = malloc((size_t)cap);
+    if (!scratch || !bad) {
+        seterr(err, NGT_ENOMEM, "zmq node: out of memory");
+        goto fail;
+    }
+    in.max_events = n->in.max_events;
+    /* sinks follow their stream by name; one whose stream the new menu lacks sends an end of
+     * stream and is detached (its socket stays bound, for the stream to come back) */
+    for (int i = 0; i < n->n_sinks; i++) {
+        zmq_sink *k = n->sinks[i];
+        int index = stream_index(m, k->stream);
+        if (index < 0 && k->index >= 0)
+            zmq_sink_detach(k);
+        else
+            zmq_sink_idle(k);
+        k->index = index < 0 ? -1 : (k->index < 0 ? -1 : index);
+    }
+    wire_layout old_out = n->out;
+    wire_layout_free(&n->in);
+    n->in = in;
+    n->out = out;
+    ngt_batch_free(n->scratch);
+    free(n->bad);
+    n->scratch = scratch;
+    n->bad = bad;
+    n->capacity = cap;
+    n->menu = m;
+    n->runner = r;
+    int rc = NGT_OK;
+    for (int i = 0; i < n->n_sinks; i++)
+        if (zmq_sink_relayout(n->sinks[i], &old_out, err) != NGT_OK && rc == NGT_OK) {
+            rc = err ? err->code : NGT_ENOMEM;
+            ngt_zmq_node_stop(n); /* a sink without buffers cannot take events */
+        }
+    wire_layout_free(&old_out);
+    return rc;
+fail:
+    wire_layout_free(&in);
+    wire_layout_free(&out);
+    ngt_batch_free(scratch);
+    free(bad);
+    return err ? err->code : NGT_ENOMEM;
 }
 
 int ngt_zmq_node_finish(ngt_zmq_node *n, ngt_error *err)
@@ -217,6 +353,7 @@ void ngt_zmq_node_free(ngt_zmq_node *n)
     free(n->bad);
     pthread_mutex_destroy(&n->done_mu);
     pthread_cond_destroy(&n->done_cv);
+    pthread_cond_destroy(&n->pause_cv);
     pthread_mutex_destroy(&n->st_mu);
     free(n);
 }

@@ -9,9 +9,10 @@
 #include <time.h>
 #include <zmq.h>
 
-static int obuf_init(zmq_obuf *o, const wire_layout *l, ngt_menu *m, int cap)
+static int obuf_init(zmq_obuf *o, const wire_layout *l, int cap)
 {
     int nf = l->n_frames - 1;
+    memset(o, 0, sizeof *o);
     o->header = calloc(1, wire_header_size(l));
     o->frames = calloc((size_t)nf, sizeof *o->frames);
     o->rows = calloc((size_t)nf, sizeof *o->rows);
@@ -23,7 +24,6 @@ static int obuf_init(zmq_obuf *o, const wire_layout *l, ngt_menu *m, int cap)
     o->rows[l->n_cols + 1] = l->row_decision;
     o->rows[l->n_cols + 2] = 8;
     o->rows[l->n_cols + 3] = 1;
-    (void)m;
     for (int k = 0; k < nf - 1; k++)
         if (!(o->frames[k] = malloc(o->rows[k] * (size_t)cap + 1)))
             return -1;
@@ -38,6 +38,7 @@ static void obuf_free(zmq_obuf *o, const wire_layout *l)
     free(o->frames);
     free(o->rows);
     free(o->header);
+    memset(o, 0, sizeof *o);
 }
 
 zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const char *endpoint,
@@ -52,6 +53,7 @@ zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const cha
     s->index = index;
     s->open = -1;
     str_copy(s->stream, stream, sizeof s->stream);
+    str_copy(s->endpoint, endpoint, sizeof s->endpoint);
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->free_cv, NULL);
@@ -74,14 +76,22 @@ zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const cha
 
 static void *sink_main(void *arg);
 
-int zmq_sink_start(zmq_sink *s, ngt_error *err)
+static int sink_buffers(zmq_sink *s, ngt_error *err)
 {
     ngt_zmq_node *n = s->node;
+    s->n_free = 0;
     for (int i = 0; i < ZMQ_OUT_BUFS; i++) {
-        if (obuf_init(&s->bufs[i], &n->out, n->menu, n->capacity) != 0)
+        if (obuf_init(&s->bufs[i], &n->out, n->capacity) != 0)
             return seterr(err, NGT_ENOMEM, "sink '%s': out of memory", s->stream);
         s->free_list[s->n_free++] = i;
     }
+    return NGT_OK;
+}
+
+int zmq_sink_start(zmq_sink *s, ngt_error *err)
+{
+    if (sink_buffers(s, err) != NGT_OK)
+        return err ? err->code : NGT_ENOMEM;
     if (pthread_create(&s->tid, NULL, sink_main, s) != 0)
         return seterr(err, NGT_EIO, "sink '%s': cannot start its thread", s->stream);
     s->started = 1;
@@ -210,6 +220,30 @@ static void deadline(struct timespec *ts, double ms)
     ts->tv_nsec = (long)(ns % 1000000000ULL);
 }
 
+/* Sends an end of stream: no events, the last provenance known (or none). mu held; released
+ * while sending. */
+static void send_end(zmq_sink *s)
+{
+    int i = s->free_list[--s->n_free];
+    zmq_obuf *o = &s->bufs[i];
+    uint64_t first = s->sent_events;
+    pthread_mutex_unlock(&s->mu);
+    if (o->prov_size == 0) {
+        memset(&o->prov, 0, sizeof o->prov);
+        o->prov_size = wire_prov_size(0);
+    }
+    wire_put_prov(o->frames[s->node->out.n_frames - 2], &o->prov, s->stream);
+    wire_msg h = {0};
+    wire_put_header(o->header, &s->node->out, &h, NULL);
+    o->n = 0;
+    o->send_ns = 0;
+    send_obuf(s, o, first, WIRE_F_END);
+    pthread_mutex_lock(&s->mu);
+    s->free_list[s->n_free++] = i;
+    s->ended = 1;
+    pthread_cond_broadcast(&s->free_cv);
+}
+
 static void *sink_main(void *arg)
 {
     zmq_sink *s = arg;
@@ -217,8 +251,13 @@ static void *sink_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->q_count == 0 && s->open >= 0 &&
-            (s->stop || now_ns() - s->bufs[s->open].t0 >= flush_ns))
+            (s->stop || s->end_req || now_ns() - s->bufs[s->open].t0 >= flush_ns))
             queue_open(s);
+        if (s->q_count == 0 && s->end_req) {
+            send_end(s);
+            s->end_req = 0;
+            continue;
+        }
         if (s->q_count == 0) {
             if (s->stop)
                 break;
@@ -237,26 +276,12 @@ static void *sink_main(void *arg)
         pthread_mutex_lock(&s->mu);
         s->sent_events += (uint64_t)s->bufs[i].n;
         s->sent_messages++;
+        s->ended = 0;
         s->free_list[s->n_free++] = i;
-        pthread_cond_signal(&s->free_cv);
+        pthread_cond_broadcast(&s->free_cv);
     }
-    /* end of stream: no events, the last provenance known (or none) */
-    int i = s->free_list[--s->n_free];
-    zmq_obuf *o = &s->bufs[i];
-    uint64_t first = s->sent_events;
-    pthread_mutex_unlock(&s->mu);
-    if (o->prov_size == 0) {
-        memset(&o->prov, 0, sizeof o->prov);
-        o->prov_size = wire_prov_size(0);
-    }
-    wire_put_prov(o->frames[s->node->out.n_frames - 2], &o->prov, s->stream);
-    wire_msg h = {0};
-    wire_put_header(o->header, &s->node->out, &h, NULL);
-    o->n = 0;
-    o->send_ns = 0;
-    send_obuf(s, o, first, WIRE_F_END);
-    pthread_mutex_lock(&s->mu);
-    s->free_list[s->n_free++] = i;
+    if (!(s->ended && s->index < 0)) /* a detached sink has sent its end already */
+        send_end(s);
     pthread_mutex_unlock(&s->mu);
     return NULL;
 }
@@ -271,6 +296,39 @@ void zmq_sink_stop(zmq_sink *s)
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->tid, NULL);
     s->started = 0;
+}
+
+void zmq_sink_idle(zmq_sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    queue_open(s);
+    while (s->started && s->n_free < ZMQ_OUT_BUFS)
+        pthread_cond_wait(&s->free_cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void zmq_sink_detach(zmq_sink *s)
+{
+    zmq_sink_idle(s);
+    pthread_mutex_lock(&s->mu);
+    s->index = -1;
+    if (s->started) {
+        s->end_req = 1;
+        pthread_cond_signal(&s->work_cv);
+        while (s->end_req)
+            pthread_cond_wait(&s->free_cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int zmq_sink_relayout(zmq_sink *s, const wire_layout *old, ngt_error *err)
+{
+    pthread_mutex_lock(&s->mu); /* the sink thread reads the layout after taking mu */
+    for (int i = 0; i < ZMQ_OUT_BUFS; i++)
+        obuf_free(&s->bufs[i], old);
+    int rc = sink_buffers(s, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 void zmq_sink_free(zmq_sink *s)

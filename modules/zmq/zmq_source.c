@@ -196,6 +196,21 @@ static int receive(src_state *st, void *sock)
     return nparts;
 }
 
+/* A pause (for a reload): the partial batch goes to the current runner, then the thread waits
+ * until resumed; the node may have a new menu, runner and layouts by then. */
+static void hold(src_state *st)
+{
+    ngt_zmq_node *n = st->n;
+    submit(st);
+    pthread_mutex_lock(&n->done_mu);
+    n->paused = 1;
+    pthread_cond_broadcast(&n->done_cv);
+    while (atomic_load(&n->pause_req) && !atomic_load(&n->stop))
+        pthread_cond_wait(&n->pause_cv, &n->done_mu);
+    n->paused = 0;
+    pthread_mutex_unlock(&n->done_mu);
+}
+
 void *zmq_source_main(void *arg)
 {
     ngt_zmq_node *n = arg;
@@ -205,6 +220,10 @@ void *zmq_source_main(void *arg)
         uint64_t flush_ns = (uint64_t)(n->o.flush_ms * 1e6);
         zmq_pollitem_t item = {n->src_sock, 0, ZMQ_POLLIN, 0};
         while (!atomic_load(&n->stop)) {
+            if (atomic_load(&n->pause_req)) {
+                hold(st);
+                continue;
+            }
             long wait_ms = 20; /* how often stop is looked at when idle */
             if (st->cur && st->cur_n > 0) {
                 uint64_t now = now_ns(), due = st->cur_t0 + flush_ns;

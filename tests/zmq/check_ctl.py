@@ -2,7 +2,7 @@
 """check_ctl.py NGT CHECK: the node's control (docs/control.md) with real processes: `ngt run`
 with a control socket on ipc:// (or tcp on loopback), driven by `ngt ctl`. One CHECK per ctest.
 Each check starts its own node in its own temporary directory and stops it itself."""
-import json, os, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, struct, subprocess, sys, tempfile, time, urllib.request
 
 import numpy as np
 import onnx
@@ -482,7 +482,188 @@ def lua_api():
             node.wait()
 
 
-CHECKS = {"lua_api": lua_api, "swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve}
+ZMENU = """
+local ngt = require "ngt"
+local ev = ngt.schema {{ {schema} }}
+local m = ngt.model {{ name = "m", file = "{model}", backend = "ref" }}
+return ngt.menu {{ schema = ev, chains = {{
+   ngt.chain "{chain}" {{ ngt.infer(m, "x", "y"), ngt.cut "y[0] > 0" }},
+   ngt.chain "Minbias" {{ ngt.prescale(10) }},
+}}, streams = {{ main = {{ "{chain}" }}, {other} = {{ "Minbias" }} }},
+   sinks = {{ ngt.sink.zmq {{ stream = "main", endpoint = "{ep_main}" }},
+             ngt.sink.zmq {{ stream = "{other}", endpoint = "{ep_other}" }} }} }}
+"""
+
+
+class Collector:
+    """A PULL socket in a thread: every output message's event ids, x rows and menu hash, and
+    the end-of-stream messages."""
+
+    def __init__(self, ep):
+        import threading
+        import zmq
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.PULL)
+        self.sock.connect(ep)
+        self.ids, self.xs, self.menus, self.ends, self.stop = [], [], [], 0, False
+        self.t = threading.Thread(target=self.loop)
+        self.t.start()
+
+    def loop(self):
+        import zmq
+        while not self.stop:
+            if not self.sock.poll(50):
+                continue
+            f = self.sock.recv_multipart()
+            flags, n = struct.unpack_from("<I", f[0], 8)[0], struct.unpack_from("<I", f[0], 40)[0]
+            if flags & 1:
+                self.ends += 1
+            if n:
+                hash_ = struct.unpack_from("<Q", f[-1], 0)[0]
+                self.xs.append(np.frombuffer(f[1], np.float32).reshape(n, 8))
+                self.ids.append(np.frombuffer(f[-5], np.uint64))  # ids, decision, streams, status, provenance
+                self.menus.append(np.full(n, hash_, np.uint64))
+        self.sock.close(0)
+        self.ctx.term()
+
+    def close(self):
+        self.stop = True
+        self.t.join()
+        cat = lambda a, t: np.concatenate(a) if a else np.zeros(0, t)
+        return cat(self.ids, np.uint64), cat(self.xs, np.float32), cat(self.menus, np.uint64)
+
+
+def reload_zmq():
+    """Reloads on a node fed over ZeroMQ, under load: the source pauses between messages, the old
+    menu's batches finish and are sent, then the new menu decides. A stream the new menu drops
+    ends its sink (end of stream), one it adds opens; a bad reload keeps the menu; a new input
+    schema is taken and messages of the old one are refused and counted. Every event is counted
+    once, and the main stream holds exactly the events each menu accepted, in contiguous runs."""
+    import threading
+    import zmq
+    eps = {k: "ipc://" + os.path.join(TMP, "rz-%s" % k) for k in ("in", "main", "mb", "extra")}
+
+    def zmenu(name, model, chain, other, schema='x = "f32[8]"'):
+        path = os.path.join(TMP, name)
+        open(path, "w").write(ZMENU.format(schema=schema, model=model, chain=chain, other=other,
+                                           ep_main=eps["main"], ep_other=eps["mb" if other == "minbias" else "extra"]))
+        return path
+
+    z1 = zmenu("z1.lua", MODEL_A, "Sel", "minbias")
+    z2 = zmenu("z2.lua", MODEL_B, "Second", "extra")
+    z3 = zmenu("z3.lua", MODEL_A, "Sel", "minbias", schema='x = "f32[8]", z = "f32"')
+    broken = os.path.join(TMP, "zbroken.lua")
+    open(broken, "w").write("return ngt.menu {")
+    sys.path.insert(0, os.path.join(os.getcwd(), "examples"))
+    import send_events
+
+    def layout(path):
+        text = ngt("inspect", path).stdout
+        sid, cols, _ = send_events.schema(text)
+        mhash = int(re.search(r"hashes: menu 0x([0-9a-f]+)", text).group(1), 16)
+        return sid, [c[0] for c in cols], mhash
+
+    (sid_a, cols_a, h1), (_, _, h2), (sid_b, cols_b, h3) = layout(z1), layout(z2), layout(z3)
+    assert cols_a == ["x"] and cols_b == ["x", "z"], (cols_a, cols_b)
+    node = Node(z1, "--source", eps["in"], "--stop-at-end")
+    coll = {k: Collector(eps[k]) for k in ("main", "mb", "extra")}
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(eps["in"])
+    xs_a, xs_b = [], []
+    sent = {"a": 0}
+    stop_a = threading.Event()
+
+    def send(sid, source, first, x, extra=(), flags=0):
+        frames = [x.tobytes(), *[e.tobytes() for e in extra]]
+        push.send_multipart([send_events.header(sid, len(x), first, 1 + len(frames), b"", source=source,
+                                                epoch=1, flags=flags), *frames])
+
+    def sender_a():
+        while not stop_a.is_set():
+            x = rng.normal(size=(50, 8)).astype(np.float32)
+            send(sid_a, 0, sent["a"], x)
+            xs_a.append(x)
+            sent["a"] += 50
+            time.sleep(0.002)
+
+    t = threading.Thread(target=sender_a)
+    t.start()
+    try:
+        node.wait_events(2000)
+        for path, ok, why in ((z2, True, None), (broken, False, "zbroken.lua"), (z1, True, None)):
+            r = ctl(node.ep, "reload", path, "--wait", ok=ok)
+            if not ok:
+                assert why in r["jobs"][0]["message"], r
+            node.wait_events(node.stats()["node"]["in"] + 2000)
+        stop_a.set()
+        t.join()
+        node.wait_events(sent["a"])
+        r = ctl(node.ep, "reload", z3, "--wait")
+        # the old schema is refused from now on; the new one is taken
+        for i in range(3):
+            send(sid_a, 0, sent["a"] + 50 * i, rng.normal(size=(50, 8)).astype(np.float32))
+        n_b = 0
+        for i in range(40):
+            x = rng.normal(size=(25, 8)).astype(np.float32)
+            z = rng.normal(size=25).astype(np.float32)
+            send(sid_b, 1, n_b, x, (z,), flags=1 if i == 39 else 0)
+            xs_b.append(x)
+            n_b += 25
+        out, err = node.p.communicate(timeout=120)  # ends at the end of stream
+        assert node.p.returncode == 0, err
+        rep = json.load(open(node.json))
+    finally:
+        stop_a.set()
+        node.kill()
+        got = {k: c.close() for k, c in coll.items()}
+        push.close(0)
+        ctx.term()
+    check_totals(rep)
+    tot = rep["node"]["totals"]
+    assert tot["in"] == sent["a"] + n_b, (tot, sent, n_b)
+    assert rep["node"]["reloads"] == 3 and len(rep["node"]["menus"]) == 4, rep["node"]
+    for k in ("in", "accepted", "rejected", "errored"):
+        assert sum(m[k] for m in rep["node"]["menus"]) == tot[k], k
+    src = rep["source"]
+    assert src["refused_by"]["schema"] == 3 and src["refused_messages"] == 3, src  # counted as messages: a refused header is not trusted for its count
+    assert "schema id" in src["first_error"], src["first_error"]
+    assert src["sent_events"] == sum(len(g[0]) for g in got.values()), (src, {k: len(g[0]) for k, g in got.items()})
+    # minbias ended when z2 dropped it, then again at the end; extra opened with z2, ended with z1
+    assert coll["mb"].ends == 2 and coll["extra"].ends == 1, (coll["mb"].ends, coll["extra"].ends)
+    assert len(got["extra"][0]) > 0 and set(got["extra"][2].tolist()) == {h2}, set(got["extra"][2].tolist())
+    # main: every event of source 0 was decided by z1, z2, then z1 in contiguous runs, of source 1
+    # by z3; each run holds exactly what its menu's cut accepts
+    w = {h1: W_A, h2: W_B, h3: W_A}
+    cut = lambda x, wt: x.astype(np.float64) @ wt - 0.3 * wt.sum() > 0
+    ids, x, hashes = got["main"]
+    assert set(np.unique(hashes).tolist()) == {h1, h2, h3}, np.unique(hashes)
+    for (wt, menu_hash) in ((w[h], h) for h in (h1, h2, h3)):
+        sel = hashes == menu_hash
+        ok = (x[sel].astype(np.float64) @ wt - 0.3 * wt.sum()) > -1e-5
+        assert ok.all(), "events on main that %x rejects" % menu_hash
+    xa = np.concatenate(xs_a)
+    acc_a, acc_b = cut(xa, W_A), cut(xa, W_B)
+    recv = {int(i): int(h) for i, h in zip(ids, hashes) if int(i) >> 40 == 0}
+    order, seg = [h1, h2, h1], 0
+    for i in range(len(xa)):
+        h = recv.get(i)
+        while h is not None and order[seg] != h:  # a later menu decided it
+            seg += 1
+            assert seg < 3, "event %d decided by %x out of order" % (i, h)
+        accepts = lambda k: bool((acc_b if order[k] == h2 else acc_a)[i])
+        while (h is not None) != accepts(seg):  # only a switch before it explains it
+            seg += 1
+            assert seg < 3 and (h is None or order[seg] == h), "event %d: received %s, no menu in order explains it" % (i, h is not None)
+    assert seg == 2, "the main stream shows %d switches, 2 were made" % seg
+    xb = np.concatenate(xs_b)
+    acc3 = cut(xb, W_A)
+    b_ids = sorted(int(i) & ((1 << 40) - 1) for i in ids if int(i) >> 40 == 1)
+    assert b_ids == np.nonzero(acc3)[0].tolist(), "source 1: main differs from z3's cut"
+    print("reload_zmq: %d + %d events, 3 reloads, %d on main" % (len(xa), len(xb), len(ids)))
+
+
+CHECKS = {"lua_api": lua_api, "swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve, "reload_zmq": reload_zmq}
 
 if __name__ == "__main__":
     CHECKS[CHECK]()
