@@ -47,6 +47,7 @@ local function view(s, prev, dt, ep)
    p("%-40s %10s %10s %10s %8s", "step", "calls", "p50 us", "p99 us", "errors")
    for _, x in ipairs(s.steps or {}) do
       p("%-40s %10d %10.1f %10.1f %8d", x.name:sub(1, 40), x.calls, x.p50_us, x.p99_us, x.errors + x.timeouts)
+      if x.first_error then p("  first error: %s", x.first_error) end
    end
    if s.models and #s.models > 0 then
       p("")

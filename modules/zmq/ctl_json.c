@@ -207,8 +207,14 @@ void ctl_stats_locked(ngt_ctl *c, strbuf *s)
         ctl_str(s, ngt_menu_step_name(m, i));
         sb_printf(s,
                   ",\"calls\":%" PRIu64 ",\"events\":%" PRIu64 ",\"errors\":%" PRIu64
-                  ",\"timeouts\":%" PRIu64 ",\"p50_us\":%.3f,\"p99_us\":%.3f}",
+                  ",\"timeouts\":%" PRIu64 ",\"p50_us\":%.3f,\"p99_us\":%.3f",
                   st->calls, st->events_in, st->errors, st->timeouts, st->p50_us, st->p99_us);
+        const char *first = ngt_stats_step_error(c->stats, i, NULL);
+        if (first) {
+            sb_printf(s, ",\"first_error\":");
+            ctl_str(s, first);
+        }
+        sb_printf(s, "}");
     }
     sb_printf(s, "],\"models\":[");
     ngt_registry *reg = ngt_menu_registry(m);

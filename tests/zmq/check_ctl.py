@@ -663,7 +663,38 @@ def reload_zmq():
     print("reload_zmq: %d + %d events, 3 reloads, %d on main" % (len(xa), len(xb), len(ids)))
 
 
-CHECKS = {"lua_api": lua_api, "swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve, "reload_zmq": reload_zmq}
+def step_errors():
+    """A step that fails on some events: `stats` names its first message, `ngt top` shows it,
+    the events are counted as errored, and the node keeps serving."""
+    path = os.path.join(TMP, "errs.lua")
+    open(path, "w").write("""
+local ngt = require "ngt"
+local ev = ngt.schema { x = "f32[8]" }
+local picky = ngt.lua { name = "picky", reads = { "x" }, fn = function(ev, n)
+   -- about every other batch fails, whole (a Lua step's error is its batch's)
+   local row = ev.x[ev.sel[0]]
+   if row[0] > row[1] then error("x[0] too large for picky") end
+end }
+return ngt.menu { schema = ev, chains = { ngt.chain "Picky" { picky, ngt.cut "x[1] > 0" } },
+   streams = { main = { "Picky" } } }
+""")
+    node = Node(path, "--allow-errors")
+    try:
+        node.wait_events(5000)
+        s = node.stats()
+        step = [x for x in s["steps"] if x["name"].startswith("lua:picky") or "picky" in x["name"]][0]
+        assert step["errors"] > 0 and "too large for picky" in step.get("first_error", ""), step
+        top = ngt("top", node.ep, "--count", "1").stdout
+        assert "first error:" in top and "too large for picky" in top, top
+        assert s["node"]["errored"] > 0, s["node"]
+        rep = node.stop()
+    finally:
+        node.kill()
+    ev = rep["events"]
+    assert ev["in"] == ev["accepted"] + ev["rejected"] + ev["errored"] and ev["errored"] > 0, ev
+
+
+CHECKS = {"lua_api": lua_api, "swaps": swaps, "bad_swaps": bad_swaps, "reload": reload, "commands": commands, "curve": curve, "reload_zmq": reload_zmq, "step_errors": step_errors}
 
 if __name__ == "__main__":
     CHECKS[CHECK]()
