@@ -85,6 +85,34 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Sleeps until the wall-clock time due (ns): a paced sender leaves the core to the others. */
+static void sleep_until(uint64_t due)
+{
+    struct timespec ts = {(time_t)(due / 1000000000ULL), (long)(due % 1000000000ULL)};
+    clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Swaps model "fad" every 100 ms until stopped (a validated load off the hot path, as `ngt ctl
+ * swap` does; the ref backend: no compile). */
+typedef struct swapper {
+    ngt_registry *reg;
+    atomic_int stop;
+    int swaps, failed;
+} swapper;
+static void *swap_main(void *arg)
+{
+    swapper *w = arg;
+    while (!atomic_load(&w->stop)) {
+        ngt_error e;
+        if (ngt_registry_swap(w->reg, "fad", "ref", "models/fad.onnx", NULL, NULL, &e) < 0)
+            w->failed++;
+        w->swaps++;
+        struct timespec ts = {0, 100 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 typedef struct job {
     const char *in_ep, *out_ep; /* sender connects to in_ep, receiver to out_ep */
     int per_msg, msgs;
@@ -94,6 +122,7 @@ typedef struct job {
     uint64_t *t_send;
     void *ctx;
     ngt_zmq_node *node; /* the node run: its statistics when messages go missing */
+    swapper *swap;      /* model swaps during the node's run, or NULL */
 } job;
 
 static void *sender(void *arg)
@@ -113,9 +142,7 @@ static void *sender(void *arg)
     for (int m = 0; m <= j->msgs; m++) {
         int end = m == j->msgs;
         if (j->rate > 0) {
-            uint64_t due = t0 + (uint64_t)((double)m * j->per_msg / j->rate * 1e9);
-            while (now_ns() < due)
-                ;
+            sleep_until(t0 + (uint64_t)((double)m * j->per_msg / j->rate * 1e9));
         }
         wire_msg hd = {0};
         hd.flags = end ? WIRE_F_END : 0;
@@ -297,10 +324,16 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     }
     j->ctx = zmq_ctx_new();
     j->node = n;
-    pthread_t tx;
+    pthread_t tx, sw;
+    if (j->swap)
+        pthread_create(&sw, NULL, swap_main, j->swap);
     pthread_create(&tx, NULL, sender, j);
     result res = receive(j, 1, count_allocs);
     pthread_join(tx, NULL);
+    if (j->swap) {
+        atomic_store(&j->swap->stop, 1);
+        pthread_join(sw, NULL);
+    }
     ngt_zmq_node_finish(n, &err);
     ngt_runner_free(r);
     ngt_zmq_node_free(n);
@@ -312,17 +345,23 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     return res;
 }
 
-static ngt_menu *trivial_menu(ngt_schema **s, ngt_registry **reg)
+/* Every event accepted; with_model: after model "fad" (ref backend) run on x. */
+static ngt_menu *trivial_menu(ngt_schema **s, ngt_registry **reg, int with_model)
 {
-    ngt_error err;
+    ngt_error err = {0};
     *s = ngt_schema_new();
     ngt_schema_add(*s, "x", "f32[77]", &err);
     ngt_schema_add(*s, "e", "f32", &err);
     *reg = ngt_registry_new(&err);
+    if (with_model && ngt_registry_load(*reg, "fad", "ref", "models/fad.onnx", NULL, &err) < 0) {
+        fprintf(stderr, "bench_zmq: model (run from the source tree): %s\n", err.msg);
+        exit(1);
+    }
     ngt_menu *m = ngt_menu_new(*s, *reg, &err);
     int c = ngt_menu_chain(m, "All", &err);
-    const char *chains[1] = {"All"};
-    if (ngt_menu_cut(m, c, "e > -1", &err) < 0 || ngt_menu_stream(m, "all", 1, chains, &err) < 0 ||
+    const char *chains[1] = {"All"}, *in[1] = {"x"}, *out[1] = {"y"};
+    if ((with_model && ngt_menu_infer(m, c, "fad", 1, in, 1, out, &err) < 0) ||
+        ngt_menu_cut(m, c, "e > -1", &err) < 0 || ngt_menu_stream(m, "all", 1, chains, &err) < 0 ||
         ngt_menu_build(m, &err) < 0) {
         fprintf(stderr, "bench_zmq: menu: %s\n", err.msg);
         exit(1);
@@ -335,12 +374,55 @@ static double median3(double a, double b, double c)
     return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
 }
 
+/* Latency through the node whose menu runs model fad (ref backend), ipc, 16 events/msg, at half
+ * its maximum rate: steady, then with the model swapped every 100 ms, interleaved, 2 rounds each;
+ * target p99 during swaps <= 2x steady. */
+static void swap_latency(int quick, int pid, wire_layout *l)
+{
+    ngt_schema *s;
+    ngt_registry *reg;
+    ngt_menu *m = trivial_menu(&s, &reg, 1);
+    char c[128], d[128];
+    snprintf(c, sizeof c, "ipc:///tmp/ngt_bench_zmq_%d_sc", pid);
+    snprintf(d, sizeof d, "ipc:///tmp/ngt_bench_zmq_%d_sd", pid);
+    int msgs = quick ? 400 : 4000;
+    uint64_t *ts = calloc((size_t)msgs * 40 + 1, sizeof *ts);
+    job jm = {c, d, 16, msgs, 0, m, l, ts, NULL, NULL, NULL};
+    double max_rate = run_node(&jm, c, d, 0).ev_s, rate = max_rate / 2;
+    int paced = (int)(rate / 16 * (quick ? 0.5 : 2.0)); /* seconds of messages */
+    if (paced > msgs * 40)
+        paced = msgs * 40;
+    double p50[2][2], p99[2][2];
+    int swaps = 0, failed = 0;
+    for (int round = 0; round < 2; round++)
+        for (int with = 0; with < 2; with++) {
+            swapper w = {reg, 0, 0, 0};
+            job j = {c, d, 16, paced, rate, m, l, ts, NULL, NULL, with ? &w : NULL};
+            result r = run_node(&j, c, d, 0);
+            p50[with][round] = r.p50_us;
+            p99[with][round] = r.p99_us;
+            swaps += w.swaps;
+            failed += w.failed;
+        }
+    double s99 = (p99[0][0] + p99[0][1]) / 2, w99 = (p99[1][0] + p99[1][1]) / 2;
+    printf("\nlatency with model swaps: ipc, menu running fad (ref backend), 16 events/msg at %.0f "
+           "ev/s (half of %.0f), swapped every 100 ms (%d swaps, %d failed); 2 rounds, means (us)\n"
+           "%10s %10s %10s %10s %8s\n%10.1f %10.1f %10.1f %10.1f %7.2fx   (target <= 2x)\n",
+           rate, max_rate, swaps, failed, "steady p50", "steady p99", "swap p50", "swap p99",
+           "p99 x", (p50[0][0] + p50[0][1]) / 2, s99, (p50[1][0] + p50[1][1]) / 2, w99,
+           s99 > 0 ? w99 / s99 : 0);
+    free(ts);
+    ngt_menu_free(m);
+    ngt_registry_free(reg);
+    ngt_schema_free(s);
+}
+
 int main(int argc, char **argv)
 {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     ngt_schema *s;
     ngt_registry *reg;
-    ngt_menu *m = trivial_menu(&s, &reg);
+    ngt_menu *m = trivial_menu(&s, &reg, 0);
     wire_layout l;
     ngt_error err;
     wire_layout_init(&l, ngt_menu_schema(m), 0, &err);
@@ -376,9 +458,9 @@ int main(int argc, char **argv)
                     snprintf(d, sizeof d, "ipc:///tmp/ngt_bench_zmq_%d_d", pid);
                 }
                 uint64_t *ts = calloc((size_t)msgs + 1, sizeof *ts);
-                job j = {a, b, per, msgs, 0, m, &l, ts, NULL, NULL};
+                job j = {a, b, per, msgs, 0, m, &l, ts, NULL, NULL, NULL};
                 raw[rep] = run_raw(&j, a, b).ev_s;
-                job jn = {c, d, per, msgs, 0, m, &l, ts, NULL, NULL};
+                job jn = {c, d, per, msgs, 0, m, &l, ts, NULL, NULL, NULL};
                 result rn = run_node(&jn, c, d, rep == 0);
                 nod[rep] = rn.ev_s;
                 if (rep == 0) {
@@ -414,16 +496,15 @@ int main(int argc, char **argv)
             snprintf(d, sizeof d, "ipc:///tmp/ngt_bench_zmq_%d_ld", pid);
         }
         uint64_t *ts = calloc((size_t)msgs + 1, sizeof *ts);
-        job j = {a, b, 16, msgs, rate, m, &l, ts, NULL, NULL};
+        job j = {a, b, 16, msgs, rate, m, &l, ts, NULL, NULL, NULL};
         result rr = run_raw(&j, a, b);
-        job jn = {c, d, 16, msgs, rate, m, &l, ts, NULL, NULL};
+        job jn = {c, d, 16, msgs, rate, m, &l, ts, NULL, NULL, NULL};
         result rn = run_node(&jn, c, d, 0);
         printf("%-5s %12.0f %10.1f %10.1f %10.1f %10.1f\n", trs[t], rate, rr.p50_us, rr.p99_us,
                rn.p50_us, rn.p99_us);
         free(ts);
     }
-    printf("(latency during model swaps: measured once runtime swap lands; the hook is run_node's "
-           "steady-state window)\n");
+    swap_latency(quick, pid, &l);
     wire_layout_free(&l);
     ngt_menu_free(m);
     ngt_registry_free(reg);
