@@ -12,14 +12,20 @@
 
 enum {
     ZMQ_MAX_SINKS = 64,
-    ZMQ_OUT_BUFS = 4,     /* output messages per sink: one filling, the rest queued or sending */
+    ZMQ_OUT_BUFS = 8,     /* output messages per sink: one filling, the rest queued or sending */
     ZMQ_MAX_SOURCES = 64, /* (source, epoch) pairs tracked for sequence gaps */
     ZMQ_ENDPOINT_MAX = 512
 };
 
-/* One output message being filled or waiting to be sent: every frame preallocated for cap events.
- */
+/* One output message being filled, queued, or in libzmq's hands: every frame preallocated for cap
+ * events. Its column frames are sent without a copy (zmq_msg_init_data): the buffer comes back to
+ * its sink when libzmq has released every frame (refs); one orphaned by a reload frees itself. */
+struct zmq_sink;
 typedef struct zmq_obuf {
+    struct zmq_sink *owner;
+    int slot, nf; /* its index in owner->bufs; frames (n_frames - 1) */
+    atomic_int refs;
+    int orphan; /* owner->mu */
     uint8_t *header;
     uint8_t **frames; /* layout.n_frames - 1: columns, ids, decision, streams, status, provenance */
     size_t *rows;     /* bytes per event of each frame but the provenance */
@@ -41,11 +47,12 @@ typedef struct zmq_sink {
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* a buffer was queued, or stop */
     pthread_cond_t free_cv; /* a buffer came back */
-    zmq_obuf bufs[ZMQ_OUT_BUFS];
+    zmq_obuf *bufs[ZMQ_OUT_BUFS];
     int free_list[ZMQ_OUT_BUFS], n_free;
     int queue[ZMQ_OUT_BUFS], q_head, q_count;
     int open; /* filling, or -1 */
     int stop;
+    int sending; /* the sink thread is in a send */
     int end_req; /* send an end of stream now (detach) */
     int ended;   /* the last message sent was an end of stream */
     uint64_t sent_events, sent_messages;
@@ -104,10 +111,11 @@ void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p);
 void zmq_sink_stop(zmq_sink *s);   /* flushes, sends the end of stream, joins */
 void zmq_sink_idle(zmq_sink *s);   /* queues the open message, waits until every one has left */
 void zmq_sink_detach(zmq_sink *s); /* idle, then an end of stream; index -1 */
-/* Frees the buffers made for the node's old output layout and makes them for its current one
- * (the sink idle, no batch being delivered). */
-int zmq_sink_relayout(zmq_sink *s, const wire_layout *old, ngt_error *err);
-void zmq_sink_free(zmq_sink *s);
+/* Makes the buffers anew for the node's current output layout (the sink idle, no batch being
+ * delivered; buffers still in libzmq's hands free themselves when released). */
+int zmq_sink_relayout(zmq_sink *s, ngt_error *err);
+void zmq_sink_close(zmq_sink *s); /* stops it and closes its socket (libzmq keeps what is queued) */
+void zmq_sink_free(zmq_sink *s);  /* after zmq_ctx_term: every frame released */
 /* Wall clock, ns since the Unix epoch (send timestamps). */
 uint64_t zmq_wall_ns(void);
 

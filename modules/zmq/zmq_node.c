@@ -289,7 +289,7 @@ int ngt_zmq_node_retarget(ngt_zmq_node *n, ngt_menu *m, ngt_runner *r, ngt_error
     n->runner = r;
     int rc = NGT_OK;
     for (int i = 0; i < n->n_sinks; i++)
-        if (zmq_sink_relayout(n->sinks[i], &old_out, err) != NGT_OK && rc == NGT_OK) {
+        if (zmq_sink_relayout(n->sinks[i], err) != NGT_OK && rc == NGT_OK) {
             rc = err ? err->code : NGT_ENOMEM;
             ngt_zmq_node_stop(n); /* a sink without buffers cannot take events */
         }
@@ -342,11 +342,13 @@ void ngt_zmq_node_free(ngt_zmq_node *n)
     if (n->runner)
         ngt_zmq_node_finish(n, NULL);
     for (int i = 0; i < n->n_sinks; i++)
-        zmq_sink_free(n->sinks[i]);
+        zmq_sink_close(n->sinks[i]);
     if (n->src_sock)
         zmq_close(n->src_sock);
     if (n->ctx)
-        zmq_ctx_term(n->ctx);
+        zmq_ctx_term(n->ctx); /* every frame sent or dropped: the sinks' buffers are released */
+    for (int i = 0; i < n->n_sinks; i++)
+        zmq_sink_free(n->sinks[i]);
     wire_layout_free(&n->in);
     wire_layout_free(&n->out);
     ngt_batch_free(n->scratch);

@@ -9,15 +9,35 @@
 #include <time.h>
 #include <zmq.h>
 
-static int obuf_init(zmq_obuf *o, const wire_layout *l, int cap)
+static void obuf_free(zmq_obuf *o)
+{
+    if (!o)
+        return;
+    for (int k = 0; o->frames && k < o->nf; k++)
+        free(o->frames[k]);
+    free(o->frames);
+    free(o->rows);
+    free(o->header);
+    free(o);
+}
+
+static zmq_obuf *obuf_new(zmq_sink *s, int slot, const wire_layout *l, int cap)
 {
     int nf = l->n_frames - 1;
-    memset(o, 0, sizeof *o);
+    zmq_obuf *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->owner = s;
+    o->slot = slot;
+    o->nf = nf;
+    atomic_init(&o->refs, 0);
     o->header = calloc(1, wire_header_size(l));
     o->frames = calloc((size_t)nf, sizeof *o->frames);
     o->rows = calloc((size_t)nf, sizeof *o->rows);
-    if (!o->header || !o->frames || !o->rows)
-        return -1;
+    if (!o->header || !o->frames || !o->rows) {
+        obuf_free(o);
+        return NULL;
+    }
     for (int k = 0; k < l->n_cols; k++)
         o->rows[k] = l->row[k];
     o->rows[l->n_cols] = 8;
@@ -25,20 +45,39 @@ static int obuf_init(zmq_obuf *o, const wire_layout *l, int cap)
     o->rows[l->n_cols + 2] = 8;
     o->rows[l->n_cols + 3] = 1;
     for (int k = 0; k < nf - 1; k++)
-        if (!(o->frames[k] = malloc(o->rows[k] * (size_t)cap + 1)))
-            return -1;
-    o->frames[nf - 1] = malloc(wire_prov_size(NGT_MAX_MENU_MODELS));
-    return o->frames[nf - 1] ? 0 : -1;
+        if (!(o->frames[k] = malloc(o->rows[k] * (size_t)cap + 1))) {
+            obuf_free(o);
+            return NULL;
+        }
+    if (!(o->frames[nf - 1] = malloc(wire_prov_size(NGT_MAX_MENU_MODELS)))) {
+        obuf_free(o);
+        return NULL;
+    }
+    return o;
 }
 
-static void obuf_free(zmq_obuf *o, const wire_layout *l)
+/* Drops one reference; the last one gives the buffer back to its sink (or frees an orphan). Runs on
+ * the sink thread and on libzmq's I/O thread (zmq_msg_init_data's free function). */
+static void obuf_release(zmq_obuf *o)
 {
-    for (int k = 0; o->frames && k < l->n_frames - 1; k++)
-        free(o->frames[k]);
-    free(o->frames);
-    free(o->rows);
-    free(o->header);
-    memset(o, 0, sizeof *o);
+    if (atomic_fetch_sub(&o->refs, 1) != 1)
+        return;
+    zmq_sink *s = o->owner;
+    pthread_mutex_lock(&s->mu);
+    int orphan = o->orphan;
+    if (!orphan) {
+        s->free_list[s->n_free++] = o->slot;
+        pthread_cond_broadcast(&s->free_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (orphan)
+        obuf_free(o);
+}
+
+static void frame_done(void *data, void *hint)
+{
+    (void)data;
+    obuf_release(hint);
 }
 
 zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const char *endpoint,
@@ -76,12 +115,22 @@ zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const cha
 
 static void *sink_main(void *arg);
 
+/* Makes every buffer for the node's output layout (mu held, or before start). A buffer still in
+ * libzmq's hands is orphaned: it frees itself when released. */
 static int sink_buffers(zmq_sink *s, ngt_error *err)
 {
     ngt_zmq_node *n = s->node;
+    int is_free[ZMQ_OUT_BUFS] = {0};
+    for (int i = 0; i < s->n_free; i++)
+        is_free[s->free_list[i]] = 1;
     s->n_free = 0;
     for (int i = 0; i < ZMQ_OUT_BUFS; i++) {
-        if (obuf_init(&s->bufs[i], &n->out, n->capacity) != 0)
+        if (s->bufs[i] && is_free[i])
+            obuf_free(s->bufs[i]);
+        else if (s->bufs[i])
+            s->bufs[i]->orphan = 1;
+        s->bufs[i] = obuf_new(s, i, &n->out, n->capacity);
+        if (!s->bufs[i])
             return seterr(err, NGT_ENOMEM, "sink '%s': out of memory", s->stream);
         s->free_list[s->n_free++] = i;
     }
@@ -137,7 +186,7 @@ static zmq_obuf *open_for(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
     while (s->n_free == 0)
         pthread_cond_wait(&s->free_cv, &s->mu);
     s->open = s->free_list[--s->n_free];
-    zmq_obuf *o = &s->bufs[s->open];
+    zmq_obuf *o = s->bufs[s->open];
     wire_msg h = {0};
     wire_put_header(o->header, &s->node->out, &h, b);
     o->n = 0;
@@ -175,7 +224,7 @@ void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
     pthread_mutex_lock(&s->mu);
     /* provenance and batch scalars are the batch's: a message never spans a change of either */
     if (s->open >= 0 &&
-        (!prov_equal(&s->bufs[s->open].prov, p) || !scalars_equal(l, s->bufs[s->open].header, b)))
+        (!prov_equal(&s->bufs[s->open]->prov, p) || !scalars_equal(l, s->bufs[s->open]->header, b)))
         queue_open(s);
     int i = 0;
     while (i < nev) {
@@ -183,7 +232,7 @@ void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
             i++;
             continue;
         }
-        zmq_obuf *o = s->open >= 0 ? &s->bufs[s->open] : open_for(s, b, p);
+        zmq_obuf *o = s->open >= 0 ? s->bufs[s->open] : open_for(s, b, p);
         int j = i + 1;
         while (j < nev && j - i < cap - o->n && (streams[j] >> s->index & 1))
             j++;
@@ -195,7 +244,9 @@ void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Sends one message (the sink thread, without the lock); blocks while the peer's queue is full. */
+/* Sends one message (the sink thread, without the lock); blocks while the peer's queue is full.
+ * Header and provenance are copied; column frames go without a copy, each holding a reference on
+ * o that libzmq drops once the frame has left; the caller holds one more and drops it after. */
 static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
 {
     const wire_layout *l = &s->node->out;
@@ -205,10 +256,25 @@ static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
     wire_st64(o->header + 32, first);
     wire_st32(o->header + 40, (uint32_t)o->n);
     wire_st64(o->header + 48, o->send_ns ? o->send_ns : zmq_wall_ns());
-    int nf = l->n_frames - 1;
+    int nf = o->nf;
+    atomic_store(&o->refs, 1);
     zmq_send(s->sock, o->header, wire_header_size(l), ZMQ_SNDMORE);
-    for (int k = 0; k < nf - 1; k++)
-        zmq_send(s->sock, o->frames[k], o->rows[k] * (size_t)o->n, ZMQ_SNDMORE);
+    for (int k = 0; k < nf - 1; k++) {
+        size_t size = o->rows[k] * (size_t)o->n;
+        zmq_msg_t m;
+        if (size == 0) {
+            zmq_send(s->sock, NULL, 0, ZMQ_SNDMORE);
+            continue;
+        }
+        atomic_fetch_add(&o->refs, 1);
+        if (zmq_msg_init_data(&m, o->frames[k], size, frame_done, o) != 0) {
+            atomic_fetch_sub(&o->refs, 1);
+            zmq_send(s->sock, o->frames[k], size, ZMQ_SNDMORE); /* cannot happen: a copy then */
+            continue;
+        }
+        if (zmq_msg_send(&m, s->sock, ZMQ_SNDMORE) < 0)
+            zmq_msg_close(&m); /* releases the reference */
+    }
     zmq_send(s->sock, o->frames[nf - 1], o->prov_size, 0);
 }
 
@@ -220,28 +286,36 @@ static void deadline(struct timespec *ts, double ms)
     ts->tv_nsec = (long)(ns % 1000000000ULL);
 }
 
-/* Sends an end of stream: no events, the last provenance known (or none). mu held; released
- * while sending. */
+/* Sends buffer o (mu held; released while sending). */
+static void send_locked(zmq_sink *s, zmq_obuf *o, uint32_t flags)
+{
+    uint64_t first = s->sent_events;
+    s->sending = 1;
+    pthread_mutex_unlock(&s->mu);
+    send_obuf(s, o, first, flags);
+    obuf_release(o);
+    pthread_mutex_lock(&s->mu);
+    s->sending = 0;
+    pthread_cond_broadcast(&s->free_cv);
+}
+
+/* Sends an end of stream: no events, the last provenance known (or none). mu held. */
 static void send_end(zmq_sink *s)
 {
-    int i = s->free_list[--s->n_free];
-    zmq_obuf *o = &s->bufs[i];
-    uint64_t first = s->sent_events;
-    pthread_mutex_unlock(&s->mu);
+    while (s->n_free == 0)
+        pthread_cond_wait(&s->free_cv, &s->mu);
+    zmq_obuf *o = s->bufs[s->free_list[--s->n_free]];
     if (o->prov_size == 0) {
         memset(&o->prov, 0, sizeof o->prov);
         o->prov_size = wire_prov_size(0);
     }
-    wire_put_prov(o->frames[s->node->out.n_frames - 2], &o->prov, s->stream);
+    wire_put_prov(o->frames[o->nf - 1], &o->prov, s->stream);
     wire_msg h = {0};
     wire_put_header(o->header, &s->node->out, &h, NULL);
     o->n = 0;
     o->send_ns = 0;
-    send_obuf(s, o, first, WIRE_F_END);
-    pthread_mutex_lock(&s->mu);
-    s->free_list[s->n_free++] = i;
+    send_locked(s, o, WIRE_F_END);
     s->ended = 1;
-    pthread_cond_broadcast(&s->free_cv);
 }
 
 static void *sink_main(void *arg)
@@ -251,11 +325,12 @@ static void *sink_main(void *arg)
     pthread_mutex_lock(&s->mu);
     for (;;) {
         if (s->q_count == 0 && s->open >= 0 &&
-            (s->stop || s->end_req || now_ns() - s->bufs[s->open].t0 >= flush_ns))
+            (s->stop || s->end_req || now_ns() - s->bufs[s->open]->t0 >= flush_ns))
             queue_open(s);
         if (s->q_count == 0 && s->end_req) {
             send_end(s);
             s->end_req = 0;
+            pthread_cond_broadcast(&s->free_cv);
             continue;
         }
         if (s->q_count == 0) {
@@ -266,19 +341,15 @@ static void *sink_main(void *arg)
             pthread_cond_timedwait(&s->work_cv, &s->mu, &ts);
             continue;
         }
-        int i = s->queue[s->q_head];
+        zmq_obuf *o = s->bufs[s->queue[s->q_head]];
         s->q_head = (s->q_head + 1) % ZMQ_OUT_BUFS;
         s->q_count--;
-        uint64_t first = s->sent_events;
-        pthread_mutex_unlock(&s->mu);
-        s->bufs[i].send_ns = 0;
-        send_obuf(s, &s->bufs[i], first, 0);
-        pthread_mutex_lock(&s->mu);
-        s->sent_events += (uint64_t)s->bufs[i].n;
+        o->send_ns = 0;
+        int n = o->n; /* o may be reused once released */
+        send_locked(s, o, 0);
+        s->sent_events += (uint64_t)n;
         s->sent_messages++;
         s->ended = 0;
-        s->free_list[s->n_free++] = i;
-        pthread_cond_broadcast(&s->free_cv);
     }
     if (!(s->ended && s->index < 0)) /* a detached sink has sent its end already */
         send_end(s);
@@ -302,7 +373,7 @@ void zmq_sink_idle(zmq_sink *s)
 {
     pthread_mutex_lock(&s->mu);
     queue_open(s);
-    while (s->started && s->n_free < ZMQ_OUT_BUFS)
+    while (s->started && (s->q_count > 0 || s->sending))
         pthread_cond_wait(&s->free_cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
 }
@@ -321,25 +392,31 @@ void zmq_sink_detach(zmq_sink *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-int zmq_sink_relayout(zmq_sink *s, const wire_layout *old, ngt_error *err)
+int zmq_sink_relayout(zmq_sink *s, ngt_error *err)
 {
     pthread_mutex_lock(&s->mu); /* the sink thread reads the layout after taking mu */
-    for (int i = 0; i < ZMQ_OUT_BUFS; i++)
-        obuf_free(&s->bufs[i], old);
     int rc = sink_buffers(s, err);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void zmq_sink_close(zmq_sink *s)
+{
+    if (!s)
+        return;
+    zmq_sink_stop(s);
+    if (s->sock)
+        zmq_close(s->sock);
+    s->sock = NULL;
 }
 
 void zmq_sink_free(zmq_sink *s)
 {
     if (!s)
         return;
-    zmq_sink_stop(s);
+    zmq_sink_close(s);
     for (int i = 0; i < ZMQ_OUT_BUFS; i++)
-        obuf_free(&s->bufs[i], &s->node->out);
-    if (s->sock)
-        zmq_close(s->sock);
+        obuf_free(s->bufs[i]);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->work_cv);
     pthread_cond_destroy(&s->free_cv);
