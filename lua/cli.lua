@@ -51,6 +51,8 @@ usage: ngt run MENU.lua [options]
   --stop-at-end        drain and exit after the first end-of-stream message
   --max-events N       events per input message at most (default 1048576; more: refused)
   --node-id N          source id written in output messages (default 0)
+  --linger-ms MS       after a stop, how long a sink waits for its receiver to take what is left
+                       (default 10000); events still unsent then are reported as undelivered
   --allow-errors       exit 0 even when events errored
   --farm URL           run as a farm node (docs/farm.md): batches from the JetStream work-queue
                        stream of --stream NAME on the NATS server URL (nats://HOST:PORT), one
@@ -65,8 +67,9 @@ usage: ngt run MENU.lua [options]
 On a terminal a progress line is shown; ^C drains the batches in flight and still reports (a node
 stops taking input, finishes what it received, flushes every sink and sends end of stream).
 Every failing step's first message (and input refused for bad collection counts) is printed on
-stderr. Exit status: 0 ok, 1 failure, 2 usage, 3 the run completed but events errored (a step
-failed on them or their input was refused; --allow-errors makes that 0).
+stderr. Exit status: 0 ok, 1 failure (also: accepted events a node could not deliver), 2 usage,
+3 the run completed but events errored (a step failed on them or their input was refused;
+--allow-errors makes that 0).
 ]],
    inspect = [[
 usage: ngt inspect MENU.lua
@@ -95,7 +98,7 @@ function verbs.run(list)
                                    input = 1, output = 1, ["input-rate"] = 1, ["prescale-column"] = 1,
                                    json = 1, ["output-columns"] = 1, control = 1, metrics = 1,
                                    ["curve-secret"] = 1, ["curve-allow"] = 1, source = 1, sink = 1,
-                                   ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1, farm = 1,
+                                   ["flush-ms"] = 1, ["max-events"] = 1, ["node-id"] = 1, ["linger-ms"] = 1, farm = 1,
                                    stream = 1, ["ack-wait-ms"] = 1, ["max-deliver"] = 1, fetch = 1,
                                    ["idle-exit"] = 1, ["dup-window-ms"] = 1, cuts = 1 },
                              { record = true, quiet = true, ["allow-errors"] = true, remote = true,
@@ -157,6 +160,7 @@ function verbs.run(list)
       zsrc.stop_at_end = opts["stop-at-end"] or zsrc.stop_at_end
       zsrc.max_events = number(opts, "max-events", zsrc.max_events or 0, { min = 1 })
       zsrc.node_id = number(opts, "node-id", zsrc.node_id or 0, { min = 0 })
+      zsrc.linger_ms = number(opts, "linger-ms", zsrc.linger_ms or 10000, { min = 1 })
    elseif #zsinks > 0 then
       eprint("ngt run: --sink needs a ZeroMQ source (--source or ngt.source.zmq in the script)") menu:close() return 2
    elseif opts.input then
@@ -225,6 +229,11 @@ function verbs.run(list)
    if errs ~= "" then
       for line in errs:gmatch("[^\n]+") do eprint("ngt run: ", line) end
       if not opts["allow-errors"] then status = 3 end
+   end
+   if r.source and r.source.undelivered_events > 0 then
+      eprint(string.format("ngt run: %d accepted events not delivered: a sink's receiver took nothing for %d ms after the stop",
+                           r.source.undelivered_events, zsrc.linger_ms))
+      status = 1
    end
    if opts.json then
       local f, ferr = io.open(opts.json, "w")

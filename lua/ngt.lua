@@ -344,12 +344,13 @@ function _M.source.zmq(t)
    local w = where()
    if type(t) ~= "table" or type(t.endpoint) ~= "string" then fail(w, "ngt.source.zmq needs endpoint = \"tcp://...\"") end
    for k in pairs(t) do
-      if k ~= "endpoint" and k ~= "flush_ms" and k ~= "stop_at_end" and k ~= "max_events" and k ~= "node_id" then
+      if k ~= "endpoint" and k ~= "flush_ms" and k ~= "stop_at_end" and k ~= "max_events" and k ~= "node_id"
+         and k ~= "linger_ms" then
          fail(w, "ngt.source.zmq: unknown option '%s'", tostring(k))
       end
    end
    return { kind = "zmq_source", endpoint = t.endpoint, flush_ms = t.flush_ms, stop_at_end = t.stop_at_end,
-            max_events = t.max_events, node_id = t.node_id, where = w }
+            max_events = t.max_events, node_id = t.node_id, linger_ms = t.linger_ms, where = w }
 end
 
 -- API: a ZeroMQ PUSH sink for one output stream. Example:

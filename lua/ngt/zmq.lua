@@ -36,6 +36,7 @@ function _M.serve(menu, src, sinks, opts, sinks_given)
    zo.max_events = src.max_events or 0
    zo.hwm = src.hwm or 0
    zo.node_id = src.node_id or 0
+   zo.linger_ms = src.linger_ms or 0
    local node = C.ngt_zmq_node_new(menu.menu, src.endpoint, zo, e)
    if node == nil then return nil, core.msg(e) end
    for _, s in ipairs(sinks) do
@@ -161,12 +162,13 @@ function _M.section(zs)
    end
    return { __order = { "messages", "events", "refused_messages", "refused_events", "refused_by",
                         "lost_upstream", "ends", "epochs", "batches", "sent_messages", "sent_events",
-                        "first_error" },
+                        "undelivered_events", "first_error" },
             messages = tonumber(zs.messages), events = tonumber(zs.events),
             refused_messages = tonumber(zs.refused_messages), refused_events = tonumber(zs.refused_events),
             refused_by = by, lost_upstream = tonumber(zs.lost_upstream), ends = tonumber(zs.ends),
             epochs = tonumber(zs.epochs), batches = tonumber(zs.batches),
             sent_messages = tonumber(zs.sent_messages), sent_events = tonumber(zs.sent_events),
+            undelivered_events = tonumber(zs.undelivered_events),
             first_error = ffi.string(zs.first_error) }
 end
 
@@ -180,7 +182,12 @@ function _M.text(sec)
       sec.messages, sec.events, sec.refused_messages, sec.refused_events,
       #parts > 0 and " [" .. table.concat(parts, ", ") .. "]" or "", sec.lost_upstream, sec.ends)
    if sec.first_error ~= "" then s = s .. "         first refusal: " .. sec.first_error .. "\n" end
-   return s .. string.format("sinks    %d messages, %d events sent\n", sec.sent_messages, sec.sent_events)
+   s = s .. string.format("sinks    %d messages, %d events sent\n", sec.sent_messages, sec.sent_events)
+   if sec.undelivered_events > 0 then
+      s = s .. string.format("         %d events NOT delivered (a receiver took nothing within the linger)\n",
+                             sec.undelivered_events)
+   end
+   return s
 end
 
 return _M

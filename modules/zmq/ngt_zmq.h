@@ -34,6 +34,8 @@ typedef struct ngt_zmq_opts {
     int max_events;   /* events per input message; <= 0: 2^20 (more: refused as oversize) */
     int hwm;          /* ZeroMQ high-water marks, messages; <= 0: 1000 */
     uint32_t node_id; /* source id written in output messages */
+    int linger_ms;    /* after a stop, how long a sink waits for its peer to take anything; what is
+                         still unsent then is dropped and counted (undelivered_events); <= 0: 10000 */
 } ngt_zmq_opts;
 
 typedef struct ngt_zmq_stats {
@@ -47,6 +49,8 @@ typedef struct ngt_zmq_stats {
     uint64_t batches;                     /* batches submitted */
     uint64_t sent_messages, sent_events;  /* over every sink */
     char first_error[NGT_ERR_MSG_MAX];    /* the first refusal's message */
+    uint64_t undelivered_events; /* accepted events a sink's peer did not take within linger_ms
+                                    of the stop: lost downstream, reported */
 } ngt_zmq_stats;
 
 /* ---- Node: a PULL source filling a runner's batches, PUSH sinks per output stream ------------ */

@@ -52,10 +52,12 @@ typedef struct zmq_sink {
     int queue[ZMQ_OUT_BUFS], q_head, q_count;
     int open; /* filling, or -1 */
     int stop;
-    int sending; /* the sink thread is in a send */
-    int end_req; /* send an end of stream now (detach) */
-    int ended;   /* the last message sent was an end of stream */
-    uint64_t sent_events, sent_messages;
+    int sending;                         /* the sink thread is in a send */
+    int end_req;                         /* send an end of stream now (detach) */
+    int ended;                           /* the last message sent was an end of stream */
+    uint64_t sent_events, sent_messages; /* handed to libzmq */
+    uint64_t undelivered;                /* events dropped after the stop's linger (mu) */
+    uint64_t progress_ns;                /* the sink thread's last send (its own) */
 } zmq_sink;
 
 typedef struct zmq_seq {
@@ -77,6 +79,7 @@ struct ngt_zmq_node {
     pthread_t src_tid;
     int src_started;
     atomic_int stop;
+    _Atomic uint64_t stop_ns; /* when stop was first asked (zmq_node_request_stop) */
     pthread_mutex_t done_mu;
     pthread_cond_t done_cv;
     int src_done;
@@ -114,8 +117,13 @@ void zmq_sink_detach(zmq_sink *s); /* idle, then an end of stream; index -1 */
 /* Makes the buffers anew for the node's current output layout (the sink idle, no batch being
  * delivered; buffers still in libzmq's hands free themselves when released). */
 int zmq_sink_relayout(zmq_sink *s, ngt_error *err);
+/* After zmq_sink_stop: waits (linger_ms without progress at most) until libzmq has written every
+ * frame out; what it still holds then is counted undelivered and dropped at close. */
+void zmq_sink_settle(zmq_sink *s);
 void zmq_sink_close(zmq_sink *s); /* stops it and closes its socket (libzmq keeps what is queued) */
 void zmq_sink_free(zmq_sink *s);  /* after zmq_ctx_term: every frame released */
+/* Sets stop (and when it was first asked, for the sinks' linger). */
+void zmq_node_request_stop(struct ngt_zmq_node *n);
 /* Wall clock, ns since the Unix epoch (send timestamps). */
 uint64_t zmq_wall_ns(void);
 

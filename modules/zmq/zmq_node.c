@@ -40,6 +40,8 @@ static void node_settle(ngt_zmq_opts *o, const ngt_zmq_opts *in)
         o->max_events = WIRE_DEFAULT_MAX_EVENTS;
     if (o->hwm <= 0)
         o->hwm = 1000;
+    if (o->linger_ms <= 0)
+        o->linger_ms = 10000;
 }
 
 ngt_zmq_node *ngt_zmq_node_new(ngt_menu *m, const char *source, const ngt_zmq_opts *opts,
@@ -58,6 +60,7 @@ ngt_zmq_node *ngt_zmq_node_new(ngt_menu *m, const char *source, const ngt_zmq_op
     node_settle(&n->o, opts);
     n->epoch = zmq_wall_ns();
     atomic_init(&n->stop, 0);
+    atomic_init(&n->stop_ns, 0);
     pthread_mutex_init(&n->done_mu, NULL);
     pthread_cond_init(&n->done_cv, NULL);
     pthread_cond_init(&n->pause_cv, NULL);
@@ -211,9 +214,16 @@ int ngt_zmq_node_wait(ngt_zmq_node *n, int timeout_ms)
     return done;
 }
 
+void zmq_node_request_stop(ngt_zmq_node *n)
+{
+    uint64_t none = 0;
+    atomic_compare_exchange_strong(&n->stop_ns, &none, now_ns());
+    atomic_store(&n->stop, 1);
+}
+
 void ngt_zmq_node_stop(ngt_zmq_node *n)
 {
-    atomic_store(&n->stop, 1);
+    zmq_node_request_stop(n);
     pthread_mutex_lock(&n->done_mu);
     pthread_cond_broadcast(&n->pause_cv);
     pthread_mutex_unlock(&n->done_mu);
@@ -317,6 +327,8 @@ int ngt_zmq_node_finish(ngt_zmq_node *n, ngt_error *err)
         ngt_runner_drain(n->runner);
     for (int i = 0; i < n->n_sinks; i++)
         zmq_sink_stop(n->sinks[i]);
+    for (int i = 0; i < n->n_sinks; i++)
+        zmq_sink_settle(n->sinks[i]);
     return NGT_OK;
 }
 
@@ -325,12 +337,13 @@ void ngt_zmq_node_stats(ngt_zmq_node *n, ngt_zmq_stats *s)
     pthread_mutex_lock(&n->st_mu);
     *s = n->st;
     pthread_mutex_unlock(&n->st_mu);
-    s->sent_messages = s->sent_events = 0;
+    s->sent_messages = s->sent_events = s->undelivered_events = 0;
     for (int i = 0; i < n->n_sinks; i++) {
         zmq_sink *k = n->sinks[i];
         pthread_mutex_lock(&k->mu);
         s->sent_messages += k->sent_messages;
         s->sent_events += k->sent_events;
+        s->undelivered_events += k->undelivered;
         pthread_mutex_unlock(&k->mu);
     }
 }

@@ -102,7 +102,7 @@ zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const cha
         zmq_sink_free(s);
         return NULL;
     }
-    int hwm = n->o.hwm, linger = -1; /* closing waits until every queued message has left */
+    int hwm = n->o.hwm, linger = -1; /* zmq_sink_settle bounds the wait and sets it to 0 */
     zmq_setsockopt(s->sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
     if (zmq_attach(s->sock, endpoint, 1, err) != NGT_OK) {
@@ -247,9 +247,30 @@ void zmq_sink_deliver(zmq_sink *s, ngt_batch *b, const ngt_provenance *p)
 /* Sends one message (the sink thread, without the lock); blocks while the peer's queue is full.
  * Header and provenance are copied; column frames go without a copy, each holding a reference on
  * o that libzmq drops once the frame has left; the caller holds one more and drops it after. */
-static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
+/* Waits until the socket takes a message (back-pressure: indefinitely while the node runs); after
+ * a stop, gives up when the peer has taken nothing for linger_ms. Returns 0 when it can send. */
+static int wait_writable(zmq_sink *s)
+{
+    ngt_zmq_node *n = s->node;
+    zmq_pollitem_t it = {s->sock, 0, ZMQ_POLLOUT, 0};
+    for (;;) {
+        if (zmq_poll(&it, 1, 50) > 0 && (it.revents & ZMQ_POLLOUT))
+            return 0;
+        if (atomic_load(&n->stop)) { /* the linger counts from the stop or the last send */
+            uint64_t since = atomic_load(&n->stop_ns);
+            since = s->progress_ns > since ? s->progress_ns : since;
+            if (now_ns() - since >= (uint64_t)n->o.linger_ms * 1000000ULL)
+                return -1;
+        }
+    }
+}
+
+static int send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
 {
     const wire_layout *l = &s->node->out;
+    atomic_store(&o->refs, 1); /* the caller's, dropped after the send (or the drop) */
+    if (wait_writable(s) != 0)
+        return -1;
     wire_st32(o->header + 8, flags | WIRE_F_OUTPUT);
     wire_st32(o->header + 12, s->node->o.node_id);
     wire_st64(o->header + 24, s->node->epoch);
@@ -257,7 +278,6 @@ static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
     wire_st32(o->header + 40, (uint32_t)o->n);
     wire_st64(o->header + 48, o->send_ns ? o->send_ns : zmq_wall_ns());
     int nf = o->nf;
-    atomic_store(&o->refs, 1);
     zmq_send(s->sock, o->header, wire_header_size(l), ZMQ_SNDMORE);
     for (int k = 0; k < nf - 1; k++) {
         size_t size = o->rows[k] * (size_t)o->n;
@@ -276,6 +296,8 @@ static void send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
             zmq_msg_close(&m); /* releases the reference */
     }
     zmq_send(s->sock, o->frames[nf - 1], o->prov_size, 0);
+    s->progress_ns = now_ns();
+    return 0;
 }
 
 static void deadline(struct timespec *ts, double ms)
@@ -286,17 +308,22 @@ static void deadline(struct timespec *ts, double ms)
     ts->tv_nsec = (long)(ns % 1000000000ULL);
 }
 
-/* Sends buffer o (mu held; released while sending). */
-static void send_locked(zmq_sink *s, zmq_obuf *o, uint32_t flags)
+/* Sends buffer o (mu held; released while sending). Returns 0, or -1 when it was dropped (its
+ * events counted undelivered). */
+static int send_locked(zmq_sink *s, zmq_obuf *o, uint32_t flags)
 {
     uint64_t first = s->sent_events;
+    int n = o->n; /* o may be reused once released */
     s->sending = 1;
     pthread_mutex_unlock(&s->mu);
-    send_obuf(s, o, first, flags);
+    int rc = send_obuf(s, o, first, flags);
     obuf_release(o);
     pthread_mutex_lock(&s->mu);
     s->sending = 0;
+    if (rc != 0)
+        s->undelivered += (uint64_t)n;
     pthread_cond_broadcast(&s->free_cv);
+    return rc;
 }
 
 /* Sends an end of stream: no events, the last provenance known (or none). mu held. */
@@ -346,9 +373,10 @@ static void *sink_main(void *arg)
         s->q_count--;
         o->send_ns = 0;
         int n = o->n; /* o may be reused once released */
-        send_locked(s, o, 0);
-        s->sent_events += (uint64_t)n;
-        s->sent_messages++;
+        if (send_locked(s, o, 0) == 0) {
+            s->sent_events += (uint64_t)n;
+            s->sent_messages++;
+        }
         s->ended = 0;
     }
     if (!(s->ended && s->index < 0)) /* a detached sink has sent its end already */
@@ -398,6 +426,45 @@ int zmq_sink_relayout(zmq_sink *s, ngt_error *err)
     int rc = sink_buffers(s, err);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void zmq_sink_settle(zmq_sink *s)
+{
+    uint64_t wait_ns = (uint64_t)s->node->o.linger_ms * 1000000ULL;
+    pthread_mutex_lock(&s->mu);
+    int seen = s->n_free;
+    uint64_t since = now_ns();
+    while (s->n_free < ZMQ_OUT_BUFS && now_ns() - since < wait_ns) {
+        struct timespec ts;
+        deadline(&ts, 50);
+        pthread_cond_timedwait(&s->free_cv, &s->mu, &ts);
+        if (s->n_free > seen) { /* progress: the peer takes messages */
+            seen = s->n_free;
+            since = now_ns();
+        }
+    }
+    int kept = 0;
+    if (s->n_free < ZMQ_OUT_BUFS) {
+        int is_free[ZMQ_OUT_BUFS] = {0};
+        for (int i = 0; i < s->n_free; i++)
+            is_free[s->free_list[i]] = 1;
+        for (int i = 0; i < ZMQ_OUT_BUFS; i++)
+            if (s->bufs[i] && !is_free[i]) {
+                s->undelivered += (uint64_t)s->bufs[i]->n;
+                kept = 1;
+            }
+        /* those messages leave with the socket's sent counts: take them back out */
+        for (int i = 0; i < ZMQ_OUT_BUFS; i++)
+            if (s->bufs[i] && !is_free[i] && s->bufs[i]->n > 0) {
+                s->sent_events -= (uint64_t)s->bufs[i]->n;
+                s->sent_messages--;
+            }
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (kept && s->sock) {
+        int linger = 0; /* drop them at close instead of waiting for a peer that is gone */
+        zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
+    }
 }
 
 void zmq_sink_close(zmq_sink *s)

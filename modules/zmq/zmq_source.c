@@ -169,7 +169,7 @@ static void handle(src_state *st, int nparts)
         n->st.ends++;
     pthread_mutex_unlock(&n->st_mu);
     if ((m.flags & WIRE_F_END) && n->o.stop_at_end)
-        atomic_store(&n->stop, 1);
+        zmq_node_request_stop(n);
 }
 
 /* Receives one multipart message into st->parts; returns its frame count (frames past the

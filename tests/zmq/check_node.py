@@ -10,6 +10,8 @@ Checks:
                a gap within an epoch counts as lost upstream
   backpressure a sink whose receiver does not read yet: the node blocks instead of dropping, then
                delivers every accepted event once the receiver reads
+  gone         a sink whose receiver never comes: bounded exit after --linger-ms, the accepted
+               events counted undelivered, exit status 1
   python       examples/send_events.py speaks the format: the node takes all its events
   script       a node described by its script (ngt.source.zmq, ngt.sink.zmq)
 """
@@ -272,6 +274,39 @@ def check_backpressure():
     print(f"backpressure: blocked without a reader, then all {got} accepted events delivered")
 
 
+def check_gone():
+    """A sink whose receiver never comes: after a stop the node waits --linger-ms for it, then
+    exits with status 1, every accepted event of that stream counted as undelivered (none lost
+    silently), and the totals still add up."""
+    import signal
+    gen = f"{TMP}/gone"
+    record(4000, gen)
+    src, all_ep = endpoint("ipc", "gonein"), endpoint("ipc", "goneout")
+    nj = f"{TMP}/gone.json"
+    nd = node(src, {"physics": all_ep}, nj, "--batch", "16", "--linger-ms", "300")
+    time.sleep(0.3)
+    snd = start("send", src, "--menu", MENU, "--input", f"{gen}/all", "--batch", "8")
+    time.sleep(2.0)
+    t0 = time.monotonic()
+    nd.send_signal(signal.SIGINT)
+    try:
+        out, _ = nd.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        nd.kill()
+        fail("the node did not exit after SIGINT with a sink nobody reads")
+    took = time.monotonic() - t0
+    snd.kill()
+    snd.wait()
+    if nd.returncode != 1 or "not delivered" not in out:
+        fail(f"exit {nd.returncode}, wanted 1 with 'not delivered':\n{out}")
+    r = totals(nj)
+    acc = {s["name"]: s["accepted"] for s in r["streams"]}
+    src_ = r["source"]
+    if acc["physics"] == 0 or src_["undelivered_events"] + src_["sent_events"] != acc["physics"]:
+        fail(f"undelivered {src_['undelivered_events']} + sent {src_['sent_events']} != accepted {acc['physics']}")
+    print(f"gone: exit after {took:.1f} s, {src_['undelivered_events']} accepted events reported undelivered")
+
+
 def check_python():
     py = sys.executable
     src = endpoint("ipc", "py")
@@ -313,5 +348,5 @@ def check_script():
 
 
 {"script": check_script, "equality": check_equality, "malformed": check_malformed, "epoch": check_epoch,
- "backpressure": check_backpressure, "python": check_python}[CHECK]()
+ "backpressure": check_backpressure, "gone": check_gone, "python": check_python}[CHECK]()
 print("ok")
