@@ -538,7 +538,8 @@ def reload_zmq():
     menu's batches finish and are sent, then the new menu decides. A stream the new menu drops
     ends its sink (end of stream), one it adds opens; a bad reload keeps the menu; a new input
     schema is taken and messages of the old one are refused and counted. Every event is counted
-    once, and the main stream holds exactly the events each menu accepted, in contiguous runs."""
+    once, and the main stream holds exactly the events each menu accepted, in contiguous runs.
+    Pause and resume hold and release the ZeroMQ source."""
     import threading
     import zmq
     eps = {k: "ipc://" + os.path.join(TMP, "rz-%s" % k) for k in ("in", "main", "mb", "extra")}
@@ -596,6 +597,14 @@ def reload_zmq():
             if not ok:
                 assert why in r["jobs"][0]["message"], r
             node.wait_events(node.stats()["node"]["in"] + 2000)
+        # pause holds the ZeroMQ source (input waits in ZeroMQ's queue), resume lets it go on
+        ctl(node.ep, "pause")
+        time.sleep(0.2)
+        held = node.stats()["node"]["in"]
+        time.sleep(0.3)
+        assert node.stats()["node"]["in"] == held and node.stats()["state"] == "paused", node.stats()["node"]
+        ctl(node.ep, "resume")
+        node.wait_events(held + 1000)
         stop_a.set()
         t.join()
         node.wait_events(sent["a"])
