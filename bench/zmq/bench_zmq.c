@@ -2,10 +2,11 @@
  * zmq_proxy -> PUSH, the same two hops and the same input messages. Node: the same sender, an ngt
  * node (PULL source, runner, a trivial menu accepting every event, one PUSH sink), the same
  * receiver. tcp and ipc, 16 and 256 events per message (312 bytes per event). Prints events/s
- * and the ratio node/raw (target >= 80%), latency (sender's clock to the receiver) p50/p99 at half
- * the node's maximum rate for both, and ngt's own allocations in the node's steady state (malloc
- * interposed; allocations made from libzmq or libstdc++ are libzmq's, counted apart).
- * Usage: bench_zmq [--quick] */
+ * and the ratio node/raw (target >= 80%); the process's CPU time per event (every thread: sender,
+ * hops, receiver) for both, which a shared machine's load disturbs less than wall time; latency
+ * (sender's clock to the receiver) p50/p99 at half the node's maximum rate for both, and ngt's own
+ * allocations in the node's steady state (malloc interposed; allocations made from libzmq or
+ * libstdc++ are libzmq's, counted apart). Usage: bench_zmq [--quick] */
 #define _GNU_SOURCE
 #include "wire.h"
 #include "zmq/ngt_zmq.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -172,6 +174,7 @@ static int dcmp(const void *a, const void *b)
 
 typedef struct result {
     double ev_s, p50_us, p99_us;
+    double cpu_ns; /* the process's CPU time (all threads: sender, hops, receiver) per event */
     long ngt_allocs, zmq_allocs;
 } result;
 
@@ -270,8 +273,19 @@ static void *proxy_main(void *arg)
     return NULL;
 }
 
+/* CPU seconds this process has used, every thread (less sensitive to a shared machine's load
+ * than wall time: what each event costs, not how long it waited for a core). */
+static double cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 static result run_raw(job *j, const char *front, const char *back)
 {
+    double c0 = cpu_s();
     void *ctx = zmq_ctx_new();
     j->ctx = ctx;
     void *f = zmq_socket(ctx, ZMQ_PULL), *b = zmq_socket(ctx, ZMQ_PUSH);
@@ -295,11 +309,13 @@ static result run_raw(job *j, const char *front, const char *back)
     zmq_close(ctl);
     zmq_close(ctl2);
     zmq_ctx_term(ctx);
+    r.cpu_ns = (cpu_s() - c0) * 1e9 / ((double)j->msgs * j->per_msg);
     return r;
 }
 
 static result run_node(job *j, const char *front, const char *back, int count_allocs)
 {
+    double c0 = cpu_s();
     ngt_error err;
     ngt_zmq_opts o = {0};
     o.stop_at_end = 1;
@@ -338,6 +354,7 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     ngt_runner_free(r);
     ngt_zmq_node_free(n);
     zmq_ctx_term(j->ctx);
+    res.cpu_ns = (cpu_s() - c0) * 1e9 / ((double)j->msgs * j->per_msg);
     res.ngt_allocs = atomic_load(&ngt_allocs);
     res.zmq_allocs = atomic_load(&zmq_allocs);
     atomic_store(&ngt_allocs, 0);
@@ -431,8 +448,9 @@ int main(int argc, char **argv)
            "medians of 3\n",
            ngt_cpu_model(), ngt_cpu_isa(), ngt_blas_kernel(), ZMQ_VERSION_MAJOR, ZMQ_VERSION_MINOR,
            ZMQ_VERSION_PATCH);
-    printf("%-5s %8s %10s %14s %14s %7s %12s %12s\n", "tr", "ev/msg", "MB/msg", "raw ev/s",
-           "node ev/s", "ratio", "ngt allocs", "zmq allocs");
+    printf("%-5s %8s %10s %14s %14s %7s %10s %10s %9s %12s %12s\n", "tr", "ev/msg", "MB/msg",
+           "raw ev/s", "node ev/s", "ratio", "raw cpu", "node cpu", "cpu ratio", "ngt allocs",
+           "zmq allocs");
     int pid = (int)getpid();
     const char *trs[2] = {"tcp", "ipc"};
     const int sizes[2] = {16, 256};
@@ -441,7 +459,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < 2; k++) {
             int per = sizes[k];
             int msgs = (per == 16 ? 40000 : 6000) / (quick ? 10 : 1);
-            double raw[3], nod[3];
+            double raw[3], nod[3], rawc[3], nodc[3];
             long na = 0, za = 0;
             for (int rep = 0; rep < 3; rep++) {
                 char a[128], b[128], c[128], d[128];
@@ -459,10 +477,13 @@ int main(int argc, char **argv)
                 }
                 uint64_t *ts = calloc((size_t)msgs + 1, sizeof *ts);
                 job j = {a, b, per, msgs, 0, m, &l, ts, NULL, NULL, NULL};
-                raw[rep] = run_raw(&j, a, b).ev_s;
+                result rr = run_raw(&j, a, b);
+                raw[rep] = rr.ev_s;
+                rawc[rep] = rr.cpu_ns;
                 job jn = {c, d, per, msgs, 0, m, &l, ts, NULL, NULL, NULL};
                 result rn = run_node(&jn, c, d, rep == 0);
                 nod[rep] = rn.ev_s;
+                nodc[rep] = rn.cpu_ns;
                 if (rep == 0) {
                     na = rn.ngt_allocs;
                     za = rn.zmq_allocs;
@@ -470,10 +491,12 @@ int main(int argc, char **argv)
                 free(ts);
             }
             double rr = median3(raw[0], raw[1], raw[2]), nn = median3(nod[0], nod[1], nod[2]);
+            double rc = median3(rawc[0], rawc[1], rawc[2]), nc = median3(nodc[0], nodc[1], nodc[2]);
             if (k == 0)
                 node_rate[t] = nn;
-            printf("%-5s %8d %10.4f %14.0f %14.0f %6.0f%% %12ld %12ld\n", trs[t], per,
-                   per * 312.0 / 1e6, rr, nn, 100 * nn / rr, na, za);
+            printf("%-5s %8d %10.4f %14.0f %14.0f %6.0f%% %10.0f %10.0f %8.0f%% %12ld %12ld\n",
+                   trs[t], per, per * 312.0 / 1e6, rr, nn, 100 * nn / rr, rc, nc, 100 * rc / nc, na,
+                   za);
         }
     }
     printf("\nlatency, sender's clock to receiver, 16 events/msg at half the node's rate "

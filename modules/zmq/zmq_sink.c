@@ -9,6 +9,8 @@
 #include <time.h>
 #include <zmq.h>
 
+enum { SINK_ZERO_COPY_MIN = 16384 }; /* bytes: smaller frames are copied by zmq_send */
+
 static void obuf_free(zmq_obuf *o)
 {
     if (!o)
@@ -282,8 +284,8 @@ static int send_obuf(zmq_sink *s, zmq_obuf *o, uint64_t first, uint32_t flags)
     for (int k = 0; k < nf - 1; k++) {
         size_t size = o->rows[k] * (size_t)o->n;
         zmq_msg_t m;
-        if (size == 0) {
-            zmq_send(s->sock, NULL, 0, ZMQ_SNDMORE);
+        if (size < SINK_ZERO_COPY_MIN) { /* a copy costs less than libzmq's bookkeeping */
+            zmq_send(s->sock, o->frames[k], size, ZMQ_SNDMORE);
             continue;
         }
         atomic_fetch_add(&o->refs, 1);
