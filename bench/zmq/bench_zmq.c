@@ -341,13 +341,13 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     j->ctx = zmq_ctx_new();
     j->node = n;
     pthread_t tx, sw;
-    if (j->swap)
-        pthread_create(&sw, NULL, swap_main, j->swap);
+    swapper *w = j->swap;
+    int swapping = w && pthread_create(&sw, NULL, swap_main, w) == 0;
     pthread_create(&tx, NULL, sender, j);
     result res = receive(j, 1, count_allocs);
     pthread_join(tx, NULL);
-    if (j->swap) {
-        atomic_store(&j->swap->stop, 1);
+    if (swapping) {
+        atomic_store(&w->stop, 1);
         pthread_join(sw, NULL);
     }
     ngt_zmq_node_finish(n, &err);
