@@ -4,6 +4,7 @@
  * <= 2x steady. Usage: bench_swap [SCALE] (SCALE < 1: a shorter run). */
 #define _GNU_SOURCE
 #include "ngt.h"
+#include "swapper.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -47,25 +48,6 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-typedef struct swapper {
-    ngt_registry *reg;
-    atomic_int stop;
-    int swaps, failed;
-} swapper;
-static void *swap_main(void *arg)
-{
-    swapper *s = arg;
-    while (!atomic_load(&s->stop)) {
-        ngt_error e;
-        if (ngt_registry_swap(s->reg, "fad", "ref", "models/fad.onnx", NULL, NULL, &e) < 0)
-            s->failed++;
-        s->swaps++;
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
 }
 
 /* Submits batches for seconds: as fast as the pool allows (period 0) or one per period; returns

@@ -8,6 +8,7 @@
  * allocations in the node's steady state (malloc interposed; allocations made from libzmq or
  * libstdc++ are libzmq's, counted apart). Usage: bench_zmq [--quick] */
 #define _GNU_SOURCE
+#include "swapper.h"
 #include "wire.h"
 #include "zmq/ngt_zmq.h"
 
@@ -92,27 +93,6 @@ static void sleep_until(uint64_t due)
 {
     struct timespec ts = {(time_t)(due / 1000000000ULL), (long)(due % 1000000000ULL)};
     clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL);
-}
-
-/* Swaps model "fad" every 100 ms until stopped (a validated load off the hot path, as `ngt ctl
- * swap` does; the ref backend: no compile). */
-typedef struct swapper {
-    ngt_registry *reg;
-    atomic_int stop;
-    int swaps, failed;
-} swapper;
-static void *swap_main(void *arg)
-{
-    swapper *w = arg;
-    while (!atomic_load(&w->stop)) {
-        ngt_error e;
-        if (ngt_registry_swap(w->reg, "fad", "ref", "models/fad.onnx", NULL, NULL, &e) < 0)
-            w->failed++;
-        w->swaps++;
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return NULL;
 }
 
 typedef struct job {

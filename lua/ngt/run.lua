@@ -17,6 +17,17 @@ function _M.now()
    return tonumber(ts.sec) + tonumber(ts.nsec) * 1e-9
 end
 
+-- API: a function(menu) -> a runner over menu.menu with options ro, or nil, err (what a reload
+-- calls for the new menu).
+function _M.runner_maker(ro)
+   local e = core.err()
+   return function(m)
+      local r = C.ngt_runner_new(m.menu, ro, e)
+      if r == nil then return nil, "runner: " .. core.msg(e) end
+      return r
+   end
+end
+
 -- API: runs; opts: threads, batch, progress (bool), recorder (ngt_recorder* or nil), control
 -- (lua/ngt/control.lua object or nil: pause, drain, stop, reload between batches), path.
 -- Returns { stats = ngt_stats*, menu = the menu run last, reloads = { {path, totals}... },
@@ -33,12 +44,8 @@ function _M.run(menu, src, opts)
       ro.sink_user = opts.recorder
    end
    -- st: what a reload (control.lua) replaces between batches
-   local st = { menu = menu, src = src, path = opts.path, recorder = opts.recorder, old = {} }
-   function st.make_runner(m)
-      local r = C.ngt_runner_new(m.menu, ro, e)
-      if r == nil then return nil, "runner: " .. core.msg(e) end
-      return r
-   end
+   local st = { menu = menu, src = src, path = opts.path, recorder = opts.recorder, old = {},
+                make_runner = _M.runner_maker(ro) }
    local rerr
    st.runner, rerr = st.make_runner(menu)
    if not st.runner then return nil, rerr end

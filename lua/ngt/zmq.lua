@@ -54,17 +54,13 @@ function _M.serve(menu, src, sinks, opts, sinks_given)
    ro.sink = C.ngt_zmq_node_sink_fn
    ro.sink_user = node
    -- st: what a reload (control.lua) replaces between batches
-   local st = { menu = menu, path = opts.path, recorder = opts.recorder, old = {} }
-   function st.make_runner(m)
-      local r = C.ngt_runner_new(m.menu, ro, e)
-      if r == nil then return nil, "runner: " .. core.msg(e) end
-      return r
-   end
+   local run = require "ngt.run"
+   local st = { menu = menu, path = opts.path, recorder = opts.recorder, old = {},
+                make_runner = run.runner_maker(ro) }
    local rerr
    st.runner, rerr = st.make_runner(menu)
    if not st.runner then C.ngt_zmq_node_free(node) return nil, rerr end
    if core.in_binary then C.ngt_cli_catch_signals() end
-   local run = require "ngt.run"
    if C.ngt_zmq_node_start(node, st.runner, e) < 0 then
       local msg = core.msg(e)
       C.ngt_zmq_node_free(node)
