@@ -32,10 +32,12 @@ local function view(s, prev, dt, ep)
      n.accepted or 0, n.rejected or 0, n.errored or 0, rate(n, prev and prev.node, "in", dt))
    if s.menu then p("menu    %s   column '%s'   hash %s", s.menu.path, s.menu.column, s.menu.hash) end
    p("")
-   p("%-28s %12s %12s %10s %10s %8s", "chain", "passed", "passed/s", "prescale", "errored", "")
+   p("%-28s %12s %12s %10s %10s", "chain", "passed", "passed/s", "prescale", "errored")
    local pc = prev and by_name(prev.chains) or {}
    for _, c in ipairs(s.chains or {}) do
-      p("%-28s %12d %12.1f %10d %10d", c.name, c.passed, rate(c, pc[c.name], "passed", dt), c.prescale, c.errored)
+      -- prescale 0: the chain has no prescale step
+      p("%-28s %12d %12.1f %10s %10d", c.name, c.passed, rate(c, pc[c.name], "passed", dt),
+        c.prescale > 0 and tostring(c.prescale) or "-", c.errored)
    end
    p("")
    p("%-28s %12s %12s", "stream", "events", "events/s")
