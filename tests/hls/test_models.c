@@ -195,9 +195,10 @@ static void test_random(void **state)
 }
 
 /* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
- * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. */
+ * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. ovf_layer
+ * (may be NULL): a layer whose values must have wrapped or saturated. */
 static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain,
-                           int must_tile)
+                           int must_tile, const char *ovf_layer)
 {
     const ngt_backend *be = hls_backend();
     ngt_error err = {0};
@@ -225,15 +226,20 @@ static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
         void *out[1] = {a + (size_t)e * no};
         assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
     }
-    long bad = 0, changed = 0;
+    long bad = 0, changed = 0, layer_ovf = 0;
     for (int e = 0; e < n; e++) {
         for (int k = 0; k < 8 * hm->n_layers; k++)
             st[k] = k % 8 == 2 ? INT64_MAX : k % 8 == 3 ? INT64_MIN : 0;
         assert_int_equal(hls_event(hm, ws, xs + (size_t)e * ni, b, st), NGT_OK);
         bad += memcmp(b, a + (size_t)e * no, no * sizeof(float)) != 0;
-        for (int k = 0; k < hm->n_layers; k++)
+        for (int k = 0; k < hm->n_layers; k++) {
             changed += st[8 * k];
+            if (ovf_layer && !strcmp(hm->layers[k].name, ovf_layer))
+                layer_ovf += st[8 * k];
+        }
     }
+    if (ovf_layer)
+        assert_true(layer_ovf > 0);
     print_message("%s tiled vs exact, %s: %ld of %d events differ (%ld overflows)\n", onnx, cfg,
                   bad, n, changed);
     assert_int_equal(bad, 0);
@@ -261,18 +267,33 @@ static void test_tiled(void **state)
                        "}}, \"LayerName\": {"
                        "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
                        "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
-                       "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
+                       "tests/hls/data/models/fad/input.npy", 40.0f, 1, NULL) > 0);
     assert_true(tiled_vs_exact(
                     "models/mdt.onnx",
                     "{\"Model\": {\"Precision\": {\"default\": \"fixed<12,3,RND,SAT>\", " LOSSLESS
                     "}}}",
-                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1, NULL) > 0);
     assert_true(
         tiled_vs_exact(
             "models/mdt.onnx",
             "{\"Model\": {\"Precision\": {\"default\": \"fixed<14,2,RND,SAT_SYM>\", " LOSSLESS
             "}}}",
-            "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+            "tests/hls/data/models/mdt/input.npy", 30.0f, 1, NULL) > 0);
+    /* a Dense result cast in place that drops bits (d > 0) and wraps or saturates: the int64
+     * cast reads the sums, not the values already cast (TRN/WRAP and RND/SAT) */
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS
+                       "}}, \"LayerName\": {\"fc1\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1>\"}}, \"fc2\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 8.0f, 1, "fc1") > 0);
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS
+                       "}}, \"LayerName\": {\"fc2\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 8.0f, 1, "fc2") > 0);
     /* the random models that qualify: Conv2D (padded copies), Conv1D, sigmoid/tanh, MLPs */
     const char *cfgs[] = {
         "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS "}}}",
@@ -287,7 +308,7 @@ static void test_tiled(void **state)
         snprintf(onnx, sizeof onnx, "tests/hls/data/models/%s/model.onnx", name);
         snprintf(input, sizeof input, "tests/hls/data/models/%s/input.npy", name);
         for (int c = 0; c < 2; c++)
-            tiled += tiled_vs_exact(onnx, cfgs[c], input, 8.0f, 0) >= 0;
+            tiled += tiled_vs_exact(onnx, cfgs[c], input, 8.0f, 0, NULL) >= 0;
     }
     fclose(f);
     print_message("tiled path checked on %d random model configurations\n", tiled);
@@ -479,7 +500,9 @@ static void test_config_keys(void **state)
     refused("{\"LayerName\": {\"fc1\": {\"precision\": {\"weight\": \"fixed<8,3>\"}}}}",
             "precision");
     refused("{\"LayerName\": {\"fc9\": {\"Precision\": \"fixed<8,3>\"}}}", "fc9");
-    refused("{\"LayerType\": {\"Dense\": {\"Precision\": \"fixed<8,3>\"}}}", "LayerType");
+    refused("{\"LayerType\": {\"Dense\": {\"TableSiz\": 512}}}", "LayerType 'Dense'");
+    refused("{\"LayerType\": {\"Dense\": {\"Strategy\": \"Resource\"}}}", "Strategy");
+    refused("{\"LayerType\": [1]}", "LayerType");
     refused("{\"Model\": {\"Strategy\": \"Resource\"}}", "Strategy");
     refused("{\"Model\": {\"ChannelsLastConversion\": \"off\"}}", "ChannelsLastConversion");
     refused("{\"Model\": {\"Precison\": \"fixed<8,3>\"}}", "Precison");
@@ -538,6 +561,73 @@ static void test_config_spellings(void **state)
     }
 }
 
+/* LayerType (hls4ml's granularity 'type'), read as hls4ml does: types per key from LayerName,
+ * then LayerType[class] (the class name in any case), then Model; other settings from
+ * LayerType[class] (the exact class name) unless LayerName sets them; a class no layer has is
+ * ignored. The bit-exact check against hls4ml is gen_type_* (test_random). */
+static void test_config_layertype(void **state)
+{
+    (void)state;
+    ngt_error err;
+    hls_model *m =
+        load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"bias\": "
+                 "\"fixed<14,5>\"}}, \"LayerType\": {\"Dense\": {\"Precision\": {\"weight\": "
+                 "\"fixed<8,3>\", \"result\": \"auto\"}}, \"Activation\": {\"Precision\": "
+                 "\"fixed<12,4>\"}, \"InputLayer\": {\"Precision\": \"fixed<9,3>\"}, \"Conv2D\": "
+                 "{\"Precision\": \"fixed<7,3>\"}, \"NoSuchClass\": {}}, \"LayerName\": {\"fc2\": "
+                 "{\"Precision\": {\"weight\": \"fixed<10,4>\"}}, \"relu2\": {\"Precision\": "
+                 "\"fixed<11,4>\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[0].res.w, 16); /* InputLayer: never the input's class (Input) */
+    assert_int_equal(m->layers[1].wt.w, 8);   /* fc1: LayerType Dense */
+    assert_int_equal(m->layers[1].bt.w, 14);  /* the Model's bias type */
+    assert_true(m->layers[1].res.w > 16);     /* 'auto': lossless */
+    assert_int_equal(m->layers[2].res.w, 12); /* relu1: LayerType Activation's default */
+    assert_int_equal(m->layers[3].wt.w, 10);  /* fc2: LayerName beats LayerType */
+    assert_int_equal(m->layers[4].res.w, 11); /* relu2: LayerName's default beats LayerType */
+    hls_backend()->unload(m);
+    /* the real input class; types by the class name in any case, the later entry winning */
+    m = load_fad("{\"LayerType\": {\"Input\": {\"Precision\": {\"result\": \"fixed<9,3>\"}}, "
+                 "\"DENSE\": {\"Precision\": {\"weight\": \"fixed<8,3>\", \"bias\": "
+                 "\"fixed<8,3>\"}}, \"dense\": {\"Precision\": {\"weight\": \"fixed<7,3>\"}}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[0].res.w, 9);
+    assert_int_equal(m->layers[1].wt.w, 7);
+    assert_int_equal(m->layers[1].bt.w, 8);
+    hls_backend()->unload(m);
+    /* table settings: LayerType Activation / Softmax (exact class name), LayerName's winning */
+    const char *onnx = "tests/hls/data/models/rand02_cat/model.onnx";
+    const char *cfg =
+        "{\"LayerType\": {\"Activation\": {\"TableSize\": 256, \"table_t\": \"fixed<14,4>\"}, "
+        "\"activation\": {\"TableSize\": 64}, \"Softmax\": {\"Implementation\": \"latency\", "
+        "\"ExpTableT\": \"fixed<14,6>\", \"TableSize\": 512}}, \"LayerName\": {\"softmax7\": "
+        "{\"exp_table_t\": \"fixed<15,6>\"}}}";
+    void *mv = NULL;
+    if (hls_backend()->load(onnx, cfg, &mv, &err) < 0)
+        fail_msg("%s", err.msg);
+    const hls_model *hm = mv;
+    int seen = 0;
+    for (int k = 0; k < hm->n_layers; k++) {
+        const hls_layer *l = &hm->layers[k];
+        if (l->kind == HLS_L_SIGMOID) {
+            assert_int_equal(l->table_size, 256);
+            assert_int_equal(l->tab.w, 14);
+            seen++;
+        } else if (l->kind == HLS_L_SOFTMAX) {
+            assert_int_equal(l->impl, HLS_SOFTMAX_LATENCY);
+            assert_int_equal(l->exp_t.w, 15);
+            assert_int_equal(l->inv_size, 512);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    hls_backend()->unload(mv);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -566,10 +656,15 @@ int main(int argc, char **argv)
         return failed != 0;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical),   cmocka_unit_test(test_random),
-        cmocka_unit_test(test_tiled),       cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_errors),      cmocka_unit_test(test_f64_outputs),
-        cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_spellings),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_f64_outputs),
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_config_spellings),
+        cmocka_unit_test(test_config_layertype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
