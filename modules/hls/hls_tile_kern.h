@@ -150,9 +150,11 @@ KCAT(tile_input, KSFX)(const hls_layer *l, const float *in, int ni, int nv, doub
                         (double)hls_quant_in(l, in[(size_t)e * ni + (size_t)ch * hw + p], scale);
 }
 
-/* The output layer's values of nv events (channels last, tiles) -> float in the ONNX layout. */
+/* The output layer's values of nv events (channels last, tiles) -> float32, or float64
+ * (NgtOutput f64: raw * 2^-f is exact, the raw values being integers below 2^51), in the ONNX
+ * layout. */
 static inline __attribute__((always_inline)) void
-KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
+KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, void *out, int nv)
 {
     const hls_layer *o = &m->layers[m->out_layer];
     const double *y = tw + m->toff[m->out_layer];
@@ -161,8 +163,18 @@ KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
     KV sc = (KV){0} + so;
     for (int t = 0; t * TILE < nv; t++) { /* channels last -> the ONNX layout */
         const double *yt = y + (size_t)t * o->size * TILE;
-        float *ot = out + (size_t)t * TILE * o->size;
+        size_t first = (size_t)t * TILE * o->size;
         int ne = nv - t * TILE < TILE ? nv - t * TILE : TILE;
+        if (m->out_f64) { /* event by event: each event's values contiguous */
+            for (int e = 0; e < ne; e++) {
+                double *od = (double *)out + first + (size_t)e * o->size;
+                for (int ch = 0; ch < c; ch++)
+                    for (int p = 0; p < hw; p++)
+                        od[(size_t)ch * hw + p] = yt[((size_t)p * c + ch) * TILE + e] * so;
+            }
+            continue;
+        }
+        float *ot = (float *)out + first;
         for (int ch = 0; ch < c; ch++)
             for (int p = 0; p < hw; p++)
                 for (int e0 = 0; e0 < ne; e0 += KW) {

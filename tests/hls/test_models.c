@@ -168,7 +168,8 @@ static void test_canonical(void **state)
     (void)state;
     assert_int_equal(check_one("fad"), 0);
     assert_int_equal(check_one("mdt"), 0);
-    assert_int_equal(check_one("wide_mlp"), 0); /* 53-bit outputs (lossless 'auto' Dense) */
+    assert_int_equal(check_one("wide_mlp"), 0);   /* 53-bit outputs (lossless 'auto' Dense) */
+    assert_int_equal(check_one("wide_tiled"), 0); /* 49-bit outputs, on the tiled path */
 }
 
 static void test_random(void **state)
@@ -350,9 +351,11 @@ static void test_profile(void **state)
 }
 
 /* NgtOutput = "f64" over NgtBase = the model's config: float64 outputs equal to hls4ml's
- * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results); returns
- * the number of values that differ, and how many of them float32 would have lost in *lossy. */
-static long check_f64(const char *name, long *lossy)
+ * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results), at 1, 7,
+ * 13 and all events a call (the tiled path: partial tiles, several tiles and chunks); returns
+ * the number of values that differ, how many of them float32 would have lost in *lossy, and
+ * whether the model took the tiled path in *tiled. */
+static long check_f64(const char *name, long *lossy, int *tiled)
 {
     char dir[256], onnx[320], opts[400], path[320];
     snprintf(dir, sizeof dir, "tests/hls/data/models/%s", name);
@@ -379,19 +382,24 @@ static long check_f64(const char *name, long *lossy)
     double *got = calloc(count, sizeof(double));
     void *ws = malloc(be->workspace_size(m, n));
     long bad = 0;
-    for (int e = 0; e < n; e += 7) { /* several events a call */
-        int k = n - e < 7 ? n - e : 7;
-        size_t per = count / (size_t)n;
-        const void *in[1] = {(const float *)x.data +
-                             (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
-        void *out[1] = {got + (size_t)e * per};
-        assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
-    }
     const double *wd = want.data;
-    for (size_t i = 0; i < count; i++) {
-        bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
-        *lossy += (double)(float)wd[i] != wd[i];
+    int sizes[] = {1, 7, 13, n};
+    for (int s = 0; s < 4; s++) {
+        memset(got, 0xff, count * sizeof(double)); /* NaN: a value not written differs */
+        for (int e = 0; e < n; e += sizes[s]) {
+            int k = n - e < sizes[s] ? n - e : sizes[s];
+            size_t per = count / (size_t)n;
+            const void *in[1] = {(const float *)x.data +
+                                 (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
+            void *out[1] = {got + (size_t)e * per};
+            assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
+        }
+        for (size_t i = 0; i < count; i++)
+            bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
     }
+    for (size_t i = 0; i < count; i++)
+        *lossy += (double)(float)wd[i] != wd[i];
+    *tiled = ((const hls_model *)m)->tiled;
     free(got);
     free(ws);
     ngt_npy_free(&x);
@@ -406,20 +414,30 @@ static void test_f64_outputs(void **state)
     FILE *f = fopen("tests/hls/data/models/LIST", "r");
     assert_non_null(f);
     char name[128];
-    long bad = 0, lossy = 0;
-    int models = 0;
+    long bad = 0, lossy = 0, lossy_tiled = 0;
+    int models = 0, tiled = 0;
     while (fscanf(f, "%127s", name) == 1) {
-        long b = check_f64(name, &lossy);
+        long lz = 0;
+        int t = 0;
+        long b = check_f64(name, &lz, &t);
         if (b)
             print_message("%s: %ld float64 values differ from hls4ml's predict()\n", name, b);
         bad += b;
+        lossy += lz;
         models++;
+        tiled += t;
+        lossy_tiled += t ? lz : 0;
+        if (!strcmp(name, "fad") || !strcmp(name, "mdt") || !strcmp(name, "wide_tiled"))
+            assert_true(t); /* float64 on the tiled path */
     }
     fclose(f);
-    print_message("f64 outputs: %d models, %ld values differ; float32 would change %ld values\n",
-                  models, bad, lossy);
+    print_message("f64 outputs: %d models (%d tiled), %ld values differ; float32 would change %ld "
+                  "values (%ld on the tiled path)\n",
+                  models, tiled, bad, lossy, lossy_tiled);
     assert_true(models >= 25);
-    assert_true(lossy > 0); /* the test has values float32 cannot hold */
+    assert_true(tiled >= 3);
+    assert_true(lossy_tiled > 0); /* the tiled path has values float32 cannot hold */
+    assert_true(lossy > 0);       /* the test has values float32 cannot hold */
     assert_int_equal(bad, 0);
     ngt_error err = {0};
     void *m = NULL;
