@@ -84,7 +84,8 @@ def edited_type(model, default, rng, k):
     with hls4ml's keys: every class's types (and tables) changed, so a reader that ignored
     LayerType would differ. The generator's 'InputLayer' entry, which hls4ml never applies (the
     input layer's class is Input), is narrowed too; the first model sets the real 'Input' class,
-    and a LayerName entry overrides one Dense's result (LayerName > LayerType > Model)."""
+    and a LayerName entry overrides one Dense's result (LayerName > LayerType > Model); the
+    second sets Dense's AccumT."""
     cfg = generated(model, default, "type")
     for cls, e in cfg["LayerType"].items():
         p = e.setdefault("Precision", {})
@@ -104,6 +105,8 @@ def edited_type(model, default, rng, k):
             p["result"] = hls_models.rtype(rng, 12, 18, 4, 7)
         elif cls == "InputLayer":
             p["result"] = "fixed<8,2>"
+    if k == 1:  # a layer-level accumulator type (AccumT) replaces Precision's
+        cfg["LayerType"]["Dense"]["AccumT"] = "fixed<22,9>"
     if k == 0:
         cfg["LayerType"]["Input"] = {"Precision": {"result": "fixed<14,5,RND,SAT>"}}
         dense = next(nd.name for nd in model.graph.node if nd.op_type == "Gemm")

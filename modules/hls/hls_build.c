@@ -514,6 +514,13 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                 return have;
             if (!have)
                 l->acc = auto_t;
+            /* a layer-level accum_t (AccumT) replaces it, as hls4ml sets the layer's settings
+             * as attributes after the Precision lookup; 'auto' there is lossless too */
+            const char *lat = hls_cfg_str(layer_key(b, l->name, "accum_t"));
+            if (lat && strcmp(lat, "auto") == 0)
+                l->acc = auto_t;
+            else if (lat && (have = cfg_type(b, l->name, "accum_t", 1, &l->acc, HLS_ACC_WMAX)) < 0)
+                return have;
             if ((have = cfg_type(b, l->name, "result", 0, &l->res, 64)) < 0)
                 return have;
             if (!have)

@@ -512,6 +512,16 @@ static void test_config_keys(void **state)
     if (!m)
         fail_msg("%s", err.msg);
     hls_backend()->unload(m);
+    /* a layer-level AccumT replaces the Precision accumulator of a Dense ('auto': lossless) */
+    m = load_fad("{\"LayerName\": {\"fc1\": {\"Precision\": {\"accum\": \"fixed<18,6>\"}, "
+                 "\"AccumT\": \"fixed<20,8>\"}, \"fc2\": {\"Precision\": {\"accum\": "
+                 "\"fixed<18,6>\"}, \"accum_t\": \"auto\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[1].acc.w, 20);
+    assert_true(m->layers[3].acc.w > 30);
+    hls_backend()->unload(m);
     /* refused, naming the key */
     refused("{\"LayerName\": {\"fc1\": {\"TableSiz\": 512}}}", "TableSiz");
     refused("{\"LayerName\": {\"fc1\": {\"Precision\": {\"wieght\": \"fixed<8,3>\"}}}}", "wieght");
