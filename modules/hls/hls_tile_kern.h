@@ -74,8 +74,8 @@ KCAT(gemm_rows, KSFX)(const hls_layer *l, const geo *g, const double *x, double 
  * floor(v / 2^d) is nearest((v + 1/2 - 2^(d-1)) / 2^d) (RND: v + 1/2), every step exact, and
  * nearest is adding and taking away 1.5 * 2^52. A value is in range when half the range minus its
  * distance to the middle keeps the sign bit clear; where any value of a block wraps or
- * saturates, that block takes the int64 cast (the block's values are stored only then, so the
- * cast reads v also in place). No vector compares: cheap on every ISA. */
+ * saturates, that block takes the int64 cast (in place, a block is stored only after its check,
+ * so the cast reads the sums). No vector compares: cheap on every ISA. */
 static inline __attribute__((always_inline)) void
 KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, int relu)
 {
@@ -87,9 +87,10 @@ KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, i
     const KV mid = (KV){0} + (mx + mn) / 2, hs = (KV){0} + (mx - mn) / 2;
     const KL nosign = (KL){0} + 0x7fffffffffffffffLL;
     int rnd = c->d > 0;
+    KV rb[BLK / KW] = {{0}}; /* (written through dst) */
     for (size_t i0 = 0; i0 < n; i0 += BLK) {
         size_t nb = n - i0 < BLK ? n - i0 : BLK;
-        KV rb[BLK / KW];
+        double *dst = v == y ? (double *)rb : y + i0; /* in place: the block held back */
         KL bad = {0};
         for (size_t i = 0; i < nb; i += KW) {
             KV x = *(const KV *)(const void *)(v + i0 + i);
@@ -97,7 +98,7 @@ KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, i
             if (relu) /* sign bit set (x <= 0, an integer): 0; x = +0 casts to +0 anyway */
                 r = (KV)((KL)r & ((KL)((KU)x >> 63) - 1));
             bad |= (KL)(hs - (KV)((KL)(r - mid) & nosign));
-            rb[i / KW] = r;
+            *(KV *)(void *)(dst + i) = r;
         }
         int any = 0;
         for (int k = 0; k < KW; k++)
@@ -105,9 +106,8 @@ KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, i
         if (__builtin_expect(any, 0)) {
             for (size_t i = i0; i < i0 + nb; i++)
                 y[i] = !relu || v[i] > 0 ? (double)hls_castv(c, (int64_t)v[i]) : 0.0;
-        } else {
-            for (size_t i = 0; i < nb; i += KW)
-                *(KV *)(void *)(y + i0 + i) = rb[i / KW];
+        } else if (v == y) {
+            memcpy(y + i0, rb, sizeof(double) * nb);
         }
     }
 }
