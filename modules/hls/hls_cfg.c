@@ -650,7 +650,18 @@ int hls_cfg_check(hls_cfg *c, ngt_error *err)
             for (int j = 0; j < v->n && rc == NGT_OK; j++) {
                 char where[160];
                 snprintf(where, sizeof where, "LayerType '%s'", v->keys[j]);
-                rc = check_layer(&v->items[j], where, err);
+                /* hls4ml's ONNX front end parses Conv and MatMul into layers of these classes
+                 * and moves their settings to the Conv1D/Conv2D/Dense it makes of them, as
+                 * LayerName entries of new names: no layer of the model ngt computes (the
+                 * PyTorch front end's) has them, and ignoring them would differ from hls4ml */
+                if (strcmp(v->keys[j], "Conv") == 0 || strcmp(v->keys[j], "MatMul") == 0)
+                    rc = seterr(err, NGT_EUNSUPPORTED,
+                                "precision configuration: LayerType '%s' is a class of hls4ml's "
+                                "ONNX front end before its conversion passes "
+                                "(config_from_onnx_model writes it): write the entry as '%s'",
+                                v->keys[j], v->keys[j][0] == 'C' ? "Conv1D' or 'Conv2D" : "Dense");
+                else
+                    rc = check_layer(&v->items[j], where, err);
             }
         } else {
             rc = seterr(err, NGT_EFORMAT,

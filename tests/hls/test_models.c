@@ -531,6 +531,8 @@ static void test_config_keys(void **state)
     refused("{\"LayerType\": {\"Dense\": {\"TableSiz\": 512}}}", "LayerType 'Dense'");
     refused("{\"LayerType\": {\"Dense\": {\"Strategy\": \"Resource\"}}}", "Strategy");
     refused("{\"LayerType\": [1]}", "LayerType");
+    refused("{\"LayerType\": {\"MatMul\": {\"Precision\": \"fixed<8,3>\"}}}", "'Dense'");
+    refused("{\"LayerType\": {\"Conv\": {}}}", "Conv1D");
     refused("{\"Model\": {\"Strategy\": \"Resource\"}}", "Strategy");
     refused("{\"Model\": {\"ChannelsLastConversion\": \"off\"}}", "ChannelsLastConversion");
     refused("{\"Model\": {\"Precison\": \"fixed<8,3>\"}}", "Precison");
