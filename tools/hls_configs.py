@@ -85,7 +85,7 @@ def edited_type(model, default, rng, k):
     LayerType would differ. The generator's 'InputLayer' entry, which hls4ml never applies (the
     input layer's class is Input), is narrowed too; the first model sets the real 'Input' class,
     and a LayerName entry overrides one Dense's result (LayerName > LayerType > Model); the
-    second sets Dense's AccumT."""
+    second sets Dense's AccumT, the third PointwiseConv1D's (its 1x1 conv)."""
     cfg = generated(model, default, "type")
     for cls, e in cfg["LayerType"].items():
         p = e.setdefault("Precision", {})
@@ -107,6 +107,8 @@ def edited_type(model, default, rng, k):
             p["result"] = "fixed<8,2>"
     if k == 1:  # a layer-level accumulator type (AccumT) replaces Precision's
         cfg["LayerType"]["Dense"]["AccumT"] = "fixed<22,9>"
+    if k == 2:  # the 1x1 Conv1D, remade as PointwiseConv1D, takes that class's settings
+        cfg["LayerType"]["PointwiseConv1D"] = {"AccumT": "fixed<24,8>"}
     if k == 0:
         cfg["LayerType"]["Input"] = {"Precision": {"result": "fixed<14,5,RND,SAT>"}}
         dense = next(nd.name for nd in model.graph.node if nd.op_type == "Gemm")

@@ -17,6 +17,7 @@ typedef struct bctx {
     hls_type def;
     ngt_error *err;
     const char *cls; /* hls4ml's class of the layer being built (layer_class) */
+    const char *pw;  /* a 1x1 Conv: the Pointwise class hls4ml's Vivado backend turns it into */
 } bctx;
 
 /* The class hls4ml gives the layer an ONNX node becomes, as its PyTorch and ONNX front ends make
@@ -49,14 +50,31 @@ static const char *layer_class(const onnx_graph *g, const onnx_node *nd)
     }
 }
 
+/* The Pointwise class of a 1x1 Conv (hls4ml's optimize_pointwise_conv), else NULL. */
+static const char *pointwise_class(const onnx_graph *g, const onnx_node *nd)
+{
+    if (nd->op != ONNX_OP_CONV || nd->n_in < 2 || nd->in[1] < 0)
+        return NULL;
+    const onnx_tensor *w = &g->tensors[nd->in[1]];
+    if (w->rank == 3 && w->shape[2] == 1)
+        return "PointwiseConv1D";
+    if (w->rank == 4 && w->shape[2] == 1 && w->shape[3] == 1)
+        return "PointwiseConv2D";
+    return NULL;
+}
+
 /* The layer's settings as hls4ml's get_layer_config merges them: LayerType[class] (the class
- * name exactly; of a key given twice the later), then LayerName[name], whose keys win. Keys are
- * in snake_case here (hls_cfg_check). */
+ * name exactly; of a key given twice the later), then LayerName[name], whose keys win. A 1x1
+ * Conv, remade as PointwiseConv1D/2D with the Conv's settings, gets LayerType[Pointwise...]'s
+ * over them (its types stay the Conv's). Keys are in snake_case here (hls_cfg_check). */
 static const hls_cfg *layer_key(const bctx *b, const char *layer, const char *key)
 {
+    const hls_cfg *lt = hls_cfg_get(b->cfg, "LayerType");
     const hls_cfg *v = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer), key);
+    if (!v && b->pw)
+        v = hls_cfg_get(hls_cfg_get(lt, b->pw), key);
     if (!v && b->cls)
-        v = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerType"), b->cls), key);
+        v = hls_cfg_get(hls_cfg_get(lt, b->cls), key);
     return v;
 }
 
@@ -487,6 +505,7 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
         return seterr(b->err, NGT_ENOMEM, "out of memory");
     str_copy(l->name, nd->name, sizeof l->name);
     b->cls = layer_class(m->g, nd);
+    b->pw = pointwise_class(m->g, nd);
     int s0 = find_layer(m, layer_of, nd->in[0], l->name, b->err);
     if (s0 < 0)
         return s0;
@@ -631,7 +650,7 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
 
 int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
 {
-    bctx b = {cfg, T16_6, err, "Input"};
+    bctx b = {cfg, T16_6, err, "Input", NULL};
     const hls_cfg *mp = hls_cfg_get(hls_cfg_get(cfg, "Model"), "Precision");
     const char *ds =
         mp && mp->kind == HLS_C_STR ? mp->str : hls_cfg_str(hls_cfg_get(mp, "default"));
