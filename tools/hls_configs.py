@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # hls_configs.py: precision configurations written by hls4ml's own generator
-# (config_from_pytorch_model, granularity 'name': CamelCase layer keys), for configs/ and for the
+# (config_from_pytorch_model, granularity 'name' and 'type': CamelCase keys), for configs/ and for the
 # hls tests; run once (needs scripts/bootstrap --peers), the outputs are committed.
 """Write hls4ml-generated precision configurations.
 
@@ -12,7 +12,8 @@ unedited ('auto' Dense/Conv accumulators and results, TableSize, Implementation,
 Trace, ...). tests/hls/data/models/gen_*/: a generated configuration edited as a user would
 (CamelCase keys: TableSize, Implementation, a layer Precision default), with hls4ml's predict()
 outputs on it (tools/hls_oracle.py), so the hls backend is checked on the keys as hls4ml writes
-them.
+them; gen_type_*/: the same from granularity 'type' (LayerType keyed by hls4ml's layer classes),
+every class's types changed.
 
 The generator's layer list comes from its PyTorch front end, which needs torch (its PyPI wheel
 loads CUDA libraries at import); this script hands the generator the same layer dictionaries
@@ -32,7 +33,7 @@ import hls_models  # noqa: E402
 import hls_oracle  # noqa: E402
 
 
-def generated(model, default):
+def generated(model, default, granularity="name"):
     """hls4ml's config_from_pytorch_model output for an ONNX model of the supported subset."""
     import importlib
 
@@ -44,14 +45,15 @@ def generated(model, default):
     p2h.parse_pytorch_model = lambda config, verbose=True: (layers, ["x"], None)
     try:
         cfg = hls4ml.utils.config_from_pytorch_model(
-            None, tuple(layers[0]["input_shape"]), granularity="name", backend="Vivado",
+            None, tuple(layers[0]["input_shape"]), granularity=granularity, backend="Vivado",
             default_precision=default)
     finally:
         p2h.parse_pytorch_model = saved
     del cfg["PytorchModel"]  # the torch module itself, not configuration
     del cfg["InputShape"]
-    names = cfg["LayerName"]
-    names[model.graph.input[0].name] = names.pop("x")
+    if granularity == "name":
+        names = cfg["LayerName"]
+        names[model.graph.input[0].name] = names.pop("x")
     return cfg
 
 
@@ -77,6 +79,43 @@ def edited(model, default, rng):
     return cfg
 
 
+def edited_type(model, default, rng, k):
+    """A granularity 'type' configuration (LayerType, keyed by hls4ml's layer classes) edited
+    with hls4ml's keys: every class's types (and tables) changed, so a reader that ignored
+    LayerType would differ. The generator's 'InputLayer' entry, which hls4ml never applies (the
+    input layer's class is Input), is narrowed too; the first model sets the real 'Input' class,
+    and a LayerName entry overrides one Dense's result (LayerName > LayerType > Model); the
+    second sets Dense's AccumT, the third PointwiseConv1D's (its 1x1 conv)."""
+    cfg = generated(model, default, "type")
+    for cls, e in cfg["LayerType"].items():
+        p = e.setdefault("Precision", {})
+        if cls in ("Dense", "Conv1D", "Conv2D"):
+            p["weight"] = hls_models.rtype(rng, 7, 12, 1, 3)
+            p["bias"] = hls_models.rtype(rng, 7, 12, 1, 3)
+            p["result"] = hls_models.rtype(rng, 12, 18, 4, 7)
+        elif cls == "Activation":
+            p["result"] = hls_models.rtype(rng, 10, 16, 2, 5)
+            e["TableSize"] = int(rng.choice([256, 512, 2048]))
+            e["TableT"] = "fixed<16,4,RND,SAT>"
+        elif cls == "Softmax":
+            e["Implementation"] = "latency"
+            e["TableSize"] = 512
+            e["ExpTableT"] = "fixed<16,6,RND,SAT>"
+        elif cls in ("Merge", "Concatenate", "BatchNormalization"):
+            p["result"] = hls_models.rtype(rng, 12, 18, 4, 7)
+        elif cls == "InputLayer":
+            p["result"] = "fixed<8,2>"
+    if k == 1:  # a layer-level accumulator type (AccumT) replaces Precision's
+        cfg["LayerType"]["Dense"]["AccumT"] = "fixed<22,9>"
+    if k == 2:  # the 1x1 Conv1D, remade as PointwiseConv1D, takes that class's settings
+        cfg["LayerType"]["PointwiseConv1D"] = {"AccumT": "fixed<24,8>"}
+    if k == 0:
+        cfg["LayerType"]["Input"] = {"Precision": {"result": "fixed<14,5,RND,SAT>"}}
+        dense = next(nd.name for nd in model.graph.node if nd.op_type == "Gemm")
+        cfg["LayerName"] = {dense: {"Precision": {"result": "fixed<15,6,RND_CONV,SAT>"}}}
+    return cfg
+
+
 def main():
     for name, default in (("fad", "fixed<16,6>"), ("mdt", "fixed<20,6>")):
         m = onnx.load(os.path.join(ROOT, "models", f"{name}.onnx"))
@@ -88,6 +127,12 @@ def main():
         x = np.load(os.path.join(out, src, "input.npy"))
         name = "gen_" + src.split("_", 1)[1]
         hls_oracle.do_model(name, m, edited(m, "fixed<16,6>", rng), x, out, False, True)
+    for k, src in enumerate(("rand02_cat", "rand06_res", "rand13_conv1d", "rand14_conv2d")):
+        rng = np.random.default_rng(9400 + k)
+        m = onnx.load(os.path.join(out, src, "model.onnx"))
+        x = np.load(os.path.join(out, src, "input.npy"))
+        name = "gen_type_" + src.split("_", 1)[1]
+        hls_oracle.do_model(name, m, edited_type(m, "fixed<16,6>", rng, k), x, out, False, True)
 
 
 if __name__ == "__main__":

@@ -245,8 +245,20 @@ def wide_output():
     return "wide_mlp", model, name_config(model, "fixed<24,8>"), x, True
 
 
+def wide_tiled():
+    """The same at fixed<22,8>: lossless results of 49 bits, within the tiled path's 51, with
+    about 40 significant bits: the NgtOutput = "f64" test on the tiled path."""
+    rng = np.random.default_rng(9210)
+    b = Builder(rng, [12])
+    x = b.dense(b.act(b.dense("input", 16), "Relu"), 8)
+    model = b.finish(x, "widetiled")
+    x = (rng.standard_normal((64, 12)) * 2).astype(np.float32)
+    return "wide_tiled", model, name_config(model, "fixed<22,8>"), x, True
+
+
 def all_models(root):
     yield canonical(root, "fad", "fixed<16,6>", 256)
     yield canonical(root, "mdt", "fixed<20,6>", 128)
     yield from random_models()
     yield wide_output()
+    yield wide_tiled()

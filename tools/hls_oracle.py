@@ -133,6 +133,8 @@ def hls_config(cfg, out_dir, input_name):
     if input_name in names:
         names["x"] = names.pop(input_name)
     c["HLSConfig"] = {"Model": model, "LayerName": names}
+    if "LayerType" in cfg:  # keyed by hls4ml's layer classes, as hls4ml reads it
+        c["HLSConfig"]["LayerType"] = json.loads(json.dumps(cfg["LayerType"]))
     return c
 
 

@@ -46,6 +46,8 @@ def main():
     ap.add_argument("--kernels", help="comma-separated tiled kernels to time, each against the "
                     "same hls4ml run (avx512, avx2, avx2-v8: the kernel before the AVX2 shape, "
                     "generic; docs/hls.md); default: the one this CPU gets")
+    ap.add_argument("--outputs", default="f32", help="comma-separated output types to time: "
+                    "f32, f64 (NgtOutput f64: exact float64 outputs, compared as values too)")
     args = ap.parse_args()
     env = subprocess.run([args.core, "--cpu"], capture_output=True, text=True).stdout.strip()
     print(f"CPU: {env}")
@@ -82,17 +84,22 @@ def main():
                 hz = n / (time.perf_counter() - t0)
                 ref_path = os.path.join(tmp, f"{name}.hls4ml.npy")
                 np.save(ref_path, y)
+            f64_path = os.path.join(tmp, f"{name}.f64.json")
+            with open(f64_path, "w") as f:
+                json.dump({"NgtBase": cfg_path, "NgtOutput": "f64"}, f)
             for want in (args.kernels.split(",") if args.kernels else [None]):
-                ngt_hz, bad, kernel = core(args.core, name, onnx_path, cfg_path, x_path, ref_path,
-                                           want)
-                print(f"{name}: kernel {kernel}")
-                if want and not kernel.startswith(want + " "):
-                    print(f"  (asked for {want}: this CPU cannot run it)")
-                rows.append((name, prec, n, ngt_hz, hz, bad, kernel.split(" ")[0]))
-    print(f"{'model':6} {'precision':12} {'kernel':8} {'events':>7} {'ngt ev/s':>12} "
+                for dt in args.outputs.split(","):
+                    ngt_hz, bad, kernel = core(args.core, name, onnx_path,
+                                               f64_path if dt == "f64" else cfg_path, x_path,
+                                               ref_path, want)
+                    print(f"{name} ({dt}): kernel {kernel}")
+                    if want and not kernel.startswith(want + " "):
+                        print(f"  (asked for {want}: this CPU cannot run it)")
+                    rows.append((name, prec, n, ngt_hz, hz, bad, kernel.split(" ")[0], dt))
+    print(f"{'model':6} {'precision':12} {'kernel':8} {'out':3} {'events':>7} {'ngt ev/s':>12} "
           f"{'hls4ml ev/s':>12} {'ratio':>8} {'mismatches':>10}")
-    for name, prec, n, ngt_hz, hz, bad, kernel in rows:
-        print(f"{name:6} {prec:12} {kernel:8} {n:7d} {ngt_hz:12.0f} "
+    for name, prec, n, ngt_hz, hz, bad, kernel, dt in rows:
+        print(f"{name:6} {prec:12} {kernel:8} {dt:3} {n:7d} {ngt_hz:12.0f} "
               f"{(f'{hz:12.0f}' if hz else '           -')} "
               f"{(f'{ngt_hz / hz:7.0f}x' if hz else '       -')} "
               f"{(str(bad) if bad >= 0 else '-'):>10}")

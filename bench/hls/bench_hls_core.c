@@ -17,7 +17,8 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Raw output bits of every event against hls4ml's float64 outputs (ONNX layout). */
+/* Raw output bits of every event against hls4ml's float64 outputs (ONNX layout); with float64
+ * outputs (NgtOutput f64) the output values too. */
 static long mismatches(const ngt_backend *be, void *m, void *ws, const float *x, int n,
                        const ngt_npy *want)
 {
@@ -25,7 +26,7 @@ static long mismatches(const ngt_backend *be, void *m, void *ws, const float *x,
     const hls_layer *o = &hm->layers[hm->out_layer];
     size_t ni = (size_t)hm->layers[0].size, no = (size_t)o->size;
     int hw = o->w ? o->h * o->w : 1, c = o->w ? o->c : (int)o->size;
-    float *out = malloc(no * sizeof *out);
+    double *out = malloc(no * sizeof *out); /* float or double values */
     const double *wd = want->data;
     long bad = 0;
     for (int e = 0; e < n && out; e++) {
@@ -39,9 +40,11 @@ static long mismatches(const ngt_backend *be, void *m, void *ws, const float *x,
         }
         const int64_t *raw = hls_output_raw(m, ws);
         for (int ch = 0; ch < c; ch++)
-            for (int p = 0; p < hw; p++)
-                bad += ldexp(wd[(size_t)e * no + (size_t)ch * hw + p], hls_frac(&o->res)) !=
-                       (double)raw[(size_t)p * c + ch];
+            for (int p = 0; p < hw; p++) {
+                double w = wd[(size_t)e * no + (size_t)ch * hw + p];
+                bad += ldexp(w, hls_frac(&o->res)) != (double)raw[(size_t)p * c + ch] ||
+                       (hm->out_f64 && out[(size_t)ch * hw + p] != w);
+            }
     }
     free(out);
     return bad;
@@ -55,6 +58,7 @@ int main(int argc, char **argv)
     }
     if (argc < 5 || strcmp(argv[1], "--help") == 0) {
         fprintf(stderr, "usage: bench_hls_core NAME MODEL.onnx CONFIG IN.npy [HLS4ML_OUT.npy]\n"
+                        "(CONFIG with NgtOutput f64: float64 outputs, also compared as values)\n"
                         "prints: NAME events events_per_s mismatches(-1 without hls4ml outputs)\n"
                         "then: kernel VARIANT (the tiled path's, docs/hls.md)\n");
         return 2;
@@ -71,7 +75,8 @@ int main(int argc, char **argv)
     int n = (int)x.shape[0], batch = 256;
     size_t ni = (size_t)hm->layers[0].size, no = (size_t)hm->layers[hm->out_layer].size;
     void *ws = malloc(be->workspace_size(m, batch));
-    float *out = calloc((size_t)n * no, sizeof *out);
+    size_t osz = hm->out_f64 ? sizeof(double) : sizeof(float); /* NgtOutput */
+    char *out = calloc((size_t)n * no, osz);
     const float *xf = x.data;
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
@@ -81,7 +86,7 @@ int main(int argc, char **argv)
             for (int e = 0; e < n; e += batch) {
                 int k = n - e < batch ? n - e : batch;
                 const void *in[1] = {xf + (size_t)e * ni};
-                void *op[1] = {out + (size_t)e * no};
+                void *op[1] = {out + (size_t)e * no * osz};
                 if (be->infer(m, ws, in, op, k, &err) < 0) {
                     fprintf(stderr, "bench_hls: %s\n", err.msg);
                     return 1;

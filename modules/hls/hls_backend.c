@@ -136,8 +136,8 @@ static size_t hls_workspace_size(const void *model, int max_batch)
     return hls_ws_words(model) * sizeof(int64_t) + hls_tile_bytes(model);
 }
 
-/* float64 outputs: each event through hls_event, its output layer's raw values converted
- * exactly (the tiled path writes float32 only). */
+/* float64 outputs off the tiled path: each event through hls_event, its output layer's raw
+ * values converted exactly. */
 static int infer_f64(const hls_model *m, int64_t *ws, const float *in, double *out, int n,
                      ngt_error *err)
 {
@@ -163,10 +163,10 @@ static int hls_infer(const void *model, void *workspace, const void *const *inpu
     const hls_model *m = model;
     const float *in = inputs[0];
     float *out = outputs[0];
+    if (m->tiled) /* float32 or float64 outputs */
+        return hls_tile_infer(m, workspace, in, outputs[0], n);
     if (m->out_f64)
         return infer_f64(m, workspace, in, outputs[0], n, err);
-    if (m->tiled)
-        return hls_tile_infer(m, workspace, in, out, n);
     size_t ni = (size_t)m->layers[0].size, no = (size_t)m->layers[m->out_layer].size;
     for (int e = 0; e < n; e++) {
         int rc = hls_event(m, workspace, in + (size_t)e * ni, out + (size_t)e * no, NULL);

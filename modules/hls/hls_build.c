@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const hls_type T16_6 = {16, 6, 1, HLS_TRN, HLS_WRAP};
 static const hls_type T18_8 = {18, 8, 1, HLS_TRN, HLS_WRAP};
@@ -15,7 +16,96 @@ typedef struct bctx {
     const hls_cfg *cfg;
     hls_type def;
     ngt_error *err;
+    const char *cls; /* hls4ml's class of the layer being built (layer_class) */
+    const char *pw;  /* a 1x1 Conv: the Pointwise class hls4ml's Vivado backend turns it into */
 } bctx;
+
+/* The class hls4ml gives the layer an ONNX node becomes, as its PyTorch and ONNX front ends make
+ * it (the LayerType key): Gemm -> Dense, Conv -> Conv1D/Conv2D (a 1x1 kernel, which the Vivado
+ * backend turns into PointwiseConv1D/2D, keeps the types it was given as Conv1D/2D), Relu,
+ * Sigmoid, Tanh -> Activation, Add -> Merge. The input layer is "Input" (hls4ml's generators
+ * write "InputLayer", the front ends' name, which hls4ml's lookup never matches). */
+static const char *layer_class(const onnx_graph *g, const onnx_node *nd)
+{
+    switch (nd->op) {
+    case ONNX_OP_GEMM:
+        return "Dense";
+    case ONNX_OP_CONV:
+        return nd->n_in > 1 && nd->in[1] >= 0 && g->tensors[nd->in[1]].rank == 3 ? "Conv1D"
+                                                                                 : "Conv2D";
+    case ONNX_OP_RELU:
+    case ONNX_OP_SIGMOID:
+    case ONNX_OP_TANH:
+        return "Activation";
+    case ONNX_OP_SOFTMAX:
+        return "Softmax";
+    case ONNX_OP_BATCHNORM:
+        return "BatchNormalization";
+    case ONNX_OP_ADD:
+        return "Merge";
+    case ONNX_OP_CONCAT:
+        return "Concatenate";
+    default:
+        return "Reshape";
+    }
+}
+
+/* The Pointwise class of a 1x1 Conv (hls4ml's optimize_pointwise_conv), else NULL. */
+static const char *pointwise_class(const onnx_graph *g, const onnx_node *nd)
+{
+    if (nd->op != ONNX_OP_CONV || nd->n_in < 2 || nd->in[1] < 0)
+        return NULL;
+    const onnx_tensor *w = &g->tensors[nd->in[1]];
+    if (w->rank == 3 && w->shape[2] == 1)
+        return "PointwiseConv1D";
+    if (w->rank == 4 && w->shape[2] == 1 && w->shape[3] == 1)
+        return "PointwiseConv2D";
+    return NULL;
+}
+
+/* The layer's settings as hls4ml's get_layer_config merges them: LayerType[class] (the class
+ * name exactly; of a key given twice the later), then LayerName[name], whose keys win. A 1x1
+ * Conv, remade as PointwiseConv1D/2D with the Conv's settings, gets LayerType[Pointwise...]'s
+ * over them (its types stay the Conv's). Keys are in snake_case here (hls_cfg_check). */
+static const hls_cfg *layer_key(const bctx *b, const char *layer, const char *key)
+{
+    const hls_cfg *lt = hls_cfg_get(b->cfg, "LayerType");
+    const hls_cfg *v = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer), key);
+    if (!v && b->pw)
+        v = hls_cfg_get(hls_cfg_get(lt, b->pw), key);
+    if (!v && b->cls)
+        v = hls_cfg_get(hls_cfg_get(lt, b->cls), key);
+    return v;
+}
+
+/* hls4ml's layer_type_precision for the class and var: the LayerType entries whose key is the
+ * class name in any case (hls4ml lower-cases both here), in order, each Precision map setting
+ * its types and default, a Precision type (or none) setting the default; var's type, else the
+ * default. A key given twice counts once, its later value (as a JSON reader keeps it). */
+static const char *type_prec(const bctx *b, const char *var)
+{
+    const hls_cfg *lt = hls_cfg_get(b->cfg, "LayerType");
+    const char *sv = NULL, *sd = NULL;
+    for (int k = 0; b->cls && lt && lt->kind == HLS_C_MAP && k < lt->n; k++) {
+        if (!lt->keys[k] || strcasecmp(lt->keys[k], b->cls) != 0)
+            continue;
+        int later = 0;
+        for (int j = k + 1; j < lt->n && !later; j++)
+            later = lt->keys[j] && strcmp(lt->keys[j], lt->keys[k]) == 0;
+        if (later)
+            continue;
+        const hls_cfg *p = hls_cfg_get(&lt->items[k], "Precision");
+        if (p && p->kind == HLS_C_MAP) {
+            const char *v = hls_cfg_str(hls_cfg_get(p, var));
+            const char *d = hls_cfg_str(hls_cfg_get(p, "default"));
+            sv = v ? v : sv;
+            sd = d ? d : sd;
+        } else {
+            sd = hls_cfg_str(p);
+        }
+    }
+    return sv ? sv : sd;
+}
 
 /* A Precision (a type: the default of every type; or a map of types) entry key, else its
  * default; NULL when neither. */
@@ -27,18 +117,21 @@ static const char *prec_of(const hls_cfg *p, const char *key)
     return s ? s : hls_cfg_str(hls_cfg_get(p, "default"));
 }
 
-/* The layer's type for key (or the layer-level key for tables): as hls4ml's get_precision, the
- * layer's Precision key, else the layer's default, else the Model's key, else the Model's
- * default. 1 set, 0 absent or 'auto', <0 error. */
+/* The layer's type for key (or the layer-level key for tables, layer_key): as hls4ml's
+ * get_precision, the layer's Precision key, else the layer's default, else its class's
+ * (LayerType) key, else the class's default, else the Model's key, else the Model's default. 1
+ * set, 0 absent or 'auto', <0 error. */
 static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level, hls_type *t,
                     int wmax)
 {
     const hls_cfg *l = hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer);
     const char *s = NULL;
     if (layer_level) {
-        s = hls_cfg_str(hls_cfg_get(l, key));
+        s = hls_cfg_str(layer_key(b, layer, key));
     } else {
         s = prec_of(hls_cfg_get(l, "Precision"), key);
+        if (!s)
+            s = type_prec(b, key);
         if (!s)
             s = prec_of(hls_cfg_get(hls_cfg_get(b->cfg, "Model"), "Precision"), key);
     }
@@ -52,7 +145,7 @@ static int cfg_type(bctx *b, const char *layer, const char *key, int layer_level
 
 static int cfg_int(bctx *b, const char *layer, const char *key, int def)
 {
-    const hls_cfg *v = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer), key);
+    const hls_cfg *v = layer_key(b, layer, key);
     return v && v->kind == HLS_C_NUM ? (int)v->num : def;
 }
 
@@ -302,8 +395,7 @@ static int build_table(bctx *b, hls_layer *l)
 static int cfg_str_is(bctx *b, const char *layer, const char *key, const char *def,
                       const char **out)
 {
-    const char *s =
-        hls_cfg_str(hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), layer), key));
+    const char *s = hls_cfg_str(layer_key(b, layer, key));
     *out = s ? s : def;
     return s != NULL;
 }
@@ -333,8 +425,7 @@ static int build_softmax(bctx *b, hls_layer *l, const hls_layer *src)
         (rc = cfg_type(b, l->name, "accum_t", 1, &l->acc, 64)) < 0)
         return rc;
     int ts = cfg_int(b, l->name, "table_size", 1024);
-    int have_inv = hls_cfg_get(hls_cfg_get(hls_cfg_get(b->cfg, "LayerName"), l->name),
-                               "inv_table_size") != NULL;
+    int have_inv = layer_key(b, l->name, "inv_table_size") != NULL;
     if (!have_inv) { /* fix_softmax_table_size */
         int bw = src->res.w < l->inv_t.w ? src->res.w : l->inv_t.w;
         if (bw < 30 && (1 << bw) < ts)
@@ -413,6 +504,8 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
     if (push(m, cap, &l) < 0)
         return seterr(b->err, NGT_ENOMEM, "out of memory");
     str_copy(l->name, nd->name, sizeof l->name);
+    b->cls = layer_class(m->g, nd);
+    b->pw = pointwise_class(m->g, nd);
     int s0 = find_layer(m, layer_of, nd->in[0], l->name, b->err);
     if (s0 < 0)
         return s0;
@@ -440,6 +533,13 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
                 return have;
             if (!have)
                 l->acc = auto_t;
+            /* a layer-level accum_t (AccumT) replaces it, as hls4ml sets the layer's settings
+             * as attributes after the Precision lookup; 'auto' there is lossless too */
+            const char *lat = hls_cfg_str(layer_key(b, l->name, "accum_t"));
+            if (lat && strcmp(lat, "auto") == 0)
+                l->acc = auto_t;
+            else if (lat && (have = cfg_type(b, l->name, "accum_t", 1, &l->acc, HLS_ACC_WMAX)) < 0)
+                return have;
             if ((have = cfg_type(b, l->name, "result", 0, &l->res, 64)) < 0)
                 return have;
             if (!have)
@@ -550,7 +650,7 @@ static int build_node(bctx *b, hls_model *m, const onnx_node *nd, int *layer_of,
 
 int hls_build(hls_model *m, const hls_cfg *cfg, ngt_error *err)
 {
-    bctx b = {cfg, T16_6, err};
+    bctx b = {cfg, T16_6, err, "Input", NULL};
     const hls_cfg *mp = hls_cfg_get(hls_cfg_get(cfg, "Model"), "Precision");
     const char *ds =
         mp && mp->kind == HLS_C_STR ? mp->str : hls_cfg_str(hls_cfg_get(mp, "default"));

@@ -532,8 +532,9 @@ static int must_be(const hls_cfg *v, const char *want, int is_bool, const char *
                   where, *where ? " " : "", key, want);
 }
 
-/* Keys of LayerName entries, in hls4ml's snake_case: those that change the C simulation's values
- * (read by hls_build.c), and those that cannot (synthesis and tracing settings, accepted). */
+/* Keys of LayerName and LayerType entries, in hls4ml's snake_case: those that change the C
+ * simulation's values (read by hls_build.c), and those that cannot (synthesis and tracing settings,
+ * accepted). */
 static const char *const LAYER_KEYS[] = {
     "table_size", "table_t",        "exp_table_t",    "inv_table_t",    "inv_inp_t",
     "accum_t",    "implementation", "exp_table_size", "inv_table_size", NULL};
@@ -545,10 +546,9 @@ static const char *const LAYER_NO_EFFECT[] = {"trace",
                                               "target_cycles",
                                               NULL};
 
-static int check_layer(hls_cfg *l, const char *name, ngt_error *err)
+/* A LayerName or LayerType entry; where names it in messages ("layer 'fc1'"). */
+static int check_layer(hls_cfg *l, const char *where, ngt_error *err)
 {
-    char where[200];
-    snprintf(where, sizeof where, "layer '%s'", name);
     if (l->kind != HLS_C_MAP)
         return seterr(err, NGT_EFORMAT, "precision configuration: %s must be a table", where);
     for (int k = 0; k < l->n; k++) {
@@ -635,17 +635,38 @@ int hls_cfg_check(hls_cfg *c, ngt_error *err)
                 return seterr(err, NGT_EFORMAT,
                               "precision configuration: LayerName must be "
                               "a table of layers");
-            for (int j = 0; j < v->n && rc == NGT_OK; j++)
-                rc = check_layer(&v->items[j], v->keys[j], err);
+            for (int j = 0; j < v->n && rc == NGT_OK; j++) {
+                char where[200];
+                snprintf(where, sizeof where, "layer '%s'", v->keys[j]);
+                rc = check_layer(&v->items[j], where, err);
+            }
         } else if (strcmp(key, "LayerType") == 0) {
-            rc = seterr(err, NGT_EUNSUPPORTED,
-                        "precision configuration: LayerType (hls4ml's granularity 'type') is "
-                        "not supported: write the layers under LayerName (granularity "
-                        "'name')");
+            /* keyed by hls4ml's layer classes (Dense, Activation, ...); a class no layer has is
+             * ignored, as hls4ml does (hls_build.c) */
+            if (v->kind != HLS_C_MAP)
+                return seterr(err, NGT_EFORMAT,
+                              "precision configuration: LayerType must be "
+                              "a table of layer classes");
+            for (int j = 0; j < v->n && rc == NGT_OK; j++) {
+                char where[160];
+                snprintf(where, sizeof where, "LayerType '%s'", v->keys[j]);
+                /* hls4ml's ONNX front end parses Conv and MatMul into layers of these classes
+                 * and moves their settings to the Conv1D/Conv2D/Dense it makes of them, as
+                 * LayerName entries of new names: no layer of the model ngt computes (the
+                 * PyTorch front end's) has them, and ignoring them would differ from hls4ml */
+                if (strcmp(v->keys[j], "Conv") == 0 || strcmp(v->keys[j], "MatMul") == 0)
+                    rc = seterr(err, NGT_EUNSUPPORTED,
+                                "precision configuration: LayerType '%s' is a class of hls4ml's "
+                                "ONNX front end before its conversion passes "
+                                "(config_from_onnx_model writes it): write the entry as '%s'",
+                                v->keys[j], v->keys[j][0] == 'C' ? "Conv1D' or 'Conv2D" : "Dense");
+                else
+                    rc = check_layer(&v->items[j], where, err);
+            }
         } else {
             rc = seterr(err, NGT_EFORMAT,
                         "precision configuration: unknown key '%s' (expected hls4ml's "
-                        "Model, LayerName)",
+                        "Model, LayerName, LayerType)",
                         key);
         }
         if (rc < 0)

@@ -30,9 +30,9 @@ hls_cfg *hls_cfg_parse(const char *text, ngt_error *err);
  * names a configuration file this one extends: its top-level keys replace the base's. */
 hls_cfg *hls_cfg_load(const char *options, ngt_error *err);
 void hls_cfg_free(hls_cfg *c);
-/* Checks the keys as hls4ml reads them and rewrites LayerName entries' keys to hls4ml's
- * snake_case ("TableSize" -> "table_size"; of two spellings the later wins); an unknown key, or
- * a setting ngt does not compute (LayerType, Strategy Resource, ...), is an error naming it. */
+/* Checks the keys as hls4ml reads them and rewrites LayerName and LayerType entries' keys to
+ * hls4ml's snake_case ("TableSize" -> "table_size"; of two spellings the later wins); an unknown
+ * key, or a setting ngt does not compute (Strategy Resource, ...), is an error naming it. */
 int hls_cfg_check(hls_cfg *c, ngt_error *err);
 /* Child of a map by key (NULL when absent or c is not a map). */
 const hls_cfg *hls_cfg_get(const hls_cfg *c, const char *key);

@@ -150,12 +150,13 @@ static inline int64_t hls_castv(const hls_cast *c, int64_t v)
     }
 }
 
-/* The tiled path (hls_tile.c): n events, any n, the same bits as hls_event. */
+/* The tiled path (hls_tile.c): n events, any n, the same bits as hls_event; out is float, or
+ * double when out_f64. */
 int hls_tile_prepare(hls_model *m);
 size_t hls_tile_bytes(const hls_model *m);
 /* The tiled path's kernel variant for this model and CPU, as text (benches print it). */
 const char *hls_tile_kernel(const hls_model *m);
-int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, int n);
+int hls_tile_infer(const hls_model *m, void *ws, const float *in, void *out, int n);
 
 /* float input -> the input type without 128-bit steps: x * 2^f is exact in double, floor or
  * nearest-ties-up in double, then the overflow by int64 compares (other modes: the exact path). */

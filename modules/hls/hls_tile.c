@@ -99,9 +99,10 @@ static int conv1d(const hls_layer *l)
 }
 
 /* One chunk of nt tiles (nv valid events) through every layer, Dense/Conv by the kernel of kw
- * doubles per vector (a constant once inlined into a variant below). */
+ * doubles per vector (a constant once inlined into a variant below); out: float, or double when
+ * the model's outputs are float64. */
 static inline __attribute__((always_inline)) void
-run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt, int kw)
+run_chunk(const hls_model *m, double *tw, const float *in, void *out, int nv, int nt, int kw)
 {
     for (int k = 0; k < m->n_layers; k++)
         if (m->tmarg[k]) {
@@ -168,28 +169,28 @@ run_chunk(const hls_model *m, double *tw, const float *in, float *out, int nv, i
  * compare against. */
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx512f"))) static void
-chunk_avx512(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+chunk_avx512(const hls_model *m, double *tw, const float *in, void *out, int nv, int nt)
 {
     run_chunk(m, tw, in, out, nv, nt, 8);
 }
 __attribute__((target("avx2,fma"))) static void
-chunk_avx2(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+chunk_avx2(const hls_model *m, double *tw, const float *in, void *out, int nv, int nt)
 {
     run_chunk(m, tw, in, out, nv, nt, 4);
 }
 __attribute__((target("avx2"))) static void
-chunk_avx2_v8(const hls_model *m, double *tw, const float *in, float *out, int nv, int nt)
+chunk_avx2_v8(const hls_model *m, double *tw, const float *in, void *out, int nv, int nt)
 {
     run_chunk(m, tw, in, out, nv, nt, 8);
 }
 #endif
-static void chunk_generic(const hls_model *m, double *tw, const float *in, float *out, int nv,
+static void chunk_generic(const hls_model *m, double *tw, const float *in, void *out, int nv,
                           int nt)
 {
     run_chunk(m, tw, in, out, nv, nt, 2);
 }
 
-typedef void (*chunk_fn)(const hls_model *, double *, const float *, float *, int, int);
+typedef void (*chunk_fn)(const hls_model *, double *, const float *, void *, int, int);
 typedef struct tile_kern {
     const char *name, *isa; /* the variant; the ngt_cpu_isa() it needs at least */
     int old;                /* only when NGT_HLS_KERNEL names it */
@@ -233,15 +234,16 @@ const char *hls_tile_kernel(const hls_model *m)
     return m->tiled ? KERNS[m->tkern].name : "none (one event at a time)";
 }
 
-int hls_tile_infer(const hls_model *m, void *ws, const float *in, float *out, int n)
+int hls_tile_infer(const hls_model *m, void *ws, const float *in, void *out, int n)
 {
     int64_t *ev = ws;
     double *tw = (double *)(void *)((char *)ws + ((hls_ws_words(m) * 8 + 63) / 64 * 64));
     size_t ni = (size_t)m->layers[0].size, no = (size_t)m->layers[m->out_layer].size;
+    size_t osz = m->out_f64 ? sizeof(double) : sizeof(float);
     int chunk = m->tile_n * TILE;
     for (int e = 0; e < n; e += chunk) {
         int nv = n - e < chunk ? n - e : chunk;
-        KERNS[m->tkern].run(m, tw, in + (size_t)e * ni, out + (size_t)e * no, nv,
+        KERNS[m->tkern].run(m, tw, in + (size_t)e * ni, (char *)out + (size_t)e * no * osz, nv,
                             (nv + TILE - 1) / TILE);
         if (e + nv == n) { /* the last event's raw output, for hls_output_raw */
             int last = nv - 1;

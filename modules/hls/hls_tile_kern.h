@@ -70,35 +70,46 @@ KCAT(gemm_rows, KSFX)(const hls_layer *l, const geo *g, const double *x, double 
 }
 
 /* y[i] = cast(v[i]) for n (a multiple of 8) doubles holding raw integers (|v| < 2^51) at the
- * cast's source fraction; relu: 0 where v <= 0. floor(v / 2^d) is nearest((v + 1/2 - 2^(d-1)) /
- * 2^d) (RND: v + 1/2), every step exact, and nearest is adding and taking away 1.5 * 2^52. A value
- * is in range when half the range minus its distance to the middle keeps the sign bit clear; where
- * any value wraps or saturates, the int64 cast. No vector compares: cheap on every ISA. */
+ * cast's source fraction; relu: 0 where v <= 0; y may be v (a Dense/Conv result cast in place).
+ * floor(v / 2^d) is nearest((v + 1/2 - 2^(d-1)) / 2^d) (RND: v + 1/2), every step exact, and
+ * nearest is adding and taking away 1.5 * 2^52. A value is in range when half the range minus its
+ * distance to the middle keeps the sign bit clear; where any value of a block wraps or
+ * saturates, that block takes the int64 cast (in place, a block is stored only after its check,
+ * so the cast reads the sums). No vector compares: cheap on every ISA. */
 static inline __attribute__((always_inline)) void
 KCAT(cast_vals, KSFX)(const hls_cast *c, const double *v, double *y, size_t n, int relu)
 {
+    enum { BLK = 32 }; /* doubles per block: a multiple of KW, n's blocks all full but the last */
     double mn = (double)c->mn + (c->t.o == HLS_SAT_SYM && c->t.sign), mx = (double)c->mx;
     double s = ldexp(1.0, -c->d);
     const KV sc = (KV){0} + s, big = (KV){0} + 0x1.8p52;
     const KV off = (KV){0} + (c->t.q == HLS_RND ? 0.5 : 0.5 - ldexp(1.0, c->d - 1));
     const KV mid = (KV){0} + (mx + mn) / 2, hs = (KV){0} + (mx - mn) / 2;
     const KL nosign = (KL){0} + 0x7fffffffffffffffLL;
-    KL bad = {0};
     int rnd = c->d > 0;
-    for (size_t i = 0; i < n; i += KW) {
-        KV x = *(const KV *)(const void *)(v + i), r = rnd ? ((x + off) * sc + big) - big : x * sc;
-        if (relu) /* sign bit set (x <= 0, an integer): 0; x = +0 casts to +0 anyway */
-            r = (KV)((KL)r & ((KL)((KU)x >> 63) - 1));
-        bad |= (KL)(hs - (KV)((KL)(r - mid) & nosign));
-        *(KV *)(void *)(y + i) = r;
+    KV rb[BLK / KW] = {{0}}; /* (written through dst) */
+    for (size_t i0 = 0; i0 < n; i0 += BLK) {
+        size_t nb = n - i0 < BLK ? n - i0 : BLK;
+        double *dst = v == y ? (double *)rb : y + i0; /* in place: the block held back */
+        KL bad = {0};
+        for (size_t i = 0; i < nb; i += KW) {
+            KV x = *(const KV *)(const void *)(v + i0 + i);
+            KV r = rnd ? ((x + off) * sc + big) - big : x * sc;
+            if (relu) /* sign bit set (x <= 0, an integer): 0; x = +0 casts to +0 anyway */
+                r = (KV)((KL)r & ((KL)((KU)x >> 63) - 1));
+            bad |= (KL)(hs - (KV)((KL)(r - mid) & nosign));
+            *(KV *)(void *)(dst + i) = r;
+        }
+        int any = 0;
+        for (int k = 0; k < KW; k++)
+            any |= bad[k] < 0;
+        if (__builtin_expect(any, 0)) {
+            for (size_t i = i0; i < i0 + nb; i++)
+                y[i] = !relu || v[i] > 0 ? (double)hls_castv(c, (int64_t)v[i]) : 0.0;
+        } else if (v == y) {
+            memcpy(y + i0, rb, sizeof(double) * nb);
+        }
     }
-    int any = 0;
-    for (int k = 0; k < KW; k++)
-        any |= bad[k] < 0;
-    if (__builtin_expect(any, 0))
-        for (size_t i = 0; i < n; i++)
-            if (!relu || v[i] > 0)
-                y[i] = (double)hls_castv(c, (int64_t)v[i]);
 }
 
 /* Float input (ONNX layout, nv valid events) -> the input type, channels last: v = x * 2^f is
@@ -139,9 +150,11 @@ KCAT(tile_input, KSFX)(const hls_layer *l, const float *in, int ni, int nv, doub
                         (double)hls_quant_in(l, in[(size_t)e * ni + (size_t)ch * hw + p], scale);
 }
 
-/* The output layer's values of nv events (channels last, tiles) -> float in the ONNX layout. */
+/* The output layer's values of nv events (channels last, tiles) -> float32, or float64
+ * (NgtOutput f64: raw * 2^-f is exact, the raw values being integers below 2^51), in the ONNX
+ * layout. */
 static inline __attribute__((always_inline)) void
-KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
+KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, void *out, int nv)
 {
     const hls_layer *o = &m->layers[m->out_layer];
     const double *y = tw + m->toff[m->out_layer];
@@ -150,8 +163,18 @@ KCAT(out_tiles, KSFX)(const hls_model *m, const double *tw, float *out, int nv)
     KV sc = (KV){0} + so;
     for (int t = 0; t * TILE < nv; t++) { /* channels last -> the ONNX layout */
         const double *yt = y + (size_t)t * o->size * TILE;
-        float *ot = out + (size_t)t * TILE * o->size;
+        size_t first = (size_t)t * TILE * o->size;
         int ne = nv - t * TILE < TILE ? nv - t * TILE : TILE;
+        if (m->out_f64) { /* event by event: each event's values contiguous */
+            for (int e = 0; e < ne; e++) {
+                double *od = (double *)out + first + (size_t)e * o->size;
+                for (int ch = 0; ch < c; ch++)
+                    for (int p = 0; p < hw; p++)
+                        od[(size_t)ch * hw + p] = yt[((size_t)p * c + ch) * TILE + e] * so;
+            }
+            continue;
+        }
+        float *ot = (float *)out + first;
         for (int ch = 0; ch < c; ch++)
             for (int p = 0; p < hw; p++)
                 for (int e0 = 0; e0 < ne; e0 += KW) {

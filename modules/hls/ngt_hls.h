@@ -58,8 +58,8 @@ enum {
 };
 
 /* Reads a precision configuration as the hls backend does (docs/hls.md): JSON text, a .json or
- * .lua file (a table literal, never executed), NgtBase resolved, keys checked and LayerName keys
- * in hls4ml's snake_case. NULL on error, with err naming the problem. */
+ * .lua file (a table literal, never executed), NgtBase resolved, keys checked and LayerName and
+ * LayerType keys in hls4ml's snake_case. NULL on error, with err naming the problem. */
 ngt_hls_cfg *ngt_hls_cfg_load(const char *options, ngt_error *err);
 void ngt_hls_cfg_free(ngt_hls_cfg *c);
 int ngt_hls_cfg_kind(const ngt_hls_cfg *c);

@@ -168,7 +168,8 @@ static void test_canonical(void **state)
     (void)state;
     assert_int_equal(check_one("fad"), 0);
     assert_int_equal(check_one("mdt"), 0);
-    assert_int_equal(check_one("wide_mlp"), 0); /* 53-bit outputs (lossless 'auto' Dense) */
+    assert_int_equal(check_one("wide_mlp"), 0);   /* 53-bit outputs (lossless 'auto' Dense) */
+    assert_int_equal(check_one("wide_tiled"), 0); /* 49-bit outputs, on the tiled path */
 }
 
 static void test_random(void **state)
@@ -195,9 +196,10 @@ static void test_random(void **state)
 }
 
 /* The tiled path against the exact step-by-step path (hls_event with statistics) on inputs that
- * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. */
+ * wrap and saturate: narrow results, RND/SAT, the input scaled up; any batch split. ovf_layer
+ * (may be NULL): a layer whose values must have wrapped or saturated. */
 static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input, float gain,
-                           int must_tile)
+                           int must_tile, const char *ovf_layer)
 {
     const ngt_backend *be = hls_backend();
     ngt_error err = {0};
@@ -225,15 +227,20 @@ static long tiled_vs_exact(const char *onnx, const char *cfg, const char *input,
         void *out[1] = {a + (size_t)e * no};
         assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
     }
-    long bad = 0, changed = 0;
+    long bad = 0, changed = 0, layer_ovf = 0;
     for (int e = 0; e < n; e++) {
         for (int k = 0; k < 8 * hm->n_layers; k++)
             st[k] = k % 8 == 2 ? INT64_MAX : k % 8 == 3 ? INT64_MIN : 0;
         assert_int_equal(hls_event(hm, ws, xs + (size_t)e * ni, b, st), NGT_OK);
         bad += memcmp(b, a + (size_t)e * no, no * sizeof(float)) != 0;
-        for (int k = 0; k < hm->n_layers; k++)
+        for (int k = 0; k < hm->n_layers; k++) {
             changed += st[8 * k];
+            if (ovf_layer && !strcmp(hm->layers[k].name, ovf_layer))
+                layer_ovf += st[8 * k];
+        }
     }
+    if (ovf_layer)
+        assert_true(layer_ovf > 0);
     print_message("%s tiled vs exact, %s: %ld of %d events differ (%ld overflows)\n", onnx, cfg,
                   bad, n, changed);
     assert_int_equal(bad, 0);
@@ -261,18 +268,33 @@ static void test_tiled(void **state)
                        "}}, \"LayerName\": {"
                        "\"fc1\": {\"Precision\": {\"result\": \"fixed<12,2>\"}},"
                        "\"relu2\": {\"Precision\": {\"result\": \"fixed<8,2,RND,SAT>\"}}}}",
-                       "tests/hls/data/models/fad/input.npy", 40.0f, 1) > 0);
+                       "tests/hls/data/models/fad/input.npy", 40.0f, 1, NULL) > 0);
     assert_true(tiled_vs_exact(
                     "models/mdt.onnx",
                     "{\"Model\": {\"Precision\": {\"default\": \"fixed<12,3,RND,SAT>\", " LOSSLESS
                     "}}}",
-                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+                    "tests/hls/data/models/mdt/input.npy", 30.0f, 1, NULL) > 0);
     assert_true(
         tiled_vs_exact(
             "models/mdt.onnx",
             "{\"Model\": {\"Precision\": {\"default\": \"fixed<14,2,RND,SAT_SYM>\", " LOSSLESS
             "}}}",
-            "tests/hls/data/models/mdt/input.npy", 30.0f, 1) > 0);
+            "tests/hls/data/models/mdt/input.npy", 30.0f, 1, NULL) > 0);
+    /* a Dense result cast in place that drops bits (d > 0) and wraps or saturates: the int64
+     * cast reads the sums, not the values already cast (TRN/WRAP and RND/SAT) */
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS
+                       "}}, \"LayerName\": {\"fc1\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1>\"}}, \"fc2\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 8.0f, 1, "fc1") > 0);
+    assert_true(
+        tiled_vs_exact("models/fad.onnx",
+                       "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS
+                       "}}, \"LayerName\": {\"fc2\": {\"Precision\": {\"result\": "
+                       "\"fixed<10,1,RND,SAT>\"}}}}",
+                       "tests/hls/data/models/fad/input.npy", 8.0f, 1, "fc2") > 0);
     /* the random models that qualify: Conv2D (padded copies), Conv1D, sigmoid/tanh, MLPs */
     const char *cfgs[] = {
         "{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", " LOSSLESS "}}}",
@@ -287,7 +309,7 @@ static void test_tiled(void **state)
         snprintf(onnx, sizeof onnx, "tests/hls/data/models/%s/model.onnx", name);
         snprintf(input, sizeof input, "tests/hls/data/models/%s/input.npy", name);
         for (int c = 0; c < 2; c++)
-            tiled += tiled_vs_exact(onnx, cfgs[c], input, 8.0f, 0) >= 0;
+            tiled += tiled_vs_exact(onnx, cfgs[c], input, 8.0f, 0, NULL) >= 0;
     }
     fclose(f);
     print_message("tiled path checked on %d random model configurations\n", tiled);
@@ -329,9 +351,11 @@ static void test_profile(void **state)
 }
 
 /* NgtOutput = "f64" over NgtBase = the model's config: float64 outputs equal to hls4ml's
- * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results); returns
- * the number of values that differ, and how many of them float32 would have lost in *lossy. */
-static long check_f64(const char *name, long *lossy)
+ * predict() values bit for bit (float32 loses bits of the wide 'auto' Dense results), at 1, 7,
+ * 13 and all events a call (the tiled path: partial tiles, several tiles and chunks); returns
+ * the number of values that differ, how many of them float32 would have lost in *lossy, and
+ * whether the model took the tiled path in *tiled. */
+static long check_f64(const char *name, long *lossy, int *tiled)
 {
     char dir[256], onnx[320], opts[400], path[320];
     snprintf(dir, sizeof dir, "tests/hls/data/models/%s", name);
@@ -358,19 +382,24 @@ static long check_f64(const char *name, long *lossy)
     double *got = calloc(count, sizeof(double));
     void *ws = malloc(be->workspace_size(m, n));
     long bad = 0;
-    for (int e = 0; e < n; e += 7) { /* several events a call */
-        int k = n - e < 7 ? n - e : 7;
-        size_t per = count / (size_t)n;
-        const void *in[1] = {(const float *)x.data +
-                             (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
-        void *out[1] = {got + (size_t)e * per};
-        assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
-    }
     const double *wd = want.data;
-    for (size_t i = 0; i < count; i++) {
-        bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
-        *lossy += (double)(float)wd[i] != wd[i];
+    int sizes[] = {1, 7, 13, n};
+    for (int s = 0; s < 4; s++) {
+        memset(got, 0xff, count * sizeof(double)); /* NaN: a value not written differs */
+        for (int e = 0; e < n; e += sizes[s]) {
+            int k = n - e < sizes[s] ? n - e : sizes[s];
+            size_t per = count / (size_t)n;
+            const void *in[1] = {(const float *)x.data +
+                                 (size_t)e * (x.bytes / sizeof(float) / (size_t)n)};
+            void *out[1] = {got + (size_t)e * per};
+            assert_int_equal(be->infer(m, ws, in, out, k, &err), NGT_OK);
+        }
+        for (size_t i = 0; i < count; i++)
+            bad += memcmp(&got[i], &wd[i], sizeof(double)) != 0;
     }
+    for (size_t i = 0; i < count; i++)
+        *lossy += (double)(float)wd[i] != wd[i];
+    *tiled = ((const hls_model *)m)->tiled;
     free(got);
     free(ws);
     ngt_npy_free(&x);
@@ -385,20 +414,30 @@ static void test_f64_outputs(void **state)
     FILE *f = fopen("tests/hls/data/models/LIST", "r");
     assert_non_null(f);
     char name[128];
-    long bad = 0, lossy = 0;
-    int models = 0;
+    long bad = 0, lossy = 0, lossy_tiled = 0;
+    int models = 0, tiled = 0;
     while (fscanf(f, "%127s", name) == 1) {
-        long b = check_f64(name, &lossy);
+        long lz = 0;
+        int t = 0;
+        long b = check_f64(name, &lz, &t);
         if (b)
             print_message("%s: %ld float64 values differ from hls4ml's predict()\n", name, b);
         bad += b;
+        lossy += lz;
         models++;
+        tiled += t;
+        lossy_tiled += t ? lz : 0;
+        if (!strcmp(name, "fad") || !strcmp(name, "mdt") || !strcmp(name, "wide_tiled"))
+            assert_true(t); /* float64 on the tiled path */
     }
     fclose(f);
-    print_message("f64 outputs: %d models, %ld values differ; float32 would change %ld values\n",
-                  models, bad, lossy);
+    print_message("f64 outputs: %d models (%d tiled), %ld values differ; float32 would change %ld "
+                  "values (%ld on the tiled path)\n",
+                  models, tiled, bad, lossy, lossy_tiled);
     assert_true(models >= 25);
-    assert_true(lossy > 0); /* the test has values float32 cannot hold */
+    assert_true(tiled >= 3);
+    assert_true(lossy_tiled > 0); /* the tiled path has values float32 cannot hold */
+    assert_true(lossy > 0);       /* the test has values float32 cannot hold */
     assert_int_equal(bad, 0);
     ngt_error err = {0};
     void *m = NULL;
@@ -473,13 +512,27 @@ static void test_config_keys(void **state)
     if (!m)
         fail_msg("%s", err.msg);
     hls_backend()->unload(m);
+    /* a layer-level AccumT replaces the Precision accumulator of a Dense ('auto': lossless) */
+    m = load_fad("{\"LayerName\": {\"fc1\": {\"Precision\": {\"accum\": \"fixed<18,6>\"}, "
+                 "\"AccumT\": \"fixed<20,8>\"}, \"fc2\": {\"Precision\": {\"accum\": "
+                 "\"fixed<18,6>\"}, \"accum_t\": \"auto\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[1].acc.w, 20);
+    assert_true(m->layers[3].acc.w > 30);
+    hls_backend()->unload(m);
     /* refused, naming the key */
     refused("{\"LayerName\": {\"fc1\": {\"TableSiz\": 512}}}", "TableSiz");
     refused("{\"LayerName\": {\"fc1\": {\"Precision\": {\"wieght\": \"fixed<8,3>\"}}}}", "wieght");
     refused("{\"LayerName\": {\"fc1\": {\"precision\": {\"weight\": \"fixed<8,3>\"}}}}",
             "precision");
     refused("{\"LayerName\": {\"fc9\": {\"Precision\": \"fixed<8,3>\"}}}", "fc9");
-    refused("{\"LayerType\": {\"Dense\": {\"Precision\": \"fixed<8,3>\"}}}", "LayerType");
+    refused("{\"LayerType\": {\"Dense\": {\"TableSiz\": 512}}}", "LayerType 'Dense'");
+    refused("{\"LayerType\": {\"Dense\": {\"Strategy\": \"Resource\"}}}", "Strategy");
+    refused("{\"LayerType\": [1]}", "LayerType");
+    refused("{\"LayerType\": {\"MatMul\": {\"Precision\": \"fixed<8,3>\"}}}", "'Dense'");
+    refused("{\"LayerType\": {\"Conv\": {}}}", "Conv1D");
     refused("{\"Model\": {\"Strategy\": \"Resource\"}}", "Strategy");
     refused("{\"Model\": {\"ChannelsLastConversion\": \"off\"}}", "ChannelsLastConversion");
     refused("{\"Model\": {\"Precison\": \"fixed<8,3>\"}}", "Precison");
@@ -538,6 +591,73 @@ static void test_config_spellings(void **state)
     }
 }
 
+/* LayerType (hls4ml's granularity 'type'), read as hls4ml does: types per key from LayerName,
+ * then LayerType[class] (the class name in any case), then Model; other settings from
+ * LayerType[class] (the exact class name) unless LayerName sets them; a class no layer has is
+ * ignored. The bit-exact check against hls4ml is gen_type_* (test_random). */
+static void test_config_layertype(void **state)
+{
+    (void)state;
+    ngt_error err;
+    hls_model *m =
+        load_fad("{\"Model\": {\"Precision\": {\"default\": \"fixed<16,6>\", \"bias\": "
+                 "\"fixed<14,5>\"}}, \"LayerType\": {\"Dense\": {\"Precision\": {\"weight\": "
+                 "\"fixed<8,3>\", \"result\": \"auto\"}}, \"Activation\": {\"Precision\": "
+                 "\"fixed<12,4>\"}, \"InputLayer\": {\"Precision\": \"fixed<9,3>\"}, \"Conv2D\": "
+                 "{\"Precision\": \"fixed<7,3>\"}, \"NoSuchClass\": {}}, \"LayerName\": {\"fc2\": "
+                 "{\"Precision\": {\"weight\": \"fixed<10,4>\"}}, \"relu2\": {\"Precision\": "
+                 "\"fixed<11,4>\"}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[0].res.w, 16); /* InputLayer: never the input's class (Input) */
+    assert_int_equal(m->layers[1].wt.w, 8);   /* fc1: LayerType Dense */
+    assert_int_equal(m->layers[1].bt.w, 14);  /* the Model's bias type */
+    assert_true(m->layers[1].res.w > 16);     /* 'auto': lossless */
+    assert_int_equal(m->layers[2].res.w, 12); /* relu1: LayerType Activation's default */
+    assert_int_equal(m->layers[3].wt.w, 10);  /* fc2: LayerName beats LayerType */
+    assert_int_equal(m->layers[4].res.w, 11); /* relu2: LayerName's default beats LayerType */
+    hls_backend()->unload(m);
+    /* the real input class; types by the class name in any case, the later entry winning */
+    m = load_fad("{\"LayerType\": {\"Input\": {\"Precision\": {\"result\": \"fixed<9,3>\"}}, "
+                 "\"DENSE\": {\"Precision\": {\"weight\": \"fixed<8,3>\", \"bias\": "
+                 "\"fixed<8,3>\"}}, \"dense\": {\"Precision\": {\"weight\": \"fixed<7,3>\"}}}}",
+                 &err);
+    if (!m)
+        fail_msg("%s", err.msg);
+    assert_int_equal(m->layers[0].res.w, 9);
+    assert_int_equal(m->layers[1].wt.w, 7);
+    assert_int_equal(m->layers[1].bt.w, 8);
+    hls_backend()->unload(m);
+    /* table settings: LayerType Activation / Softmax (exact class name), LayerName's winning */
+    const char *onnx = "tests/hls/data/models/rand02_cat/model.onnx";
+    const char *cfg =
+        "{\"LayerType\": {\"Activation\": {\"TableSize\": 256, \"table_t\": \"fixed<14,4>\"}, "
+        "\"activation\": {\"TableSize\": 64}, \"Softmax\": {\"Implementation\": \"latency\", "
+        "\"ExpTableT\": \"fixed<14,6>\", \"TableSize\": 512}}, \"LayerName\": {\"softmax7\": "
+        "{\"exp_table_t\": \"fixed<15,6>\"}}}";
+    void *mv = NULL;
+    if (hls_backend()->load(onnx, cfg, &mv, &err) < 0)
+        fail_msg("%s", err.msg);
+    const hls_model *hm = mv;
+    int seen = 0;
+    for (int k = 0; k < hm->n_layers; k++) {
+        const hls_layer *l = &hm->layers[k];
+        if (l->kind == HLS_L_SIGMOID) {
+            assert_int_equal(l->table_size, 256);
+            assert_int_equal(l->tab.w, 14);
+            seen++;
+        } else if (l->kind == HLS_L_SOFTMAX) {
+            assert_int_equal(l->impl, HLS_SOFTMAX_LATENCY);
+            assert_int_equal(l->exp_t.w, 15);
+            assert_int_equal(l->inv_size, 512);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    hls_backend()->unload(mv);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -566,10 +686,15 @@ int main(int argc, char **argv)
         return failed != 0;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical),   cmocka_unit_test(test_random),
-        cmocka_unit_test(test_tiled),       cmocka_unit_test(test_profile),
-        cmocka_unit_test(test_errors),      cmocka_unit_test(test_f64_outputs),
-        cmocka_unit_test(test_config_keys), cmocka_unit_test(test_config_spellings),
+        cmocka_unit_test(test_canonical),
+        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_tiled),
+        cmocka_unit_test(test_profile),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_f64_outputs),
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_config_spellings),
+        cmocka_unit_test(test_config_layertype),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
