@@ -68,7 +68,8 @@ function _M.serve(menu, fo, opts)
 end
 
 local FIELDS = { "messages", "redelivered", "results", "events", "accepted", "rejected", "errored",
-                 "naks", "poisoned", "retried", "server_duplicates", "ack_wait_ms", "max_deliver" }
+                 "naks", "poisoned", "retried", "server_duplicates", "swaps", "swaps_failed",
+                 "ack_wait_ms", "max_deliver" }
 
 -- API: the node's statistics as a report section (plain data, ordered for JSON).
 function _M.section(fs)
@@ -84,6 +85,9 @@ function _M.text(sec)
       .. "         %d handed back undecodable, %d poisoned (terminated), %d handed back unpublished, %d results the server already had; AckWait %d ms, MaxDeliver %d\n",
       sec.messages, sec.redelivered, sec.results, sec.events, sec.accepted, sec.rejected, sec.errored,
       sec.naks, sec.poisoned, sec.retried, sec.server_duplicates, sec.ack_wait_ms, sec.max_deliver)
+   if sec.swaps + sec.swaps_failed > 0 then
+      s = s .. string.format("         model swaps: %d published, %d refused (the old version kept)\n", sec.swaps, sec.swaps_failed)
+   end
    if sec.first_error ~= "" then s = s .. "         first error: " .. sec.first_error .. "\n" end
    return s
 end
