@@ -324,8 +324,7 @@ static int check_result(const ngt_farm_receiver *r, const farm_rec *f, const uin
         return seterr(err, NGT_EFORMAT,
                       "result record of node %u: %u decision words and %u models, this menu has "
                       "%d and %d",
-                      f->node, f->words, f->models, (ngt_menu_nchains(r->m) + 63) / 64,
-                      r->nmodels);
+                      f->node, f->words, f->models, (ngt_menu_nchains(r->m) + 63) / 64, r->nmodels);
     ngt_provenance pv;
     char stream[NGT_NAME_MAX];
     if (wire_get_prov(p + farm_rec_prov_at(f), wire_prov_size((int)f->models), &pv, stream, err) !=
@@ -358,7 +357,9 @@ static int keep_rec(ngt_farm_receiver *r, const farm_rec *f, const uint8_t *p, s
     if (!c)
         return NGT_ENOMEM;
     memcpy(c, p, len);
-    r->recs[r->n_recs++] = (kept_rec){*f, c};
+    kept_rec *k = &r->recs[r->n_recs++];
+    k->f = *f;
+    k->p = c; /* freed by ngt_farm_receiver_free */
     return NGT_OK;
 }
 
@@ -542,7 +543,7 @@ static void gather(const ngt_farm_receiver *r, int col, int s, uint8_t *out)
         else if (scalar < 0)
             at_scalar += r->in.sc_size[k];
     }
-    int which = !strcmp(c->name, "ngt.decision") ? 1
+    int which = !strcmp(c->name, "ngt.decision")  ? 1
                 : !strcmp(c->name, "ngt.streams") ? 2
                 : !strcmp(c->name, "ngt.status")  ? 3
                                                   : 0;
@@ -621,7 +622,8 @@ int ngt_farm_receiver_write(ngt_farm_receiver *r, const char *dir, ngt_farm_npy_
                 const uint8_t *pv = r->recs[q].p + farm_rec_prov_at(f);
                 for (uint32_t i = 0; i < f->count; i++)
                     for (int k = 0; k < r->nmodels; k++)
-                        h[at++] = wire_ld64(pv + WIRE_PROV_FIXED + (size_t)k * WIRE_PROV_MODEL + 64);
+                        h[at++] =
+                            wire_ld64(pv + WIRE_PROV_FIXED + (size_t)k * WIRE_PROV_MODEL + 64);
             }
             int64_t shape[2] = {(int64_t)n, r->nmodels};
             static const uint64_t none[1] = {0};
@@ -707,8 +709,8 @@ static void req_take(req_node *t, int *n, const char *text, int len)
     snprintf(t[k].line, sizeof t[k].line, "%.*s", len, text);
 }
 
-int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms,
-                     char *buf, size_t size, int *ok, int *failed, ngt_error *err)
+int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms, char *buf,
+                     size_t size, int *ok, int *failed, ngt_error *err)
 {
     farm_names nm;
     natsConnection *nc;
@@ -723,9 +725,14 @@ int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int
     if (rc != NGT_OK)
         return rc;
     req_node *t = calloc(REQ_NODES, sizeof *t);
+    if (!t) {
+        jsCtx_Destroy(js);
+        natsConnection_Destroy(nc);
+        return seterr(err, NGT_ENOMEM, "farm request: out of memory");
+    }
     natsInbox *inbox = NULL;
     natsSubscription *sub = NULL;
-    natsStatus s = t ? natsInbox_Create(&inbox) : NATS_NO_MEMORY;
+    natsStatus s = natsInbox_Create(&inbox);
     if (s == NATS_OK)
         s = natsConnection_SubscribeSync(&sub, nc, inbox);
     if (s == NATS_OK)

@@ -56,7 +56,7 @@ typedef struct farm_rec {
 } farm_rec;
 void farm_put_rec(uint8_t *dst, const farm_rec *r);
 int farm_get_rec(const uint8_t *src, size_t len, farm_rec *r, ngt_error *err);
-size_t farm_rec_size(const farm_rec *r); /* the whole record */
+size_t farm_rec_size(const farm_rec *r);    /* the whole record */
 size_t farm_rec_prov_at(const farm_rec *r); /* offset of the provenance frame (results) */
 size_t farm_rec_data_at(const farm_rec *r); /* offset of the kept events' data (results) */
 

@@ -27,12 +27,12 @@ enum {
 /* A model swap in progress on its own thread (the node keeps processing meanwhile). */
 typedef struct farm_swap {
     pthread_t th;
-    int joinable;                 /* a thread was started and not joined yet */
-    int running;                  /* under the node's mu */
-    char model[NGT_NAME_MAX];     /* the model, the backend ("" = the current version's) */
+    int joinable;             /* a thread was started and not joined yet */
+    int running;              /* under the node's mu */
+    char model[NGT_NAME_MAX]; /* the model, the backend ("" = the current version's) */
     char backend[NGT_NAME_MAX];
-    char file[FARM_CMD_MAX];      /* the new version's file, as every node sees it */
-    char to[256];                 /* the reply subject ("" = none) */
+    char file[FARM_CMD_MAX]; /* the new version's file, as every node sees it */
+    char to[256];            /* the reply subject ("" = none) */
 } farm_swap;
 
 typedef struct farm_pend {
@@ -283,7 +283,7 @@ static void *swap_main(void *arg)
         snprintf(reply, sizeof reply, "node %u: failed: swap %s to %.300s: %s%s", n->o.node_id,
                  w->model, w->file, e.msg,
                  live && !strstr(e.msg, "kept the current version") ? " (kept the current version)"
-                                                                      : "");
+                                                                    : "");
     }
     if (rc < 0)
         note_error(n, reply);
@@ -301,8 +301,7 @@ static void *swap_main(void *arg)
 
 /* "swap MODEL BACKEND FILE" (BACKEND "-": the current version's; FILE the rest of the line):
  * checks the words, starts the swap thread. Writes the immediate reply. */
-static void swap_start(ngt_farm_node *n, const char *args, const char *to, char *reply,
-                       size_t size)
+static void swap_start(ngt_farm_node *n, const char *args, const char *to, char *reply, size_t size)
 {
     farm_swap *w = &n->swap;
     char model[NGT_NAME_MAX + 1] = "", backend[NGT_NAME_MAX + 1] = "";
@@ -619,7 +618,8 @@ static int process(ngt_farm_node *n, natsMsg *msg, uint64_t seq, uint64_t delive
     }
     wire_put_prov(n->rec + farm_rec_prov_at(&r), pv, "");
     q = n->rec + farm_rec_data_at(&r);
-    memcpy(q, (const uint8_t *)frames[0] + WIRE_HEADER, n->in.scalar_bytes); /* the batch scalars, as sent */
+    memcpy(q, (const uint8_t *)frames[0] + WIRE_HEADER,
+           n->in.scalar_bytes); /* the batch scalars, as sent */
     q += n->in.scalar_bytes;
     for (int k = 0; k < n->in.n_cols && r.kept; k++) {
         const uint8_t *col = (const uint8_t *)frames[k + 1];

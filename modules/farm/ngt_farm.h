@@ -45,7 +45,7 @@ typedef struct ngt_farm_stats {
     uint64_t poisoned;          /* messages terminated after MaxDeliver deliveries */
     uint64_t retried;           /* inputs handed back because their results were not acknowledged */
     uint64_t server_duplicates; /* results the server dropped as duplicates (same message id) */
-    uint64_t swaps, swaps_failed; /* model swaps published; refused (the old version kept) */
+    uint64_t swaps, swaps_failed;     /* model swaps published; refused (the old version kept) */
     int64_t ack_wait_ms, max_deliver; /* the consumer's */
     char first_error[NGT_ERR_MSG_MAX];
 } ngt_farm_stats;
@@ -122,8 +122,8 @@ int ngt_farm_control(const ngt_farm_opts *o, const char *command, ngt_error *err
  * first second), or wait_ms passed: a node that started and did not finish is listed as failed,
  * "no reply".
  * *ok and *failed count the final replies. */
-int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms,
-                     char *buf, size_t size, int *ok, int *failed, ngt_error *err);
+int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms, char *buf,
+                     size_t size, int *ok, int *failed, ngt_error *err);
 /* Consumer state and the nodes heard from within wait_ms, as text (NUL-terminated). */
 int ngt_farm_status(const ngt_farm_opts *o, int wait_ms, char *buf, size_t size, ngt_error *err);
 
