@@ -8,7 +8,7 @@ local HELP = [[
 usage: ngt farm VERB --farm URL --stream NAME [options]
   setup                create the streams and the consumer when missing, check them otherwise
   status               pending, ack pending, redelivered (consumer info) and each node's last
-                       heartbeat: messages, redelivered, events, poisoned
+                       heartbeat: messages, redelivered, events, poisoned, swaps, models
   stop                 every node finishes its fetch and exits
   prescale COLUMN      every node switches to prescale column COLUMN ('-': the chains' own)
   swap MODEL FILE      every node loads FILE (a path each node can read) as the new version of
@@ -21,7 +21,7 @@ usage: ngt farm VERB --farm URL --stream NAME [options]
   --wait-ms MS         status: how long to listen for heartbeats (default 1500); stop, prescale,
                        swap: how long to wait for the nodes' replies (default 30000)
   --nodes N            stop, prescale, swap: wait for N nodes' replies (default: those that
-                       answer within the first second)
+                       answer within the first 2 s)
 stop, prescale and swap print each node's reply ("node ID: ok: ..." or "node ID: failed: ...")
 and exit 1 when a node failed, none replied or fewer than --nodes did.
 ]]
@@ -83,7 +83,11 @@ return function(list)
       io.write(ffi.string(buf))
       local replies = ok[0] + failed[0]
       io.write(string.format("%s: %d nodes ok, %d failed\n", verb, ok[0], failed[0]))
-      if replies == 0 then args.eprint("ngt farm: no node replied within ", wait, " ms") return 1 end
+      if replies == 0 then
+         args.eprint("ngt farm: no node replied ", want > 0 and ("within " .. wait .. " ms")
+            or "within the first 2 s (are nodes running? --nodes N waits --wait-ms for N)")
+         return 1
+      end
       if want > 0 and replies < want then
          args.eprint(string.format("ngt farm: %d of %d nodes replied within %d ms", replies, want, wait)) return 1
       end

@@ -41,7 +41,7 @@ function _M.serve(menu, fo, opts)
    local run = require "ngt.run"
    local fs = ffi.new("ngt_farm_stats")
    local t0 = run.now()
-   local last_work, last_msgs, last_print = t0, 0, t0
+   local last_work, last_msgs, last_print, swaps = t0, 0, t0, 0
    local interrupted, err = false, nil
    while true do
       if core.in_binary and C.ngt_cli_interrupted() ~= 0 then interrupted = true break end
@@ -49,6 +49,10 @@ function _M.serve(menu, fo, opts)
       if rc < 0 then err = core.msg(e) break end
       if rc == 1 then break end
       C.ngt_farm_node_stats(node, fs)
+      if tonumber(fs.swaps + fs.swaps_failed) ~= swaps then -- a swap ended: say how, on stderr
+         swaps = tonumber(fs.swaps + fs.swaps_failed)
+         io.stderr:write("ngt run: ", ffi.string(fs.last_swap), "\n")
+      end
       local now = run.now()
       if tonumber(fs.messages) ~= last_msgs then last_msgs, last_work = tonumber(fs.messages), now end
       if opts.idle_s and now - last_work > opts.idle_s then break end

@@ -677,7 +677,7 @@ int ngt_farm_control(const ngt_farm_opts *o, const char *command, ngt_error *err
     return rc;
 }
 
-enum { REQ_NODES = 256, REQ_DISCOVER_MS = 1000 };
+enum { REQ_NODES = 256, REQ_DISCOVER_MS = 2000 };
 
 typedef struct req_node {
     unsigned id;
@@ -750,9 +750,9 @@ int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int
             finals += t[k].final > 0;
             open += t[k].final <= 0;
         }
-        /* with a count, done as soon as that many answered; else after the first second */
+        /* with a count, done as soon as that many answered; else after the first 2 s */
         if (now >= end || (open == 0 && nodes > 0 && finals >= nodes) ||
-            (open == 0 && nodes <= 0 && finals > 0 && now - t0 >= REQ_DISCOVER_MS))
+            (open == 0 && nodes <= 0 && now - t0 >= REQ_DISCOVER_MS))
             break;
         natsMsg *msg = NULL;
         int64_t left = end - now;

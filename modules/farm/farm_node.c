@@ -292,6 +292,7 @@ static void *swap_main(void *arg)
         n->st.swaps++;
     else
         n->st.swaps_failed++;
+    str_copy(n->st.last_swap, reply, sizeof n->st.last_swap);
     w->running = 0;
     pthread_mutex_unlock(&n->mu);
     if (w->to[0])

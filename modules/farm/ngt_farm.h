@@ -46,6 +46,7 @@ typedef struct ngt_farm_stats {
     uint64_t retried;           /* inputs handed back because their results were not acknowledged */
     uint64_t server_duplicates; /* results the server dropped as duplicates (same message id) */
     uint64_t swaps, swaps_failed;     /* model swaps published; refused (the old version kept) */
+    char last_swap[NGT_ERR_MSG_MAX];  /* the last swap's outcome, as its reply said */
     int64_t ack_wait_ms, max_deliver; /* the consumer's */
     char first_error[NGT_ERR_MSG_MAX];
 } ngt_farm_stats;
@@ -119,7 +120,7 @@ int ngt_farm_control(const ngt_farm_opts *o, const char *command, ngt_error *err
 /* The same as a request: collects each node's final reply ("node ID: ok: ..." or "node ID:
  * failed: ..."; a swap first answers "started") into buf, one a line, until `nodes` nodes have
  * answered and none heard from is still working (nodes 0: any number, listened for during the
- * first second), or wait_ms passed: a node that started and did not finish is listed as failed,
+ * first 2 s), or wait_ms passed: a node that started and did not finish is listed as failed,
  * "no reply".
  * *ok and *failed count the final replies. */
 int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms, char *buf,

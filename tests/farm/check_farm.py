@@ -483,7 +483,10 @@ def check_swap(ngt_bin, srv, tmp):
     r = farm_cmd(ngt_bin, srv, "S", "swap", "m", "--nodes", "2", status=2)
     if "swap needs MODEL FILE" not in r.stderr:
         fail("ngt farm swap without FILE: " + r.stderr)
-    st = farm_cmd(ngt_bin, srv, "S", "status").stdout
+    for _ in range(5):  # heartbeats come once a second: a loaded machine may miss one
+        st = farm_cmd(ngt_bin, srv, "S", "status", "--wait-ms", "2500").stdout
+        if "nodes heard within 2500 ms: 2" in st:
+            break
     if st.count("models=m:%016x:2" % hb) != 2:
         fail("status does not show version 2 (%016x) on both nodes:\n%s" % (hb, st))
     if wait(sender, "the sender") != 0:
@@ -505,6 +508,9 @@ def check_swap(ngt_bin, srv, tmp):
             fail("node %d: swaps %d, refused %d; want 1 and %d" % (i + 1, rep["swaps"], rep["swaps_failed"], len(cases)))
         if "frobnicate" not in rep["first_error"]:
             fail("node %d: first error %s (want the first bad control message's)" % (i + 1, rep["first_error"]))
+        log = open(nodes[i].log).read()
+        if "ok: model m is %s" % model_b not in log or log.count(": failed: swap ") != len(cases):
+            fail("node %d's log does not say how its swaps ended:\n%s" % (i + 1, log))
     t = json.load(open(res))
     if t["in"] != events or t["ends_complete"] != 1 or t["nodes"] != 2:
         fail("farm totals: in %d of %d, complete %d, nodes %d" % (t["in"], events, t["ends_complete"], t["nodes"]))
