@@ -647,8 +647,13 @@ static int process(ngt_farm_node *n, natsMsg *msg, uint64_t seq, uint64_t delive
 
 int ngt_farm_node_step(ngt_farm_node *n, int timeout_ms, ngt_error *err)
 {
-    if (control(n))
+    if (control(n)) {
+        if (n->swap.joinable) { /* a swap still loading ends first: its outcome is in the stats */
+            pthread_join(n->swap.th, NULL);
+            n->swap.joinable = 0;
+        }
         return 1;
+    }
     heartbeat(n);
     /* room in the table for a whole fetch (results waiting for PubAcks bound what is fetched) */
     pthread_mutex_lock(&n->mu);

@@ -60,8 +60,9 @@ typedef struct ngt_farm_node ngt_farm_node;
 ngt_farm_node *ngt_farm_node_new(ngt_menu *m, const ngt_farm_opts *o, ngt_error *err);
 /* One round: control messages, a heartbeat when due, one fetch (waiting up to timeout_ms) and its
  * messages processed and their results published; each input is acknowledged when its result's
- * PubAck arrives (on libnats' thread). Returns 1 when a stop came by the control subject, 0
- * otherwise, a negative code when the server is gone for good. */
+ * PubAck arrives (on libnats' thread). Returns 1 when a stop came by the control subject (once a
+ * model swap still loading has ended), 0 otherwise, a negative code when the server is gone for
+ * good. */
 int ngt_farm_node_step(ngt_farm_node *n, int timeout_ms, ngt_error *err);
 void ngt_farm_node_stats(ngt_farm_node *n, ngt_farm_stats *s);
 /* Waits (up to 5 s) for the last results' PubAcks, settles their inputs, disconnects. */
