@@ -13,7 +13,7 @@ verbs:
   compile MODEL.onnx one ONNX model as plain C (genc), for a host to build without ngt
   hls profile|tune   the hls backend's tools: per-layer ranges and overflows, narrowest types
   send, recv         events to a node or a farm, results back (ngt send --help)
-  farm VERB          a farm on NATS JetStream: setup, status, stop, prescale COLUMN
+  farm VERB          a farm on NATS JetStream: setup, status, stop, prescale, swap
 
 ngt <verb> --help shows the verb's options.
 ]]

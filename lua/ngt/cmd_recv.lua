@@ -8,6 +8,7 @@ usage: ngt recv ENDPOINT --menu MENU.lua [options]
        ngt recv --farm URL --stream NAME --menu MENU.lua [options]
   --menu MENU.lua      the node's menu (its schema and streams; required)
   --output DIR         write DIR/<stream>/<column>.npy per stream received, as ngt run --output
+                       (with --farm: every stream and DIR/all/ngt.*.npy, in event-id order)
   --ends N             end-of-stream messages to wait for (one per sink; default 1)
   --timeout S          give up after S seconds without a message (default: wait)
   --json FILE          per-stream counts, refused messages and latency as JSON

@@ -41,7 +41,7 @@ function _M.serve(menu, fo, opts)
    local run = require "ngt.run"
    local fs = ffi.new("ngt_farm_stats")
    local t0 = run.now()
-   local last_work, last_msgs, last_print = t0, 0, t0
+   local last_work, last_msgs, last_print, swaps = t0, 0, t0, 0
    local interrupted, err = false, nil
    while true do
       if core.in_binary and C.ngt_cli_interrupted() ~= 0 then interrupted = true break end
@@ -49,6 +49,10 @@ function _M.serve(menu, fo, opts)
       if rc < 0 then err = core.msg(e) break end
       if rc == 1 then break end
       C.ngt_farm_node_stats(node, fs)
+      if tonumber(fs.swaps + fs.swaps_failed) ~= swaps then -- a swap ended: say how, on stderr
+         swaps = tonumber(fs.swaps + fs.swaps_failed)
+         io.stderr:write("ngt run: ", ffi.string(fs.last_swap), "\n")
+      end
       local now = run.now()
       if tonumber(fs.messages) ~= last_msgs then last_msgs, last_work = tonumber(fs.messages), now end
       if opts.idle_s and now - last_work > opts.idle_s then break end
@@ -68,7 +72,8 @@ function _M.serve(menu, fo, opts)
 end
 
 local FIELDS = { "messages", "redelivered", "results", "events", "accepted", "rejected", "errored",
-                 "naks", "poisoned", "retried", "server_duplicates", "ack_wait_ms", "max_deliver" }
+                 "naks", "poisoned", "retried", "server_duplicates", "swaps", "swaps_failed",
+                 "ack_wait_ms", "max_deliver" }
 
 -- API: the node's statistics as a report section (plain data, ordered for JSON).
 function _M.section(fs)
@@ -84,6 +89,9 @@ function _M.text(sec)
       .. "         %d handed back undecodable, %d poisoned (terminated), %d handed back unpublished, %d results the server already had; AckWait %d ms, MaxDeliver %d\n",
       sec.messages, sec.redelivered, sec.results, sec.events, sec.accepted, sec.rejected, sec.errored,
       sec.naks, sec.poisoned, sec.retried, sec.server_duplicates, sec.ack_wait_ms, sec.max_deliver)
+   if sec.swaps + sec.swaps_failed > 0 then
+      s = s .. string.format("         model swaps: %d published, %d refused (the old version kept)\n", sec.swaps, sec.swaps_failed)
+   end
    if sec.first_error ~= "" then s = s .. "         first error: " .. sec.first_error .. "\n" end
    return s
 end

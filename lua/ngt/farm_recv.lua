@@ -1,6 +1,7 @@
 -- ngt/farm_recv.lua: `ngt recv --farm URL --stream NAME --menu MENU.lua`: the results stream from
 -- its start; duplicates recognised by their ids; farm totals in = accepted + rejected + errored
--- over unique results; poisoned messages listed. Exit 1 when the totals are incomplete.
+-- over unique results; poisoned messages listed; with --output DIR the unique results written as
+-- ngt run --output writes them, in event-id order. Exit 1 when the totals are incomplete.
 local args = require "ngt.args"
 
 return function(opts)
@@ -9,7 +10,6 @@ return function(opts)
    if not ends or ends < 1 or (opts.timeout and not timeout) then
       args.eprint("ngt recv: --ends and --timeout expect numbers") return 2
    end
-   if opts.output then args.eprint("ngt recv: --output is not available with --farm (result records carry decisions, not events)") return 2 end
    local farm = require "ngt.farm"
    local core = require "ngt.core"
    local ffi, C = core.ffi, core.C
@@ -17,9 +17,17 @@ return function(opts)
    if not fo then args.eprint("ngt recv: ", ferr) return 2 end
    local menu, err = require("ngt").load(opts.menu)
    if not menu then args.eprint(err) return 1 end
+   local npyio
+   if opts.output then -- checked before reading, not after
+      npyio = require "ngt.npyio" -- cdefs ngt_npy.h (ngt_npy_write writes --output)
+      local ok, why = npyio.check_menu(menu)
+      if ok then ok, why = npyio.check_dir(opts.output) end
+      if not ok then args.eprint("ngt recv: ", why) menu:close() return 2 end
+   end
    local e = core.err()
    local r = C.ngt_farm_receiver_new(fo, menu.menu, e)
    if r == nil then args.eprint("ngt recv: ", core.msg(e)) menu:close() return 1 end
+   if opts.output then C.ngt_farm_receiver_keep(r) end
    if core.in_binary then C.ngt_cli_catch_signals() end
    local run = require "ngt.run"
    local t = ffi.new("ngt_farm_totals")
@@ -70,6 +78,18 @@ return function(opts)
    end
    if f "in" ~= f "accepted" + f "rejected" + f "errored" then
       args.eprint("ngt recv: totals do not add up") status = 1
+   end
+   if opts.output then
+      if C.ngt_farm_receiver_write(r, opts.output, C.ngt_npy_write, e) < 0 then
+         args.eprint("ngt recv: ", core.msg(e)) status = 1
+      elseif C.ngt_menu_nmodels(m) > 0 then -- the model order of all/ngt.models.npy, as ngt run
+         local mf = io.open(opts.output .. "/all/ngt.models.txt", "w")
+         if not mf then args.eprint("ngt recv: cannot write ", opts.output, "/all/ngt.models.txt") status = 1
+         else
+            for k = 0, C.ngt_menu_nmodels(m) - 1 do mf:write(ffi.string(C.ngt_menu_model_name(m, k)), "\n") end
+            mf:close()
+         end
+      end
    end
    if opts.json then
       local j = io.open(opts.json, "w")

@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- sender ---------------------------------------------------------------------------------- */
 
@@ -147,6 +148,12 @@ typedef struct pair {
 
 enum { RECV_NODES = 256 };
 
+/* A unique result record kept for --output (ngt_farm_receiver_keep): its bytes and header. */
+typedef struct kept_rec {
+    farm_rec f;
+    uint8_t *p;
+} kept_rec;
+
 struct ngt_farm_receiver {
     natsConnection *nc;
     jsCtx *js;
@@ -154,7 +161,12 @@ struct ngt_farm_receiver {
     farm_names nm;
     ngt_menu *m;
     uint64_t schema_id, menu_hash;
-    int nstreams;
+    int nstreams, nmodels;
+    wire_layout in; /* the input layout: the kept events' data */
+    size_t in_row;  /* bytes of one kept event's input rows */
+    int keep;
+    kept_rec *recs;
+    size_t n_recs, cap_recs;
     seen_key *keys;
     size_t n_keys, cap_keys;
     pair *pairs;
@@ -179,11 +191,12 @@ ngt_farm_receiver *ngt_farm_receiver_new(const ngt_farm_opts *o, ngt_menu *m, ng
     r->schema_id = ngt_schema_id(ngt_menu_schema(m));
     r->menu_hash = ngt_menu_hash(m);
     r->nstreams = ngt_menu_nstreams(m);
-    wire_layout l;
-    if (wire_layout_init(&l, ngt_menu_schema(m), 0, err) != NGT_OK)
+    r->nmodels = ngt_menu_nmodels(m);
+    if (wire_layout_init(&r->in, ngt_menu_schema(m), 0, err) != NGT_OK)
         goto fail;
-    r->schema_id = l.schema_id;
-    wire_layout_free(&l);
+    r->schema_id = r->in.schema_id;
+    for (int k = 0; k < r->in.n_cols; k++)
+        r->in_row += r->in.row[k];
     if (farm_names_init(&r->nm, o->stream, err) != NGT_OK ||
         farm_connect(o->url, &r->nc, &r->js, err) != NGT_OK ||
         farm_setup(r->js, &r->nm, o, NULL, NULL, err) != NGT_OK)
@@ -302,6 +315,54 @@ static void add_poison(ngt_farm_receiver *r, const farm_rec *f, const uint8_t *r
     r->poison_len += (size_t)len;
 }
 
+/* A result record's parts against this menu: models, provenance, the kept events' data. */
+static int check_result(const ngt_farm_receiver *r, const farm_rec *f, const uint8_t *p,
+                        ngt_error *err)
+{
+    if (f->words != (uint32_t)((ngt_menu_nchains(r->m) + 63) / 64) ||
+        f->models != (uint32_t)r->nmodels)
+        return seterr(err, NGT_EFORMAT,
+                      "result record of node %u: %u decision words and %u models, this menu has "
+                      "%d and %d",
+                      f->node, f->words, f->models, (ngt_menu_nchains(r->m) + 63) / 64, r->nmodels);
+    ngt_provenance pv;
+    char stream[NGT_NAME_MAX];
+    if (wire_get_prov(p + farm_rec_prov_at(f), wire_prov_size((int)f->models), &pv, stream, err) !=
+        NGT_OK)
+        return NGT_EFORMAT;
+    const uint8_t *streams = p + FARM_REC_HEADER;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < f->count; i++)
+        kept += wire_ld64(streams + 8 * (size_t)i) != 0;
+    if (kept != f->kept || f->data_bytes != r->in.scalar_bytes + (size_t)kept * r->in_row)
+        return seterr(err, NGT_EFORMAT,
+                      "result record of node %u: %u kept events and %zu bytes of their data, its "
+                      "streams say %u events (%zu bytes)",
+                      f->node, f->kept, f->data_bytes, kept,
+                      r->in.scalar_bytes + (size_t)kept * r->in_row);
+    return NGT_OK;
+}
+
+static int keep_rec(ngt_farm_receiver *r, const farm_rec *f, const uint8_t *p, size_t len)
+{
+    if (r->n_recs == r->cap_recs) {
+        size_t cap = r->cap_recs ? 2 * r->cap_recs : 256;
+        kept_rec *k = realloc(r->recs, cap * sizeof *k);
+        if (!k)
+            return NGT_ENOMEM;
+        r->recs = k;
+        r->cap_recs = cap;
+    }
+    uint8_t *c = malloc(len);
+    if (!c)
+        return NGT_ENOMEM;
+    memcpy(c, p, len);
+    kept_rec *k = &r->recs[r->n_recs++];
+    k->f = *f;
+    k->p = c; /* freed by ngt_farm_receiver_free */
+    return NGT_OK;
+}
+
 int ngt_farm_receiver_next(ngt_farm_receiver *r, int timeout_ms, ngt_error *err)
 {
     natsMsg *msg = NULL;
@@ -327,6 +388,8 @@ int ngt_farm_receiver_next(ngt_farm_receiver *r, int timeout_ms, ngt_error *err)
                     "%016llx with %d",
                     f.node, (unsigned long long)f.schema_id, f.streams,
                     (unsigned long long)r->schema_id, r->nstreams);
+    if (rc == NGT_OK && f.kind == FARM_REC_RESULT)
+        rc = check_result(r, &f, p, err);
     if (rc != NGT_OK) {
         r->t.refused++;
         natsMsg_Destroy(msg);
@@ -358,6 +421,10 @@ int ngt_farm_receiver_next(ngt_farm_receiver *r, int timeout_ms, ngt_error *err)
             q->ended = 1;
             q->end_total = f.first_seq + f.count;
         }
+    }
+    if (r->keep && keep_rec(r, &f, p, len) != NGT_OK) {
+        natsMsg_Destroy(msg);
+        return seterr(err, NGT_ENOMEM, "farm receiver: out of memory keeping the results");
     }
     r->t.in += f.count;
     r->t.accepted += f.accepted;
@@ -426,10 +493,156 @@ size_t ngt_farm_receiver_poison(const ngt_farm_receiver *r, char *buf, size_t si
     return r->poison_len;
 }
 
+void ngt_farm_receiver_keep(ngt_farm_receiver *r)
+{
+    r->keep = 1;
+}
+
+/* Event order: (source, first sequence, epoch), so by event id. */
+static int rec_cmp(const void *a, const void *b)
+{
+    const farm_rec *x = &((const kept_rec *)a)->f, *y = &((const kept_rec *)b)->f;
+    if (x->source != y->source)
+        return x->source < y->source ? -1 : 1;
+    if (x->first_seq != y->first_seq)
+        return x->first_seq < y->first_seq ? -1 : 1;
+    return x->epoch < y->epoch ? -1 : x->epoch > y->epoch;
+}
+
+static int write_col(const char *path, const ngt_column_info *c, uint64_t n, const void *data,
+                     ngt_farm_npy_write_fn write, ngt_error *err)
+{
+    int64_t shape[NGT_MAX_RANK + 1] = {(int64_t)n};
+    int rank = 1;
+    if (c->kind != NGT_COL_SCALAR) {
+        for (int d = 0; d < c->rank; d++)
+            shape[d + 1] = c->shape[d];
+        rank = 1 + c->rank;
+    }
+    static const char empty[1] = {0};
+    return write(path, c->dtype, rank, shape, data ? data : empty, err);
+}
+
+/* The rows of schema column col for the events of stream s (s < 0: every event) in record order,
+ * into out (n x row bytes). */
+static void gather(const ngt_farm_receiver *r, int col, int s, uint8_t *out)
+{
+    const ngt_schema *sc = ngt_menu_schema(r->m);
+    const ngt_column_info *c = ngt_schema_column(sc, col);
+    int frame = -1, scalar = -1;
+    size_t at_col = 0, at_scalar = 0;
+    for (int k = 0; k < r->in.n_cols; k++) {
+        if (r->in.cols[k] == col)
+            frame = k;
+        else if (frame < 0)
+            at_col += r->in.row[k];
+    }
+    for (int k = 0; k < r->in.n_scalars; k++) {
+        if (r->in.scalars[k] == col)
+            scalar = k;
+        else if (scalar < 0)
+            at_scalar += r->in.sc_size[k];
+    }
+    int which = !strcmp(c->name, "ngt.decision")  ? 1
+                : !strcmp(c->name, "ngt.streams") ? 2
+                : !strcmp(c->name, "ngt.status")  ? 3
+                                                  : 0;
+    size_t rb = c->row_bytes;
+    for (size_t q = 0; q < r->n_recs; q++) {
+        const farm_rec *f = &r->recs[q].f;
+        const uint8_t *p = r->recs[q].p;
+        const uint8_t *st = p + FARM_REC_HEADER;
+        const uint8_t *dec = st + 8 * (size_t)f->count;
+        const uint8_t *status = dec + 8 * (size_t)f->words * f->count;
+        const uint8_t *data = p + farm_rec_data_at(f);
+        size_t j = 0; /* kept index */
+        for (uint32_t i = 0; i < f->count; i++) {
+            uint64_t bits = wire_ld64(st + 8 * (size_t)i);
+            if (s < 0 || bits >> s & 1) {
+                const uint8_t *src = which == 1   ? dec + 8 * (size_t)f->words * i
+                                     : which == 2 ? st + 8 * (size_t)i
+                                     : which == 3 ? status + i
+                                     : scalar >= 0
+                                         ? data + at_scalar
+                                         : data + r->in.scalar_bytes + f->kept * at_col + j * rb;
+                memcpy(out, src, rb);
+                out += rb;
+            }
+            j += bits != 0;
+        }
+    }
+}
+
+int ngt_farm_receiver_write(ngt_farm_receiver *r, const char *dir, ngt_farm_npy_write_fn write,
+                            ngt_error *err)
+{
+    if (!write)
+        return seterr(err, NGT_EINVAL, "farm recv: no .npy writer given");
+    if (!r->keep)
+        return seterr(err, NGT_EINVAL, "farm recv: ngt_farm_receiver_keep was not called");
+    qsort(r->recs, r->n_recs, sizeof *r->recs, rec_cmp);
+    const ngt_schema *sc = ngt_menu_schema(r->m);
+    mkdir(dir, 0755);
+    char path[4096];
+    int rc = NGT_OK;
+    /* every stream: the input columns and decisions of its events */
+    for (int s = -1; s < r->nstreams && rc == NGT_OK; s++) {
+        const char *sname = s < 0 ? "all" : ngt_menu_stream_name(r->m, s);
+        snprintf(path, sizeof path, "%s/%s", dir, sname);
+        mkdir(path, 0755);
+        uint64_t n = 0;
+        for (size_t q = 0; q < r->n_recs; q++) {
+            const uint8_t *st = r->recs[q].p + FARM_REC_HEADER;
+            for (uint32_t i = 0; i < r->recs[q].f.count; i++)
+                n += s < 0 || (wire_ld64(st + 8 * (size_t)i) >> s & 1);
+        }
+        for (int col = 0; col < ngt_schema_ncolumns(sc) && rc == NGT_OK; col++) {
+            const ngt_column_info *c = ngt_schema_column(sc, col);
+            int decision = !strcmp(c->name, "ngt.decision") || !strcmp(c->name, "ngt.streams") ||
+                           !strcmp(c->name, "ngt.status");
+            if (!(decision || (!c->derived && s >= 0))) /* all/: the decisions only */
+                continue;
+            uint8_t *buf = n ? malloc((size_t)n * c->row_bytes) : NULL;
+            if (n && !buf)
+                return seterr(err, NGT_ENOMEM, "farm recv: out of memory writing %s", c->name);
+            if (n)
+                gather(r, col, s, buf);
+            snprintf(path, sizeof path, "%s/%s/%s.npy", dir, sname, c->name);
+            rc = write_col(path, c, n, buf, write, err);
+            free(buf);
+        }
+        if (s < 0 && r->nmodels > 0 && rc == NGT_OK) {
+            /* all/ngt.models.npy: [events][models] hashes of the versions that decided each */
+            uint64_t *h = n ? malloc((size_t)n * (size_t)r->nmodels * 8) : NULL;
+            if (n && !h)
+                return seterr(err, NGT_ENOMEM, "farm recv: out of memory writing ngt.models");
+            size_t at = 0;
+            for (size_t q = 0; q < r->n_recs; q++) {
+                const farm_rec *f = &r->recs[q].f;
+                const uint8_t *pv = r->recs[q].p + farm_rec_prov_at(f);
+                for (uint32_t i = 0; i < f->count; i++)
+                    for (int k = 0; k < r->nmodels; k++)
+                        h[at++] =
+                            wire_ld64(pv + WIRE_PROV_FIXED + (size_t)k * WIRE_PROV_MODEL + 64);
+            }
+            int64_t shape[2] = {(int64_t)n, r->nmodels};
+            static const uint64_t none[1] = {0};
+            snprintf(path, sizeof path, "%s/all/ngt.models.npy", dir);
+            rc = write(path, NGT_U64, 2, shape, h ? (const void *)h : none, err);
+            free(h);
+        }
+    }
+    return rc;
+}
+
 void ngt_farm_receiver_free(ngt_farm_receiver *r)
 {
     if (!r)
         return;
+    for (size_t q = 0; q < r->n_recs; q++)
+        free(r->recs[q].p);
+    free(r->recs);
+    wire_layout_free(&r->in);
     if (r->sub)
         natsSubscription_Destroy(r->sub);
     if (r->js)
@@ -459,6 +672,118 @@ int ngt_farm_control(const ngt_farm_opts *o, const char *command, ngt_error *err
         s = natsConnection_FlushTimeout(nc, 2000);
     if (s != NATS_OK)
         rc = farm_naterr(err, s, 0, "farm control");
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    return rc;
+}
+
+enum { REQ_NODES = 256, REQ_DISCOVER_MS = 2000 };
+
+typedef struct req_node {
+    unsigned id;
+    int final; /* 0 started, 1 ok, 2 failed */
+    char line[FARM_NAME_MAX + NGT_ERR_MSG_MAX + 512];
+} req_node;
+
+/* One reply "node ID: STATE: text" into the table (a later final reply replaces a "started"). */
+static void req_take(req_node *t, int *n, const char *text, int len)
+{
+    unsigned id = 0;
+    char state[16] = "";
+    if (sscanf(text, "node %u: %15[a-z]:", &id, state) != 2)
+        return;
+    int k = 0;
+    while (k < *n && t[k].id != id)
+        k++;
+    if (k == *n) {
+        if (*n == REQ_NODES)
+            return;
+        (*n)++;
+        t[k].final = -1;
+    }
+    int fin = !strcmp(state, "ok") ? 1 : !strcmp(state, "failed") ? 2 : 0;
+    if (t[k].final > 0 && fin == 0)
+        return; /* a late "started" after the final reply */
+    t[k].id = id;
+    t[k].final = fin;
+    snprintf(t[k].line, sizeof t[k].line, "%.*s", len, text);
+}
+
+int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms, char *buf,
+                     size_t size, int *ok, int *failed, ngt_error *err)
+{
+    farm_names nm;
+    natsConnection *nc;
+    jsCtx *js;
+    *ok = *failed = 0;
+    if (!buf || size == 0)
+        return seterr(err, NGT_EINVAL, "farm request: no buffer");
+    buf[0] = 0;
+    int rc = farm_names_init(&nm, o->stream, err);
+    if (rc == NGT_OK)
+        rc = farm_connect(o->url, &nc, &js, err);
+    if (rc != NGT_OK)
+        return rc;
+    req_node *t = calloc(REQ_NODES, sizeof *t);
+    if (!t) {
+        jsCtx_Destroy(js);
+        natsConnection_Destroy(nc);
+        return seterr(err, NGT_ENOMEM, "farm request: out of memory");
+    }
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    natsStatus s = natsInbox_Create(&inbox);
+    if (s == NATS_OK)
+        s = natsConnection_SubscribeSync(&sub, nc, inbox);
+    if (s == NATS_OK)
+        s = natsConnection_PublishRequestString(nc, nm.control, inbox, command);
+    if (s == NATS_OK)
+        s = natsConnection_FlushTimeout(nc, 2000);
+    if (s != NATS_OK)
+        rc = farm_naterr(err, s, 0, "farm control");
+    int n = 0;
+    int64_t t0 = nats_Now(), end = t0 + wait_ms;
+    while (rc == NGT_OK) {
+        int64_t now = nats_Now();
+        int finals = 0, open = 0;
+        for (int k = 0; k < n; k++) {
+            finals += t[k].final > 0;
+            open += t[k].final <= 0;
+        }
+        /* with a count, done as soon as that many answered; else after the first 2 s */
+        if (now >= end || (open == 0 && nodes > 0 && finals >= nodes) ||
+            (open == 0 && nodes <= 0 && now - t0 >= REQ_DISCOVER_MS))
+            break;
+        natsMsg *msg = NULL;
+        int64_t left = end - now;
+        if (nodes <= 0 && now - t0 < REQ_DISCOVER_MS && t0 + REQ_DISCOVER_MS - now < left)
+            left = t0 + REQ_DISCOVER_MS - now;
+        if (natsSubscription_NextMsg(&msg, sub, left > 0 ? left : 1) != NATS_OK)
+            continue;
+        int len = natsMsg_GetDataLength(msg);
+        char text[FARM_NAME_MAX + NGT_ERR_MSG_MAX + 512];
+        snprintf(text, sizeof text, "%.*s", len < (int)sizeof text - 1 ? len : (int)sizeof text - 1,
+                 natsMsg_GetData(msg));
+        req_take(t, &n, text, (int)strlen(text));
+        natsMsg_Destroy(msg);
+    }
+    size_t at = 0;
+    for (int k = 0; k < n && rc == NGT_OK; k++) {
+        int w;
+        if (t[k].final > 0)
+            w = snprintf(buf + at, size - at, "%s\n", t[k].line);
+        else
+            w = snprintf(buf + at, size - at,
+                         "node %u: failed: no reply within %d ms (its last word: %s)\n", t[k].id,
+                         wait_ms, t[k].line);
+        *ok += t[k].final == 1;
+        *failed += t[k].final != 1;
+        if (w > 0)
+            at = at + (size_t)w < size ? at + (size_t)w : size - 1;
+    }
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+    free(t);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     return rc;

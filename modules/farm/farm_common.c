@@ -236,11 +236,21 @@ int farm_split(const wire_layout *l, const uint8_t *p, size_t len, const void **
     return NGT_OK;
 }
 
+size_t farm_rec_prov_at(const farm_rec *r)
+{
+    return FARM_REC_HEADER + (size_t)r->count * (8 + 8 * (size_t)r->words + 1);
+}
+
+size_t farm_rec_data_at(const farm_rec *r)
+{
+    return farm_rec_prov_at(r) + wire_prov_size((int)r->models);
+}
+
 size_t farm_rec_size(const farm_rec *r)
 {
     if (r->kind == FARM_REC_POISON)
         return FARM_REC_HEADER + FARM_REASON_MAX;
-    return FARM_REC_HEADER + (size_t)r->count * (8 + 8 * (size_t)r->words + 1);
+    return farm_rec_data_at(r) + r->data_bytes;
 }
 
 void farm_put_rec(uint8_t *d, const farm_rec *r)
@@ -266,6 +276,8 @@ void farm_put_rec(uint8_t *d, const farm_rec *r)
     wire_st32(d + 76, r->flags);
     wire_st64(d + 80, r->schema_id);
     memcpy(d + 88, r->column, strnlen(r->column, 63));
+    wire_st32(d + 152, r->kept);
+    wire_st32(d + 156, r->models);
 }
 
 int farm_get_rec(const uint8_t *s, size_t len, farm_rec *r, ngt_error *err)
@@ -293,11 +305,22 @@ int farm_get_rec(const uint8_t *s, size_t len, farm_rec *r, ngt_error *err)
     r->flags = wire_ld32(s + 76);
     r->schema_id = wire_ld64(s + 80);
     memcpy(r->column, s + 88, 63);
+    r->kept = wire_ld32(s + 152);
+    r->models = wire_ld32(s + 156);
     if (r->kind != FARM_REC_RESULT && r->kind != FARM_REC_POISON)
         return seterr(err, NGT_EFORMAT, "result record: kind %u", r->kind);
     if (r->count > WIRE_MAX_EVENTS || r->words > 64 || r->streams > 64)
         return seterr(err, NGT_EFORMAT, "result record: %u events, %u words, %u streams", r->count,
                       r->words, r->streams);
+    if (r->kind == FARM_REC_RESULT) {
+        if (r->kept > r->count || r->models > NGT_MAX_MENU_MODELS)
+            return seterr(err, NGT_EFORMAT, "result record: %u kept of %u events, %u models",
+                          r->kept, r->count, r->models);
+        if (len < farm_rec_data_at(r))
+            return seterr(err, NGT_EFORMAT, "result record: %zu bytes, its header needs %zu+", len,
+                          farm_rec_data_at(r));
+        r->data_bytes = len - farm_rec_data_at(r);
+    }
     if (len != farm_rec_size(r))
         return seterr(err, NGT_EFORMAT, "result record: %zu bytes, its header needs %zu", len,
                       farm_rec_size(r));

@@ -11,7 +11,7 @@
 
 enum {
     FARM_NAME_MAX = 200,
-    FARM_REC_VERSION = 1,
+    FARM_REC_VERSION = 2,
     FARM_REC_RESULT = 1,
     FARM_REC_POISON = 2,
     FARM_REC_HEADER = 160, /* fixed part of a result record */
@@ -42,16 +42,23 @@ int farm_setup(jsCtx *js, const farm_names *nm, const ngt_farm_opts *o, int64_t 
 int farm_split(const wire_layout *l, const uint8_t *p, size_t len, const void **frames,
                size_t *sizes, int *n_frames, ngt_error *err);
 
-/* Result record header fields (docs/farm.md). */
+/* Result record header fields (docs/farm.md). A result record is the header, the per-event arrays
+ * (streams, decisions, status), the provenance frame (wire_put_prov, models versions that decided
+ * the batch) and the kept events' data: the input's batch scalars, then each input column's rows
+ * of the `kept` events that went to a stream (data_bytes in all, checked by the reader against its
+ * schema). A poison record is the header and the reason. */
 typedef struct farm_rec {
     uint32_t kind, node, source, count, accepted, rejected, errored, words, streams, deliveries,
-        flags;
+        flags, kept, models;
     uint64_t epoch, first_seq, menu_hash, stream_seq, schema_id;
+    size_t data_bytes; /* not in the header: what follows the provenance frame */
     char column[NGT_NAME_MAX];
 } farm_rec;
 void farm_put_rec(uint8_t *dst, const farm_rec *r);
 int farm_get_rec(const uint8_t *src, size_t len, farm_rec *r, ngt_error *err);
-size_t farm_rec_size(const farm_rec *r); /* header + per-event arrays, or + reason */
+size_t farm_rec_size(const farm_rec *r);    /* the whole record */
+size_t farm_rec_prov_at(const farm_rec *r); /* offset of the provenance frame (results) */
+size_t farm_rec_data_at(const farm_rec *r); /* offset of the kept events' data (results) */
 
 static inline uint16_t farm_ld16(const uint8_t *p)
 {

@@ -17,7 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { NODE_HEARTBEAT_NS = 1000000000, FARM_MAX_FETCH = 1024 };
+enum {
+    NODE_HEARTBEAT_NS = 1000000000,
+    FARM_MAX_FETCH = 1024,
+    FARM_CMD_MAX = 4096, /* a control message's text */
+    FARM_REPLY_MAX = NGT_ERR_MSG_MAX + 1024
+};
+
+/* A model swap in progress on its own thread (the node keeps processing meanwhile). */
+typedef struct farm_swap {
+    pthread_t th;
+    int joinable;             /* a thread was started and not joined yet */
+    int running;              /* under the node's mu */
+    char model[NGT_NAME_MAX]; /* the model, the backend ("" = the current version's) */
+    char backend[NGT_NAME_MAX];
+    char file[FARM_CMD_MAX]; /* the new version's file, as every node sees it */
+    char to[256];            /* the reply subject ("" = none) */
+} farm_swap;
 
 typedef struct farm_pend {
     char id[96];
@@ -51,7 +67,9 @@ struct ngt_farm_node {
      * input is acknowledged; sleep this long per message */
     long kill_after, slow_us, acked;
     uint64_t next_beat;
-    ngt_farm_stats st; /* results, poisoned, retried, server_duplicates: under mu */
+    farm_swap swap;
+    ngt_provenance empty_prov; /* an empty message's: the menu and its models as they are */
+    ngt_farm_stats st; /* results, poisoned, retried, server_duplicates, swaps, first_error: mu */
 };
 
 /* libnats' thread: a result (or poison record) is stored, or its publish failed. */
@@ -103,6 +121,8 @@ void ngt_farm_node_free(ngt_farm_node *n)
 {
     if (!n)
         return;
+    if (n->swap.joinable) /* a swap being loaded finishes (and replies) first */
+        pthread_join(n->swap.th, NULL);
     if (n->js && n->pend) {
         /* every result out is waited for, so that its input is settled */
         jsPubOptions po;
@@ -236,39 +256,133 @@ fail:
 
 static void note_error(ngt_farm_node *n, const char *msg)
 {
+    pthread_mutex_lock(&n->mu);
     if (!n->st.first_error[0])
         str_copy(n->st.first_error, msg, sizeof n->st.first_error);
+    pthread_mutex_unlock(&n->mu);
 }
 
-/* Control: "stop", "prescale COLUMN" (COLUMN "" or "-": the chains' own factors). */
+/* The swap thread: loads and validates the new version with ngt_registry_swap (the ZeroMQ node's
+ * control does the same) while the node goes on processing; the version is published with one
+ * store only when every check passed, else the current one stays. Replies "ok" or "failed". */
+static void *swap_main(void *arg)
+{
+    ngt_farm_node *n = arg;
+    farm_swap *w = &n->swap;
+    ngt_registry *reg = ngt_menu_registry(n->m);
+    ngt_error e = {0};
+    int rc = ngt_registry_swap(reg, w->model, w->backend[0] ? w->backend : NULL, w->file, NULL,
+                               NULL, &e);
+    char reply[FARM_REPLY_MAX];
+    if (rc >= 0)
+        snprintf(reply, sizeof reply, "node %u: ok: model %s is %.300s (serial %d, hash %016llx)",
+                 n->o.node_id, w->model, w->file, rc,
+                 (unsigned long long)ngt_registry_model_hash(reg, w->model));
+    else {
+        uint64_t live = ngt_registry_model_serial(reg, w->model);
+        snprintf(reply, sizeof reply, "node %u: failed: swap %s to %.300s: %s%s", n->o.node_id,
+                 w->model, w->file, e.msg,
+                 live && !strstr(e.msg, "kept the current version") ? " (kept the current version)"
+                                                                    : "");
+    }
+    if (rc < 0)
+        note_error(n, reply);
+    pthread_mutex_lock(&n->mu);
+    if (rc >= 0)
+        n->st.swaps++;
+    else
+        n->st.swaps_failed++;
+    str_copy(n->st.last_swap, reply, sizeof n->st.last_swap);
+    w->running = 0;
+    pthread_mutex_unlock(&n->mu);
+    if (w->to[0])
+        natsConnection_PublishString(n->nc, w->to, reply);
+    return NULL;
+}
+
+/* "swap MODEL BACKEND FILE" (BACKEND "-": the current version's; FILE the rest of the line):
+ * checks the words, starts the swap thread. Writes the immediate reply. */
+static void swap_start(ngt_farm_node *n, const char *args, const char *to, char *reply, size_t size)
+{
+    farm_swap *w = &n->swap;
+    char model[NGT_NAME_MAX + 1] = "", backend[NGT_NAME_MAX + 1] = "";
+    int used = 0;
+    if (sscanf(args, "%64s %64s %n", model, backend, &used) != 2 || !args[used] ||
+        strlen(model) >= NGT_NAME_MAX || strlen(backend) >= NGT_NAME_MAX) {
+        snprintf(reply, size,
+                 "node %u: failed: swap needs MODEL BACKEND FILE (BACKEND '-': the current "
+                 "version's), got 'swap %.200s'",
+                 n->o.node_id, args);
+        return;
+    }
+    pthread_mutex_lock(&n->mu);
+    int busy = w->running;
+    pthread_mutex_unlock(&n->mu);
+    if (busy) {
+        snprintf(reply, size, "node %u: failed: a swap of model %s is still loading", n->o.node_id,
+                 w->model);
+        return;
+    }
+    if (w->joinable)
+        pthread_join(w->th, NULL);
+    w->joinable = 0;
+    str_copy(w->model, model, sizeof w->model);
+    str_copy(w->backend, strcmp(backend, "-") == 0 ? "" : backend, sizeof w->backend);
+    str_copy(w->file, args + used, sizeof w->file);
+    str_copy(w->to, to ? to : "", sizeof w->to);
+    w->running = 1;
+    if (pthread_create(&w->th, NULL, swap_main, n) != 0) {
+        w->running = 0;
+        snprintf(reply, size, "node %u: failed: cannot start a thread for the swap", n->o.node_id);
+        return;
+    }
+    w->joinable = 1;
+    snprintf(reply, size, "node %u: started: swap %s to %.300s", n->o.node_id, model, w->file);
+}
+
+/* Control: "stop", "prescale COLUMN" (COLUMN "-": the chains' own factors), "swap MODEL BACKEND
+ * FILE". Each command gets one reply when it is done ("node ID: ok: ..." or "node ID: failed:
+ * ..."), a swap first "node ID: started: ..." (a request with a reply subject gets them). */
 static int control(ngt_farm_node *n)
 {
     int stop = 0;
     natsMsg *msg = NULL;
     while (natsSubscription_NextMsg(&msg, n->ctl, 0) == NATS_OK) {
-        char cmd[256];
+        char cmd[FARM_CMD_MAX];
         int len = natsMsg_GetDataLength(msg);
-        snprintf(cmd, sizeof cmd, "%.*s", len < 255 ? len : 255, natsMsg_GetData(msg));
+        const char *data = natsMsg_GetData(msg);
+        snprintf(cmd, sizeof cmd, "%.*s", len < FARM_CMD_MAX - 1 ? len : FARM_CMD_MAX - 1,
+                 data ? data : "");
+        const char *to = natsMsg_GetReply(msg);
         ngt_error e = {0};
-        char reply[NGT_ERR_MSG_MAX + 320];
-        if (strcmp(cmd, "stop") == 0) {
+        char reply[FARM_REPLY_MAX];
+        if (len >= FARM_CMD_MAX || (int)strlen(cmd) != len) {
+            snprintf(reply, sizeof reply,
+                     "node %u: failed: a control message of %d bytes (text without NUL, at most "
+                     "%d)",
+                     n->o.node_id, len, FARM_CMD_MAX - 1);
+        } else if (strcmp(cmd, "stop") == 0) {
             stop = 1;
-            snprintf(reply, sizeof reply, "node %u: stopping", n->o.node_id);
-        } else if (strncmp(cmd, "prescale ", 9) == 0) {
+            snprintf(reply, sizeof reply, "node %u: ok: stopping", n->o.node_id);
+        } else if (strncmp(cmd, "prescale ", 9) == 0 && cmd[9]) {
             const char *col = cmd + 9;
             if (strcmp(col, "-") == 0)
                 col = "";
             if (ngt_menu_select_column(n->m, col, &e) == NGT_OK)
-                snprintf(reply, sizeof reply, "node %u: prescale column '%s'", n->o.node_id, col);
-            else {
-                note_error(n, e.msg);
-                snprintf(reply, sizeof reply, "node %u: %s", n->o.node_id, e.msg);
-            }
+                snprintf(reply, sizeof reply, "node %u: ok: prescale column '%.100s'", n->o.node_id,
+                         col);
+            else
+                snprintf(reply, sizeof reply, "node %u: failed: %s", n->o.node_id, e.msg);
+        } else if (strncmp(cmd, "swap ", 5) == 0 || strcmp(cmd, "swap") == 0) {
+            swap_start(n, cmd + 4 + (cmd[4] != 0), to, reply, sizeof reply);
         } else {
-            snprintf(reply, sizeof reply, "node %u: unknown command '%s' (stop, prescale COLUMN)",
+            snprintf(reply, sizeof reply,
+                     "node %u: failed: unknown command '%.200s' (stop, prescale COLUMN, swap MODEL "
+                     "BACKEND FILE)",
                      n->o.node_id, cmd);
         }
-        const char *to = natsMsg_GetReply(msg);
+        if (strstr(reply, ": failed: ")) /* a swap's own failure is noted by its thread */
+            note_error(n, reply);
         if (to && to[0])
             natsConnection_PublishString(n->nc, to, reply);
         natsMsg_Destroy(msg);
@@ -285,14 +399,24 @@ static void heartbeat(ngt_farm_node *n)
     n->next_beat = now + NODE_HEARTBEAT_NS;
     ngt_farm_stats st;
     ngt_farm_node_stats(n, &st);
-    char text[512];
-    snprintf(text, sizeof text,
-             "node=%u pid=%d messages=%llu redelivered=%llu events=%llu naks=%llu poisoned=%llu "
-             "retried=%llu column=%s",
-             n->o.node_id, (int)getpid(), (unsigned long long)st.messages,
-             (unsigned long long)st.redelivered, (unsigned long long)st.events,
-             (unsigned long long)st.naks, (unsigned long long)st.poisoned,
-             (unsigned long long)st.retried, ngt_menu_current_column(n->m));
+    char text[1024];
+    int at = snprintf(text, sizeof text,
+                      "node=%u pid=%d messages=%llu redelivered=%llu events=%llu naks=%llu "
+                      "poisoned=%llu retried=%llu swaps=%llu swaps_failed=%llu column=%s",
+                      n->o.node_id, (int)getpid(), (unsigned long long)st.messages,
+                      (unsigned long long)st.redelivered, (unsigned long long)st.events,
+                      (unsigned long long)st.naks, (unsigned long long)st.poisoned,
+                      (unsigned long long)st.retried, (unsigned long long)st.swaps,
+                      (unsigned long long)st.swaps_failed, ngt_menu_current_column(n->m));
+    /* each model's live version: name:hash:serial */
+    ngt_registry *reg = ngt_menu_registry(n->m);
+    for (int k = 0; k < ngt_menu_nmodels(n->m) && at > 0 && at < (int)sizeof text - 100; k++) {
+        const char *name = ngt_menu_model_name(n->m, k);
+        at += snprintf(text + at, sizeof text - (size_t)at, "%s%s:%016llx:%llu",
+                       k ? "," : " models=", name,
+                       (unsigned long long)ngt_registry_model_hash(reg, name),
+                       (unsigned long long)ngt_registry_model_serial(reg, name));
+    }
     natsConnection_PublishString(n->nc, n->nm.nodes, text);
 }
 
@@ -447,15 +571,38 @@ static int process(ngt_farm_node *n, natsMsg *msg, uint64_t seq, uint64_t delive
             return -1;
         }
     }
-    snprintf(r.column, sizeof r.column, "%s", ngt_menu_current_column(n->m));
+    /* what decided the batch (an empty message: the menu and its models as they are now) */
+    ngt_provenance *none = &n->empty_prov;
+    const ngt_provenance *pv = w.count ? ngt_batch_provenance(n->b) : none;
+    if (!w.count) {
+        ngt_registry *reg = ngt_menu_registry(n->m);
+        none->menu_hash = r.menu_hash;
+        str_copy(none->prescale_column, ngt_menu_current_column(n->m),
+                 sizeof none->prescale_column);
+        none->n_models = ngt_menu_nmodels(n->m);
+        for (int k = 0; k < none->n_models; k++) {
+            const char *name = ngt_menu_model_name(n->m, k);
+            str_copy(none->models[k].name, name, sizeof none->models[k].name);
+            none->models[k].hash = ngt_registry_model_hash(reg, name);
+            none->models[k].serial = ngt_registry_model_serial(reg, name);
+        }
+    }
+    snprintf(r.column, sizeof r.column, "%s", pv->prescale_column);
+    r.models = (uint32_t)pv->n_models;
+    /* the events that went to a stream keep their input rows (ngt recv --farm --output) */
+    size_t cnt = w.count, row_bytes = 0;
+    const uint64_t *streams = cnt ? ngt_batch_column(n->b, n->col_streams) : NULL;
+    for (size_t i = 0; i < cnt; i++)
+        r.kept += streams[i] != 0;
+    for (int k = 0; k < n->in.n_cols; k++)
+        row_bytes += n->in.row[k];
+    r.data_bytes = n->in.scalar_bytes + r.kept * row_bytes;
     if (!need_rec(n, farm_rec_size(&r))) {
         natsMsg_Nak(msg, NULL);
         return -1;
     }
     uint8_t *q = n->rec + FARM_REC_HEADER;
-    size_t cnt = w.count;
     if (cnt) {
-        const uint64_t *streams = ngt_batch_column(n->b, n->col_streams);
         const uint64_t *dec = ngt_batch_column(n->b, n->col_decision);
         const uint8_t *status = ngt_batch_column(n->b, n->col_status);
         memcpy(q, streams, cnt * 8);
@@ -468,6 +615,21 @@ static int process(ngt_farm_node *n, natsMsg *msg, uint64_t seq, uint64_t delive
                 r.errored++;
             else
                 r.rejected++;
+        }
+    }
+    wire_put_prov(n->rec + farm_rec_prov_at(&r), pv, "");
+    q = n->rec + farm_rec_data_at(&r);
+    memcpy(q, (const uint8_t *)frames[0] + WIRE_HEADER,
+           n->in.scalar_bytes); /* the batch scalars, as sent */
+    q += n->in.scalar_bytes;
+    for (int k = 0; k < n->in.n_cols && r.kept; k++) {
+        const uint8_t *col = (const uint8_t *)frames[k + 1];
+        size_t rb = n->in.row[k];
+        for (size_t i = 0; i < cnt; i++) {
+            if (streams[i]) {
+                memcpy(q, col + i * rb, rb);
+                q += rb;
+            }
         }
     }
     farm_put_rec(n->rec, &r);
@@ -485,8 +647,13 @@ static int process(ngt_farm_node *n, natsMsg *msg, uint64_t seq, uint64_t delive
 
 int ngt_farm_node_step(ngt_farm_node *n, int timeout_ms, ngt_error *err)
 {
-    if (control(n))
+    if (control(n)) {
+        if (n->swap.joinable) { /* a swap still loading ends first: its outcome is in the stats */
+            pthread_join(n->swap.th, NULL);
+            n->swap.joinable = 0;
+        }
         return 1;
+    }
     heartbeat(n);
     /* room in the table for a whole fetch (results waiting for PubAcks bound what is fetched) */
     pthread_mutex_lock(&n->mu);

@@ -45,6 +45,8 @@ typedef struct ngt_farm_stats {
     uint64_t poisoned;          /* messages terminated after MaxDeliver deliveries */
     uint64_t retried;           /* inputs handed back because their results were not acknowledged */
     uint64_t server_duplicates; /* results the server dropped as duplicates (same message id) */
+    uint64_t swaps, swaps_failed;     /* model swaps published; refused (the old version kept) */
+    char last_swap[NGT_ERR_MSG_MAX];  /* the last swap's outcome, as its reply said */
     int64_t ack_wait_ms, max_deliver; /* the consumer's */
     char first_error[NGT_ERR_MSG_MAX];
 } ngt_farm_stats;
@@ -58,8 +60,9 @@ typedef struct ngt_farm_node ngt_farm_node;
 ngt_farm_node *ngt_farm_node_new(ngt_menu *m, const ngt_farm_opts *o, ngt_error *err);
 /* One round: control messages, a heartbeat when due, one fetch (waiting up to timeout_ms) and its
  * messages processed and their results published; each input is acknowledged when its result's
- * PubAck arrives (on libnats' thread). Returns 1 when a stop came by the control subject, 0
- * otherwise, a negative code when the server is gone for good. */
+ * PubAck arrives (on libnats' thread). Returns 1 when a stop came by the control subject (once a
+ * model swap still loading has ended), 0 otherwise, a negative code when the server is gone for
+ * good. */
 int ngt_farm_node_step(ngt_farm_node *n, int timeout_ms, ngt_error *err);
 void ngt_farm_node_stats(ngt_farm_node *n, ngt_farm_stats *s);
 /* Waits (up to 5 s) for the last results' PubAcks, settles their inputs, disconnects. */
@@ -97,11 +100,32 @@ void ngt_farm_receiver_totals(const ngt_farm_receiver *r, ngt_farm_totals *t);
 uint64_t ngt_farm_receiver_events(const ngt_farm_receiver *r, int stream); /* unique, per stream */
 /* Writes the poisoned records' descriptions, one a line (NUL-terminated, truncated to size). */
 size_t ngt_farm_receiver_poison(const ngt_farm_receiver *r, char *buf, size_t size);
+/* Keeps every unique result record from now on, for ngt_farm_receiver_write. */
+void ngt_farm_receiver_keep(ngt_farm_receiver *r);
+/* The .npy writer is the ngt binary's (ngt_npy_write, lua/ngt_npy.h), passed in. */
+typedef int (*ngt_farm_npy_write_fn)(const char *path, ngt_dtype t, int rank, const int64_t *shape,
+                                     const void *data, ngt_error *err);
+/* Writes the kept results as `ngt run --output DIR` does: DIR/<stream>/<column>.npy for every
+ * stream (its events' input columns and decisions), DIR/all/ngt.{decision,streams,status}.npy for
+ * every event and DIR/all/ngt.models.npy ([events][models] hashes of the versions that decided
+ * each, when the menu has models), events in event-id order whatever order the nodes finished. */
+int ngt_farm_receiver_write(ngt_farm_receiver *r, const char *dir, ngt_farm_npy_write_fn write,
+                            ngt_error *err);
 void ngt_farm_receiver_free(ngt_farm_receiver *r);
 
 /* ---- Control and status ---------------------------------------------------------------------- */
-/* Sends command ("stop", "prescale COLUMN") to every node of the farm. */
+/* Sends command to every node of the farm (no reply asked): "stop", "prescale COLUMN" ('-': the
+ * chains' own factors), "swap MODEL BACKEND FILE" (BACKEND '-': the current version's; FILE the
+ * rest of the text, a path every node can read). docs/farm.md. */
 int ngt_farm_control(const ngt_farm_opts *o, const char *command, ngt_error *err);
+/* The same as a request: collects each node's final reply ("node ID: ok: ..." or "node ID:
+ * failed: ..."; a swap first answers "started") into buf, one a line, until `nodes` nodes have
+ * answered and none heard from is still working (nodes 0: any number, listened for during the
+ * first 2 s), or wait_ms passed: a node that started and did not finish is listed as failed,
+ * "no reply".
+ * *ok and *failed count the final replies. */
+int ngt_farm_request(const ngt_farm_opts *o, const char *command, int nodes, int wait_ms, char *buf,
+                     size_t size, int *ok, int *failed, ngt_error *err);
 /* Consumer state and the nodes heard from within wait_ms, as text (NUL-terminated). */
 int ngt_farm_status(const ngt_farm_opts *o, int wait_ms, char *buf, size_t size, ngt_error *err);
 

@@ -19,8 +19,16 @@ processes, asserts the farm totals, and stops everything it started (also on fai
   errors   a menu whose Lua step fails on some calls: those events are errored (not lost, not
            handed back), every message acknowledged, the node exits 3 naming the step; the farm's
            errored and accepted equal ngt run's on the same events.
-  control  `ngt farm prescale COLUMN` reaches every node; `ngt farm status` shows them;
-           `ngt farm stop` stops them; misconfiguration refused with clear errors.
+  control  `ngt farm prescale COLUMN` reaches every node, each replies (a missing column: failed,
+           exit 1); `ngt farm status` shows them; `ngt farm stop` stops them; misconfiguration
+           refused with clear errors; malformed control messages answered with an error.
+  swap     two nodes, a model swapped mid-stream by `ngt farm swap`: both reply ok, 0 events
+           lost, every result decided by the version its provenance names (each event's decision
+           equals that version's offline `ngt run`); bad swaps (garbage file, wrong shape, missing
+           file, unknown model, unknown backend) refused by both nodes with the reason, the old
+           version kept on every node.
+  output   `ngt recv --farm --output DIR` of two nodes' results: every file byte-identical to
+           `ngt run --input` on the same recorded events (l1_demo: batch scalars, models, streams).
 Exit 77 (skipped) when nats-server is not installed.
 """
 import json
@@ -335,10 +343,15 @@ def check_control(ngt_bin, srv, tmp):
     print(st, end="")
     if "nodes heard within 1500 ms: 2" not in st or "AckWait 2000 ms, MaxDeliver 4" not in st:
         fail("status does not show both nodes and the consumer")
-    ngt(ngt_bin, "farm", "prescale", "-", *farm_args(srv, "C"))
-    ngt(ngt_bin, "farm", "prescale", "nosuchcolumn", *farm_args(srv, "C"))
-    time.sleep(0.3)
-    ngt(ngt_bin, "farm", "stop", *farm_args(srv, "C"))
+    r = farm_cmd(ngt_bin, srv, "C", "prescale", "-", "--nodes", "2")
+    if "node 1: ok: prescale column ''" not in r.stdout or "node 2: ok: prescale column ''" not in r.stdout:
+        fail("prescale -: replies " + r.stdout)
+    r = farm_cmd(ngt_bin, srv, "C", "prescale", "nosuchcolumn", status=1)
+    if r.stdout.count(": failed: ") != 2 or "nosuchcolumn" not in r.stdout:
+        fail("prescale nosuchcolumn: replies " + r.stdout)
+    r = farm_cmd(ngt_bin, srv, "C", "stop", "--nodes", "3", "--wait-ms", "2000", status=1)
+    if "2 of 3 nodes replied" not in r.stderr or "stop: 2 nodes ok, 0 failed" not in r.stdout:
+        fail("stop with --nodes 3: " + r.stdout + r.stderr)
     for i, p in enumerate(nodes):
         if wait(p, "node %d after stop" % (i + 1), 20) != 0:
             fail("node %d: exit %d" % (i + 1, p.returncode))
@@ -346,6 +359,233 @@ def check_control(ngt_bin, srv, tmp):
         if "nosuchcolumn" not in rep["first_error"]:
             fail("node %d did not get the prescale command: %s" % (i + 1, rep))
     print("control: both nodes got the commands and stopped")
+
+
+def raw_request(srv, subject, payload, replies, timeout=10.0):
+    """A core-NATS request over the text protocol: publishes payload with a reply subject and
+    returns the replies' texts (up to `replies`, or what came within timeout)."""
+    s = socket.create_connection(("127.0.0.1", srv.port), 5)
+    f = s.makefile("rb")
+    f.readline()  # INFO
+    s.sendall(b'CONNECT {"verbose":false}\r\nSUB _raw.inbox 1\r\nPUB ' + subject.encode() +
+              b" _raw.inbox %d\r\n" % len(payload) + payload + b"\r\n")
+    out = []
+    s.settimeout(timeout)  # a timed-out socket file cannot be read again: one timeout in all
+    while len(out) < replies:
+        try:
+            line = f.readline()
+        except OSError:
+            break
+        if not line:
+            break
+        if line.startswith(b"PING"):
+            s.sendall(b"PONG\r\n")
+        elif line.startswith(b"MSG"):
+            size = int(line.split()[-1])
+            out.append(f.read(size + 2)[:size].decode())
+        elif line.startswith(b"-ERR"):
+            fail("raw request: " + line.decode())
+    s.close()
+    return out
+
+
+def gemm_model(path, w, b, n_in=8):
+    """y[1] = x[n_in] @ w + b as ONNX."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", n_in])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])
+    inits = [helper.make_tensor("w", TensorProto.FLOAT, [n_in, 1], np.asarray(w, np.float32).ravel()),
+             helper.make_tensor("b", TensorProto.FLOAT, [1], np.asarray([b], np.float32))]
+    g = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["y"])], "m", [x], [y], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    return path
+
+
+SWAP_MENU = """
+local ngt = require "ngt"
+local ev = ngt.schema { x = "f32[8]" }
+local m = ngt.model { name = "m", file = "%s", backend = "ref" }
+return ngt.menu { schema = ev, chains = {
+   ngt.chain "Sel" { ngt.infer(m, "x", "y"), ngt.cut "y[0] > 0" },
+   ngt.chain "Minbias" { ngt.prescale(10) },
+}, streams = { main = { "Sel" }, minbias = { "Minbias" } } }
+"""
+
+
+def file_hash(path):
+    """FNV-1a 64 of a file, as the registry computes it."""
+    h = 0xcbf29ce484222325
+    for byte in open(path, "rb").read():
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def farm_cmd(ngt_bin, srv, stream, *args, status=0):
+    r = ngt(ngt_bin, "farm", *args, *farm_args(srv, stream), check=False)
+    print(r.stdout, r.stderr, end="")
+    if status is not None and r.returncode != status:
+        fail("ngt farm %s: exit %d, want %d" % (" ".join(args), r.returncode, status))
+    return r
+
+
+def check_swap(ngt_bin, srv, tmp):
+    import numpy as np
+    rng = np.random.default_rng(7)
+    wa, wb = rng.normal(size=8), rng.normal(size=8)
+    model_a = gemm_model(os.path.join(tmp, "a.onnx"), wa, -0.3 * wa.sum())
+    model_b = gemm_model(os.path.join(tmp, "b.onnx"), wb, -0.3 * wb.sum())
+    wide = gemm_model(os.path.join(tmp, "wide.onnx"), rng.normal(size=9), 0.0, n_in=9)
+    garbage = os.path.join(tmp, "garbage.onnx")
+    open(garbage, "wb").write(b"\x08\x07garbage" * 10)
+    ha, hb = file_hash(model_a), file_hash(model_b)
+    menu = os.path.join(tmp, "swap.lua")
+    open(menu, "w").write(SWAP_MENU % model_a)
+    events, batch = 30000, 100
+    ngt(ngt_bin, "farm", "setup", *farm_args(srv, "S"), "--ack-wait-ms", "5000", "--max-deliver", "3")
+    # no idle exit: the nodes serve until `ngt farm stop` (slow machines, sanitizer builds)
+    nodes = [node(ngt_bin, srv, "S", tmp, "node%d" % i, i, env={"NGT_FARM_TEST_SLOW_US": "4000"},
+                  menu=menu) for i in (1, 2)]
+    time.sleep(0.5)
+    sender = start([ngt_bin, "send", *farm_args(srv, "S"), "--menu", menu, "--events", str(events),
+                    "--batch", str(batch), "--rate", "4000"], log=os.path.join(tmp, "send.log"))
+    # malformed control messages reach the nodes: answered with an error, nothing else happens
+    for payload, why in ((b"frobnicate", "unknown command 'frobnicate'"), (b"swap m", "swap needs MODEL BACKEND FILE"),
+                         (b"", "unknown command ''"), (b"prescale", "unknown command 'prescale'"),
+                         (b"stop\x00now", "text without NUL")):
+        got = raw_request(srv, "S.control", payload, 2)
+        if len(got) != 2 or not all(": failed: " in g and why in g for g in got):
+            fail("control message %r: replies %s, want 2 failed with '%s'" % (payload, got, why))
+    time.sleep(1.0)
+    # the swap, mid-stream: every node answers ok with the new version's hash
+    r = farm_cmd(ngt_bin, srv, "S", "swap", "m", model_b, "--nodes", "2", "--wait-ms", "20000")
+    for i in (1, 2):
+        if "node %d: ok: model m is %s (serial 2, hash %016x)" % (i, model_b, hb) not in r.stdout:
+            fail("node %d did not report the swap to %s" % (i, model_b))
+    # bad swaps: each node refuses with the reason and keeps B
+    cases = [(("m", garbage), "garbage.onnx"),
+             (("m", wide), "input 0 is f32[9], the current version's f32[8]"),
+             (("m", os.path.join(tmp, "missing.onnx")), "cannot open"),
+             (("nosuch", model_a), "unknown model"),
+             (("m", model_a, "--backend", "nosuch"), "unknown backend")]
+    for args, why in cases:
+        r = farm_cmd(ngt_bin, srv, "S", "swap", *args, "--nodes", "2", status=1)
+        for i in (1, 2):
+            line = [l for l in r.stdout.splitlines() if l.startswith("node %d: " % i)]
+            if len(line) != 1 or ": failed: " not in line[0] or why not in line[0] or \
+                    ("kept the current version" not in line[0] and args[0] == "m"):
+                fail("bad swap %s: node %d said %s, want failed with '%s'" % (args, i, line, why))
+        if "swap: 0 nodes ok, 2 failed" not in r.stdout:
+            fail("bad swap %s: summary %s" % (args, r.stdout))
+    r = farm_cmd(ngt_bin, srv, "S", "swap", "m", "--nodes", "2", status=2)
+    if "swap needs MODEL FILE" not in r.stderr:
+        fail("ngt farm swap without FILE: " + r.stderr)
+    for _ in range(5):  # heartbeats come once a second: a loaded machine may miss one
+        st = farm_cmd(ngt_bin, srv, "S", "status", "--wait-ms", "2500").stdout
+        if "nodes heard within 2500 ms: 2" in st:
+            break
+    if st.count("models=m:%016x:2" % hb) != 2:
+        fail("status does not show version 2 (%016x) on both nodes:\n%s" % (hb, st))
+    if wait(sender, "the sender") != 0:
+        fail("ngt send failed: " + open(sender.log).read())
+    # every event counted once, each decided by the version its result names
+    out = os.path.join(tmp, "farmout")
+    res = os.path.join(tmp, "recv.json")
+    r = ngt(ngt_bin, "recv", *farm_args(srv, "S"), "--menu", menu, "--timeout", "20", "--json", res,
+            "--output", out, timeout=60)
+    print(r.stdout, end="")
+    r = farm_cmd(ngt_bin, srv, "S", "stop", "--nodes", "2")
+    if "node 1: ok: stopping" not in r.stdout or "node 2: ok: stopping" not in r.stdout:
+        fail("stop: replies " + r.stdout)
+    for i, p in enumerate(nodes):
+        if wait(p, "node %d" % (i + 1)) != 0:
+            fail("node %d failed: %s" % (i + 1, open(p.log).read()))
+        rep = node_report(tmp, "node%d" % (i + 1))
+        if rep["swaps"] != 1 or rep["swaps_failed"] != len(cases):
+            fail("node %d: swaps %d, refused %d; want 1 and %d" % (i + 1, rep["swaps"], rep["swaps_failed"], len(cases)))
+        if "frobnicate" not in rep["first_error"]:
+            fail("node %d: first error %s (want the first bad control message's)" % (i + 1, rep["first_error"]))
+        log = open(nodes[i].log).read()
+        if "ok: model m is %s" % model_b not in log or log.count(": failed: swap ") != len(cases):
+            fail("node %d's log does not say how its swaps ended:\n%s" % (i + 1, log))
+    t = json.load(open(res))
+    if t["in"] != events or t["ends_complete"] != 1 or t["nodes"] != 2:
+        fail("farm totals: in %d of %d, complete %d, nodes %d" % (t["in"], events, t["ends_complete"], t["nodes"]))
+    dec = np.load(os.path.join(out, "all", "ngt.decision.npy"))
+    models = np.load(os.path.join(out, "all", "ngt.models.npy"))
+    if dec.shape[0] != events or models.shape != (events, 1):
+        fail("output shapes %s %s" % (dec.shape, models.shape))
+    if open(os.path.join(out, "all", "ngt.models.txt")).read().split() != ["m"]:
+        fail("ngt.models.txt")
+    used = models[:, 0]
+    if not set(np.unique(used).tolist()) <= {ha, hb}:
+        fail("versions %s besides A %016x and B %016x" % (np.unique(used), ha, hb))
+    na, nb = int((used == ha).sum()), int((used == hb).sum())
+    if na < 1000 or nb < 1000:
+        fail("the swap was not mid-stream: %d events on A, %d on B" % (na, nb))
+    offline = {}
+    for h, model in ((ha, model_a), (hb, model_b)):
+        mp = os.path.join(tmp, "off-%x.lua" % h)
+        open(mp, "w").write(SWAP_MENU % model)
+        od = os.path.join(tmp, "off-%x" % h)
+        ngt(ngt_bin, "run", mp, "--events", str(events), "--batch", str(batch), "--threads", "1",
+            "--quiet", "--output", od)
+        offline[h] = np.load(os.path.join(od, "all", "ngt.decision.npy"))
+    sel = np.uint64(1)  # chain 0 is "Sel"
+    differ = int((((offline[ha] & sel) != 0) != ((offline[hb] & sel) != 0)).sum())
+    if differ < events // 20:
+        fail("the two versions disagree on %d events only: the check would not bite" % differ)
+    want = np.where(used == ha, offline[ha][:, 0], offline[hb][:, 0])
+    bad = np.nonzero(dec[:, 0] != want)[0]
+    if bad.size:
+        fail("%d events decided otherwise than the version their result names, first %s" % (bad.size, bad[:5]))
+    print("swap: %d events, 0 lost, %d on A and %d on B, each decided by its version; %d bad swaps "
+          "refused by both nodes" % (events, na, nb, len(cases)))
+
+
+def check_output(ngt_bin, srv, tmp):
+    menu = os.path.join(os.getcwd(), "configs", "l1_demo.lua")
+    events = 12000
+    gen, ref, out = (os.path.join(tmp, d) for d in ("gen", "ref", "farmout"))
+    ngt(ngt_bin, "run", menu, "--events", str(events), "--quiet", "--record", "--output", gen, timeout=120)
+    ngt(ngt_bin, "run", menu, "--input", os.path.join(gen, "all"), "--threads", "1", "--quiet",
+        "--output", ref, timeout=120)
+    ngt(ngt_bin, "farm", "setup", *farm_args(srv, "O"), "--ack-wait-ms", "5000")
+    nodes = [node(ngt_bin, srv, "O", tmp, "node%d" % i, i, idle=3, menu=menu,
+                  env={"NGT_FARM_TEST_SLOW_US": "3000"}) for i in (1, 2)]
+    ngt(ngt_bin, "send", *farm_args(srv, "O"), "--menu", menu, "--input", os.path.join(gen, "all"),
+        "--batch", "97", timeout=120)
+    for i, p in enumerate(nodes):
+        if wait(p, "node %d" % (i + 1), 120) != 0:
+            fail("node %d failed: %s" % (i + 1, open(p.log).read()))
+        if node_report(tmp, "node%d" % (i + 1))["results"] == 0:
+            fail("node %d took no work: the order of the results was not mixed" % (i + 1))
+    res = os.path.join(tmp, "recv.json")
+    r = ngt(ngt_bin, "recv", *farm_args(srv, "O"), "--menu", menu, "--timeout", "20", "--json", res,
+            "--output", out, timeout=120)
+    print(r.stdout, end="")
+    t = json.load(open(res))
+    if t["in"] != events or t["nodes"] != 2:
+        fail("farm totals: in %d of %d, nodes %d" % (t["in"], events, t["nodes"]))
+    dirs = sorted(os.listdir(ref))
+    if sorted(os.listdir(out)) != dirs:
+        fail("directories %s, ngt run wrote %s" % (sorted(os.listdir(out)), dirs))
+    files = 0
+    for d in dirs:
+        want = sorted(os.listdir(os.path.join(ref, d)))
+        got = sorted(os.listdir(os.path.join(out, d)))
+        if got != want:
+            fail("%s: files %s, ngt run wrote %s" % (d, got, want))
+        for fn in want:
+            a = open(os.path.join(ref, d, fn), "rb").read()
+            b = open(os.path.join(out, d, fn), "rb").read()
+            if a != b:
+                fail("%s/%s differs from ngt run --input's" % (d, fn))
+            files += 1
+    print("output: %d events from 2 nodes, %d files byte-identical to ngt run --input" % (events, files))
 
 
 def main():
@@ -361,7 +601,8 @@ def main():
     try:
         srv.start()
         {"kill": check_kill, "restart": check_restart, "poison": check_poison,
-         "progress": check_progress, "errors": check_errors, "control": check_control}[check](ngt_bin, srv, tmp)
+         "progress": check_progress, "errors": check_errors, "control": check_control,
+         "swap": check_swap, "output": check_output}[check](ngt_bin, srv, tmp)
     finally:
         stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
