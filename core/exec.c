@@ -47,6 +47,7 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     size_t ns = (size_t)m->n_streams + 1;
     j->keys = aalloc(c * sizeof *j->keys);
     j->fin_err = aalloc(c + 8);
+    j->fin_any = aalloc(c + 8);
     j->fin_unique = calloc(nch, sizeof *j->fin_unique);
     j->fin_stream = calloc(ns * ns, sizeof *j->fin_stream);
     int cut_ok = 1;
@@ -60,7 +61,7 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     }
     if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
         !j->pass || !j->error || !j->bad || !j->sel || !j->gather || !j->cut_scratch || !j->keys ||
-        !j->fin_err || !j->fin_unique || !j->fin_stream || !cut_ok) {
+        !j->fin_err || !j->fin_any || !j->fin_unique || !j->fin_stream || !cut_ok) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -92,6 +93,7 @@ void exec_job_free(exec_job *j)
     afree(j->cutc_scratch);
     afree(j->keys);
     afree(j->fin_err);
+    afree(j->fin_any);
     free(j->fin_unique);
     free(j->fin_stream);
     free(j);

@@ -41,6 +41,7 @@ struct exec_job {
     /* exec_finalize's counts: per event an error; per chain unique accepts; per stream pair
      * (ns x ns) events */
     uint8_t *fin_err; /* cap + 8 bytes */
+    uint8_t *fin_any; /* cap + 8 bytes: per event, 1 when some chain accepted it */
     uint64_t *fin_unique, *fin_stream;
     /* the step in progress (also while parked) */
     ngt_step_io io;
