@@ -605,10 +605,11 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
             put(b, "%d,", F->src >= 0 ? F->scratch : cf.f[F->cfam].scratch + cq[t.v[F->mem[i]].a]);
         put(b, "};\n");
     }
-    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out, double *scratch);\n");
-    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out, double *scratch)\n{\n(void)scratch;\n");
+    /* the body, inlined twice in small sets: without a selection (the engine's case: loads at
+     * i, loops that vectorise) and with one; -O3 (large sets) unswitches the loop itself */
+    put(b, "static inline __attribute__((always_inline)) void cuts_body(const void *const *cols, "
+           "const uint32_t *sel, int n, uint8_t *const *out, double *scratch)\n{\n"
+           "(void)scratch;\n");
     for (int q = 0; q < k->ncols; q++)
         put(b, "const %s *restrict c%d = (const %s *)cols[%d];\n",
             ctype(ngt_schema_column(s, k->cols[q])->dtype), q,
@@ -672,6 +673,13 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
             "for (int ii = 0; ii < nb; ii++) o[ii] = %s(x[ii], th) != 0; }\n",
             rf.f[f].m, f, f, CHUNK, f, fn_name(rf.f[f].op));
     put(b, "}\n}\n");
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out, double *scratch);\n");
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out, double *scratch)\n{\n");
+    if (k->nrows < CUTC_O3_ROWS)
+        put(b, "if (!sel) {\ncuts_body(cols, NULL, n, out, scratch);\nreturn;\n}\n");
+    put(b, "cuts_body(cols, sel, n, out, scratch);\n}\n");
     rc = b->bad ? NGT_ENOMEM : NGT_OK;
 out:
     vtab_free(&t);

@@ -55,7 +55,8 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
         }
         uint8_t tb[8];
         memcpy(tb, &t, 8);
-        if (words == 1) /* contiguous words: the 8 updates vectorise */
+        if (words == 1) /* contiguous words */
+#pragma GCC unroll 8
             for (int b = 0; b < 8; b++)
                 d[e + b] |= (uint64_t)tb[b] << shift;
         else if (t)
@@ -144,6 +145,7 @@ static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, con
         errd += byte_sum(bad);
         uint8_t bb[8];
         memcpy(bb, &bad, 8);
+#pragma GCC unroll 8
         for (int b = 0; b < 8; b++)
             streams[e + b] = (uint64_t)bb[b] << n_s;
     }
