@@ -23,7 +23,8 @@ static inline uint64_t load8(const uint8_t *p)
 /* Decision bits of chains c0..c0+cn-1 (cn <= 8, c0 a multiple of 8) for every event, 8 events at
  * a time: the chains' live bytes are packed into one byte per event; also their passed counts, the
  * events' error flags and whether any chain accepted them (live and error bytes are 0 or 1, so
- * err and any stay 0 or 1). */
+ * err and any stay 0 or 1). The first group writes any, and with one decision word the words
+ * (no clearing before); the others OR into them. */
 static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, int words,
                     uint8_t *err, uint8_t *any)
 {
@@ -36,9 +37,9 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
         errc[q] = row(j->errc, c0 + q, j->cap);
     }
     uint64_t *d = dec + c0 / 64;
-    int shift = c0 % 64, n = j->n, e = 0;
+    int shift = c0 % 64, n = j->n, e = 0, first = c0 == 0, assign = first && words == 1;
     for (; e + 8 <= n; e += 8) {
-        uint64_t t = 0, x = 0, o = load8(any + e);
+        uint64_t t = 0, x = 0, o = first ? 0 : load8(any + e);
         for (int q = 0; q < cn; q++) {
             uint64_t l = load8(live[q] + e);
             k[q] += byte_sum(l);
@@ -55,7 +56,11 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
         }
         uint8_t tb[8];
         memcpy(tb, &t, 8);
-        if (words == 1) /* contiguous words */
+        if (assign)
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; b++)
+                d[e + b] = tb[b];
+        else if (words == 1) /* contiguous words */
 #pragma GCC unroll 8
             for (int b = 0; b < 8; b++)
                 d[e + b] |= (uint64_t)tb[b] << shift;
@@ -63,7 +68,11 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
             for (int b = 0; b < 8; b++)
                 d[(size_t)(e + b) * (size_t)words] |= (uint64_t)tb[b] << shift;
     }
-    for (; e < n; e++)
+    for (; e < n; e++) {
+        if (assign)
+            d[e] = 0;
+        if (first)
+            any[e] = 0;
         for (int q = 0; q < cn; q++) {
             uint64_t l = live[q][e] != 0;
             k[q] += l;
@@ -72,6 +81,7 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
             if (err)
                 err[e] |= errc[q][e];
         }
+    }
     for (int q = 0; q < cn; q++)
         stat_add(&st->chain[(c0 + q) * CH_FIELDS + CH_PASSED], k[q]);
 }
@@ -136,7 +146,7 @@ static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, con
 {
     ngt_menu *m = j->m;
     int n = j->n, ns = m->n_streams + 1, n_s = m->n_streams, e = 0;
-    uint64_t acc = 0, errd = 0, *scount = j->fin_stream, smask[64] = {0};
+    uint64_t acc = 0, errd = 0, *scount = j->fin_stream, smask[64];
     for (; e + 8 <= n; e += 8) { /* 8 events a word: any and err bytes are 0 or 1 */
         uint64_t a = load8(any + e), bad = load8(err + e) & ~a;
         uint64_t st8 = a * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED; /* no byte carries */
@@ -174,6 +184,7 @@ static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, con
     }
     if (n_s == 0 || acc == 0)
         return;
+    memset(smask, 0, sizeof smask);
     for (int s = 0; s < n_s; s++)
         for (int k = 0; k < m->streams[s].n_chains; k++)
             smask[s] |= 1ULL << m->streams[s].chains[k];
@@ -202,9 +213,11 @@ void exec_finalize(exec_job *j, ngt_ctx *ctx)
     uint8_t *status = ngt_batch_column(j->b, m->col_status);
     int ns = m->n_streams + 1, n = j->n, words = m->words;
     uint8_t *err = j->fin_err, *any = j->fin_any;
-    memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
+    if (words > 1 || m->n_chains == 0) /* else decide8 writes every word and any byte */
+        memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
+    if (m->n_chains == 0)
+        memset(any, 0, (size_t)n + 8);
     memset(err, 0, (size_t)n + 8);
-    memset(any, 0, (size_t)n + 8);
     if (j->n_bad > 0) /* events the input check refused: errored (never live in any chain) */
         memcpy(err, j->bad, (size_t)n);
     stats_write_begin(st);
