@@ -18,7 +18,7 @@
 /* -ffp-contract=off: no fused multiply-adds the interpreter does not do. No SLP vectorizer: GCC
  * 12's turns alternating a*b+c / a*b-c into vfmaddsub even under -ffp-contract=off. Loops over
  * events still vectorize. No -ffast-math: every operation is the IEEE one. */
-#define CUTC_FLAGS "-std=c11 -fPIC -shared -ffp-contract=off -fno-tree-slp-vectorize"
+#define CUTC_FLAGS "-std=c11 -fPIC -shared -ffp-contract=off -fno-tree-slp-vectorize -fopenmp-simd"
 /* Menus (many rows): -O3 vectorises the threshold tables' loops (bench/cuts: 2.9 -> 2.4 ns per
  * chain and event); a few cuts: -O2, as -O3 vectorises a lone count's short variable-length loop
  * into slower code (a one-cut count 3x slower). Both give the same bits (core_cut_compiled runs
@@ -621,8 +621,16 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
         }
     put(b, "for (int i0 = 0; i0 < n; i0 += %d) {\nconst int nb = n - i0 < %d ? n - i0 : %d;\n",
         CHUNK, CHUNK, CHUNK);
-    put(b, "for (int ii = 0; ii < nb; ii++) {\nconst int i = i0 + ii;\n"
-           "const size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n");
+    /* events are independent: a body of scalar values only (no collection, no count family)
+     * is vectorised across events (same operations per event, so the same bits) */
+    int narrow = 1;
+    for (int v = 0; v < t.n; v++)
+        if (need[v] && !t.invariant[v] && !skip[v] && (t.v[v].w != 1 || cfam[v] >= 0))
+            narrow = 0;
+    put(b,
+        "%sfor (int ii = 0; ii < nb; ii++) {\nconst int i = i0 + ii;\n"
+        "const size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n",
+        narrow ? "#pragma omp simd\n" : "");
     for (int v = 0; v < t.n; v++) {
         if (t.invariant[v] || skip[v])
             continue;
@@ -669,7 +677,7 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
     for (int f = 0; f < rf.n; f++)
         put(b,
             "for (int q = 0; q < %d; q++) { uint8_t *o = out[rr%d[q]] + i0; const double *x = "
-            "scratch + rx%d[q] * %d; const double th = rt%d[q];\n"
+            "scratch + rx%d[q] * %d; const double th = rt%d[q];\n#pragma omp simd\n"
             "for (int ii = 0; ii < nb; ii++) o[ii] = %s(x[ii], th) != 0; }\n",
             rf.f[f].m, f, f, CHUNK, f, fn_name(rf.f[f].op));
     put(b, "}\n}\n");
