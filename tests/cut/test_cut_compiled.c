@@ -321,11 +321,73 @@ static void test_scalar_sets_vectorised(void **state)
     ngt_schema_free(s);
 }
 
+/* Counts (and any, all) read a collection's elements only below its count: the generated code
+ * loads and tests those elements only ("j < (int)vN[0]" loops); sums keep fixed-width loops.
+ * The suite's cuts with a count, any or all, compiled together and one by one, equal the
+ * interpreter (the whole suite does too, test_compiled_equals_interpreted). */
+static void test_counts_bounded(void **state)
+{
+    (void)state;
+    if (!cc_available(cc_default_compiler()))
+        skip();
+    ngt_schema *s = cd_schema();
+    ngt_batch *b = cd_batch(s, N_EVENTS, 20240611);
+    assert_non_null(b);
+    ngt_error err = {0};
+    const char *exprs[] = {"count(jet, pt > 30 and abs(eta) < 2.4) >= 2", "ht(jet, pt > 30) > 100"};
+    cut_program *two[2];
+    for (int k = 0; k < 2; k++)
+        assert_non_null(two[k] = cut_compile(s, exprs[k], &err));
+    char *src = cutc_source(s, (const cut_program *const *)two, 1, &err);
+    assert_non_null(src);
+    assert_non_null(strstr(src, "; j < (int)v")); /* bounded loops */
+    assert_null(strstr(src, "[r * 12 + 11]"));    /* no load of the last slot by itself */
+    free(src);
+    src = cutc_source(s, (const cut_program *const *)two + 1, 1, &err);
+    assert_null(strstr(src, "; j < (int)v")); /* the sum: fixed width */
+    free(src);
+    for (int k = 0; k < 2; k++)
+        cut_free(two[k]);
+    cut_program **cuts = compile_all(s), *counting[N_CUT_EXPRS];
+    const char *names[N_CUT_EXPRS];
+    int m = 0;
+    for (int k = 0; k < N_CUT_EXPRS; k++)
+        if (strstr(cut_exprs[k], "count(") || strstr(cut_exprs[k], "any(") ||
+            strstr(cut_exprs[k], "all(")) {
+            counting[m] = cuts[k];
+            names[m++] = cut_exprs[k];
+        }
+    assert_true(m >= 4);
+    static uint32_t sel[N_EVENTS];
+    int n = 0;
+    for (int e = 0; e < N_EVENTS; e++)
+        if (e % 3 != 2)
+            sel[n++] = (uint32_t)e;
+    cutc_set *set = cutc_build(s, (const cut_program *const *)counting, m, &err);
+    if (!set)
+        fail_msg("cutc_build: %s", err.msg);
+    compare_k(set, counting, names, m, b, NULL, N_EVENTS);
+    compare_k(set, counting, names, m, b, sel, n);
+    cutc_free(set);
+    for (int k = 0; k < m; k++) {
+        set = cutc_build(s, (const cut_program *const *)&counting[k], 1, &err);
+        if (!set)
+            fail_msg("cutc_build: %s", err.msg);
+        compare_k(set, &counting[k], &names[k], 1, b, NULL, N_EVENTS);
+        cutc_free(set);
+    }
+    free_all(cuts);
+    ngt_batch_free(b);
+    ngt_schema_free(s);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compiled_equals_interpreted),
-        cmocka_unit_test(test_threshold_families), cmocka_unit_test(test_no_compiler),
-        cmocka_unit_test(test_source_shares), cmocka_unit_test(test_scalar_sets_vectorised)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_compiled_equals_interpreted),
+                                       cmocka_unit_test(test_threshold_families),
+                                       cmocka_unit_test(test_no_compiler),
+                                       cmocka_unit_test(test_source_shares),
+                                       cmocka_unit_test(test_scalar_sets_vectorised),
+                                       cmocka_unit_test(test_counts_bounded)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
