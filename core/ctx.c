@@ -3,6 +3,7 @@
 #include "exec.h"
 #include "internal.h"
 #include "menu_int.h"
+#include "schema_int.h"
 
 #include <errno.h>
 #include <string.h>
@@ -140,18 +141,16 @@ static void sync_offload(void *user, exec_job *j)
     exec_job_offload(j); /* no helper threads here: run it now, on the caller's thread */
 }
 
-static int same_layout(const ngt_schema *a, const ngt_schema *b)
+/* A batch made from the menu's schema has its layout token: one compare. Another schema with the
+ * same columns is checked column by column once, then known by its token. */
+static int same_layout(ngt_ctx *c, const ngt_schema *b, const ngt_schema *m)
 {
-    if (a == b)
+    if (b->layout == m->layout || (b->layout == c->layout_batch && m->layout == c->layout_menu))
         return 1;
-    if (ngt_schema_ncolumns(a) != ngt_schema_ncolumns(b))
+    if (!schema_same_layout(b, m))
         return 0;
-    for (int i = 0; i < ngt_schema_ncolumns(a); i++) {
-        const ngt_column_info *x = ngt_schema_column(a, i), *y = ngt_schema_column(b, i);
-        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->elems != y->elems ||
-            x->kind != y->kind)
-            return 0;
-    }
+    c->layout_batch = b->layout;
+    c->layout_menu = m->layout;
     return 1;
 }
 
@@ -185,7 +184,7 @@ int ngt_menu_process(ngt_menu *m, ngt_ctx *c, ngt_batch *b, ngt_error *err)
 {
     if (!m || !c || !b || c->menu != m)
         return seterr(err, NGT_EINVAL, "process: needs a menu, one of its contexts and a batch");
-    if (!same_layout(ngt_batch_schema(b), m->schema))
+    if (!same_layout(c, ngt_batch_schema(b), m->schema))
         return seterr(err, NGT_EINVAL,
                       "process: the batch was not made from ngt_menu_schema() "
                       "of this menu");

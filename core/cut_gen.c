@@ -18,7 +18,7 @@
 /* -ffp-contract=off: no fused multiply-adds the interpreter does not do. No SLP vectorizer: GCC
  * 12's turns alternating a*b+c / a*b-c into vfmaddsub even under -ffp-contract=off. Loops over
  * events still vectorize. No -ffast-math: every operation is the IEEE one. */
-#define CUTC_FLAGS "-std=c11 -fPIC -shared -ffp-contract=off -fno-tree-slp-vectorize"
+#define CUTC_FLAGS "-std=c11 -fPIC -shared -ffp-contract=off -fno-tree-slp-vectorize -fopenmp-simd"
 /* Menus (many rows): -O3 vectorises the threshold tables' loops (bench/cuts: 2.9 -> 2.4 ns per
  * chain and event); a few cuts: -O2, as -O3 vectorises a lone count's short variable-length loop
  * into slower code (a one-cut count 3x slower). Both give the same bits (core_cut_compiled runs
@@ -262,16 +262,34 @@ static void put_conv(sbuf *b, int dtype, const char *x)
         put(b, "(double)%s", x);
 }
 
+/* Ops computing element j of their value from element j (or 0) of their operands. */
+static int elementwise(int op)
+{
+    return op == OP_LOAD || op == OP_BCAST || (op >= OP_NEG && op < OP_RSUM);
+}
+
 /* The statement computing value v (declared before as double vV[w]). compact maps schema
- * columns to the function's column pointers c0, c1, ... */
-static void put_value(sbuf *b, const vtab *t, int v, const int *compact)
+ * columns to the function's column pointers c0, c1, ...; lim[v] >= 0: elements below that count
+ * value only (count_limits). */
+static void put_value(sbuf *b, const vtab *t, int v, const int *compact, const int *lim)
 {
     const vkey *k = &t->v[v];
-    char x[128];
+    char x[128], bound[32];
+    if (lim && lim[v] >= 0)
+        snprintf(bound, sizeof bound, "(int)v%d[0]", lim[v]);
+    else
+        snprintf(bound, sizeof bound, "%d", k->w);
     int c = k->col >= 0 ? compact[k->col] : -1;
     const char *f = fn_name(k->op);
     switch (k->op) {
     case OP_LOAD:
+        if (lim && lim[v] >= 0) {
+            snprintf(x, sizeof x, "c%d[r * %d + %d + j]", c, k->k, k->off);
+            put(b, "for (int j = 0; j < %s; j++) v%d[j] = ", bound, v);
+            put_conv(b, k->dtype, x);
+            put(b, ";\n");
+            return;
+        }
         for (int j = 0; j < k->w; j++) {
             snprintf(x, sizeof x, "c%d[r * %d + %d]", c, k->k, k->off + j);
             put(b, "v%d[%d] = ", v, j);
@@ -295,7 +313,7 @@ static void put_value(sbuf *b, const vtab *t, int v, const int *compact)
         put(b, ";\n");
         return;
     case OP_BCAST:
-        put(b, "for (int j = 0; j < %d; j++) v%d[j] = v%d[0];\n", k->w, v, k->a);
+        put(b, "for (int j = 0; j < %s; j++) v%d[j] = v%d[0];\n", bound, v, k->a);
         return;
     case OP_SLICE:
         put(b, "for (int j = 0; j < %d; j++) v%d[j] = v%d[%d + j];\n", k->w, v, k->a, k->off);
@@ -310,7 +328,7 @@ static void put_value(sbuf *b, const vtab *t, int v, const int *compact)
     case OP_ABS:
     case OP_SQRT:
     case OP_SQUARE:
-        put(b, "for (int j = 0; j < %d; j++) v%d[j] = %s(v%d[j]);\n", k->w, v, f, k->a);
+        put(b, "for (int j = 0; j < %s; j++) v%d[j] = %s(v%d[j]);\n", bound, v, f, k->a);
         return;
     case OP_MASS:
     case OP_DR:
@@ -335,7 +353,7 @@ static void put_value(sbuf *b, const vtab *t, int v, const int *compact)
             put(b, "%d);\n", k->wa);
         return;
     }
-    put(b, "for (int j = 0; j < %d; j++) v%d[j] = %s(v%d[%s], v%d[%s]);\n", k->w, v, f, k->a,
+    put(b, "for (int j = 0; j < %s; j++) v%d[j] = %s(v%d[%s], v%d[%s]);\n", bound, v, f, k->a,
         k->wa == 1 ? "0" : "j", k->b, k->wb == 1 ? "0" : "j");
 }
 
@@ -430,6 +448,52 @@ static double threshold(const vtab *t, int v)
 }
 
 /* Generates the source for cuts[0..n) into b and fills k's rows, columns and scratch. */
+/* An elementwise value whose elements are read only below a collection's count (by counts, any,
+ * all and count families bounded by that count, or by elementwise values so bounded) is computed
+ * below that count only: lim[v] is the count's value, else -1. (Sums and means keep their
+ * fixed-width loops: measured faster for HT, whose loops vectorise.) Values are numbered after
+ * their operands, so consumers come later: one pass from the end settles each value before its
+ * operands. */
+static void count_limits(const vtab *t, const int *cfam, const fams *cf, int *lim)
+{
+    for (int v = 0; v < t->n; v++)
+        lim[v] = -2; /* no consumer seen */
+#define LIMIT(u, l) (lim[u] = lim[u] == -2 || lim[u] == (l) ? (l) : -1)
+    for (int v = t->n - 1; v >= 0; v--) {
+        const vkey *x = &t->v[v];
+        if (lim[v] == -2 || x->w == 1 || t->invariant[v] || !elementwise(x->op))
+            lim[v] = -1;
+        const int ops[] = {x->a, x->b, x->n, x->m, x->r[0], x->r[1], x->r[2], x->r[3]};
+        if (cfam[v] >= 0 && cf->f[cfam[v]].m >= 2) { /* reads x below n; its compare is skipped */
+            LIMIT(cf->f[cfam[v]].x, cf->f[cfam[v]].n);
+            LIMIT(x->n, -1);
+            LIMIT(x->a, -1);
+            continue;
+        }
+        if (x->op >= OP_RCOUNT && x->op <= OP_RALL && x->n >= 0) {
+            LIMIT(x->a, x->n);
+            if (x->m >= 0)
+                LIMIT(x->m, x->n);
+            LIMIT(x->n, -1);
+            continue;
+        }
+        if (lim[v] >= 0 && x->op != OP_LOAD) { /* operands as wide as v share its bound */
+            if (x->a >= 0)
+                LIMIT(x->a, (x->op == OP_BCAST || x->wa == 1) ? -1 : lim[v]);
+            if (x->b >= 0)
+                LIMIT(x->b, x->wb == 1 ? -1 : lim[v]);
+            continue;
+        }
+        for (int q = 0; q < 8; q++)
+            if (ops[q] >= 0)
+                LIMIT(ops[q], -1);
+    }
+#undef LIMIT
+    for (int v = 0; v < t->n; v++)
+        if (lim[v] < 0 || t->v[v].w == 1 || t->invariant[v] || !elementwise(t->v[v].op))
+            lim[v] = -1;
+}
+
 static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, cutc_set *k,
                     sbuf *b)
 {
@@ -443,6 +507,7 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
     int *res = malloc(((size_t)n + 1) * sizeof *res);
     int *compact = malloc(((size_t)ncol + 1) * sizeof *compact);
     int *rowof = NULL, *uses = NULL, *skip = NULL, *need = NULL, *cfam = NULL, *cq = NULL;
+    int *lim = NULL;
     k->row = malloc(((size_t)n + 1) * sizeof *k->row);
     k->cols = malloc(((size_t)ncol + 1) * sizeof *k->cols);
     if (!regmap || !res || !compact || !k->row || !k->cols)
@@ -605,10 +670,11 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
             put(b, "%d,", F->src >= 0 ? F->scratch : cf.f[F->cfam].scratch + cq[t.v[F->mem[i]].a]);
         put(b, "};\n");
     }
-    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out, double *scratch);\n");
-    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
-           "uint8_t *const *out, double *scratch)\n{\n(void)scratch;\n");
+    /* the body, inlined twice in small sets: without a selection (the engine's case: loads at
+     * i, loops that vectorise) and with one; -O3 (large sets) unswitches the loop itself */
+    put(b, "static inline __attribute__((always_inline)) void cuts_body(const void *const *cols, "
+           "const uint32_t *sel, int n, uint8_t *const *out, double *scratch)\n{\n"
+           "(void)scratch;\n");
     for (int q = 0; q < k->ncols; q++)
         put(b, "const %s *restrict c%d = (const %s *)cols[%d];\n",
             ctype(ngt_schema_column(s, k->cols[q])->dtype), q,
@@ -616,14 +682,31 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
     for (int v = 0; v < t.n; v++) /* values the same for every event: once per call */
         if (t.invariant[v] && need[v] && !skip[v]) {
             put(b, "double v%d[%d];\n", v, t.v[v].w);
-            put_value(b, &t, v, compact);
+            put_value(b, &t, v, compact, NULL);
         }
     put(b, "for (int i0 = 0; i0 < n; i0 += %d) {\nconst int nb = n - i0 < %d ? n - i0 : %d;\n",
         CHUNK, CHUNK, CHUNK);
-    put(b, "for (int ii = 0; ii < nb; ii++) {\nconst int i = i0 + ii;\n"
-           "const size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n");
+    /* events are independent: a body of scalar values only (no collection, no count family)
+     * is vectorised across events (same operations per event, so the same bits) */
+    int narrow = 1;
+    for (int v = 0; v < t.n; v++)
+        if (need[v] && !t.invariant[v] && !skip[v] && (t.v[v].w != 1 || cfam[v] >= 0))
+            narrow = 0;
+    put(b,
+        "%sfor (int ii = 0; ii < nb; ii++) {\nconst int i = i0 + ii;\n"
+        "const size_t r = sel ? sel[i] : (size_t)i;\n(void)r;\n",
+        narrow ? "#pragma omp simd\n" : "");
+    lim = malloc(nv * sizeof *lim);
+    if (!lim)
+        goto out;
+    count_limits(&t, cfam, &cf, lim);
+    for (int v = 0; v < t.n; v++) /* the counts first: they bound the loops of other values */
+        if (t.v[v].op == OP_LOADN && !t.invariant[v] && !skip[v] && need[v]) {
+            put(b, "double v%d[1];\n", v);
+            put_value(b, &t, v, compact, lim);
+        }
     for (int v = 0; v < t.n; v++) {
-        if (t.invariant[v] || skip[v])
+        if (t.invariant[v] || skip[v] || t.v[v].op == OP_LOADN)
             continue;
         if (cfam[v] >= 0) {
             fam *F = &cf.f[cfam[v]];
@@ -651,7 +734,7 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
         if (!need[v])
             continue;
         put(b, "double v%d[%d];\n", v, t.v[v].w);
-        put_value(b, &t, v, compact);
+        put_value(b, &t, v, compact, lim);
     }
     for (int f = 0; f < rf.n; f++) /* result-family sources, stored once each */
         if (rf.f[f].src >= 0) {
@@ -668,10 +751,17 @@ static int generate(const ngt_schema *s, const cut_program *const *cuts, int n, 
     for (int f = 0; f < rf.n; f++)
         put(b,
             "for (int q = 0; q < %d; q++) { uint8_t *o = out[rr%d[q]] + i0; const double *x = "
-            "scratch + rx%d[q] * %d; const double th = rt%d[q];\n"
+            "scratch + rx%d[q] * %d; const double th = rt%d[q];\n#pragma omp simd\n"
             "for (int ii = 0; ii < nb; ii++) o[ii] = %s(x[ii], th) != 0; }\n",
             rf.f[f].m, f, f, CHUNK, f, fn_name(rf.f[f].op));
     put(b, "}\n}\n");
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out, double *scratch);\n");
+    put(b, "void ngt_cuts_run(const void *const *cols, const uint32_t *sel, int n, "
+           "uint8_t *const *out, double *scratch)\n{\n");
+    if (k->nrows < CUTC_O3_ROWS)
+        put(b, "if (!sel) {\ncuts_body(cols, NULL, n, out, scratch);\nreturn;\n}\n");
+    put(b, "cuts_body(cols, sel, n, out, scratch);\n}\n");
     rc = b->bad ? NGT_ENOMEM : NGT_OK;
 out:
     vtab_free(&t);
@@ -686,6 +776,7 @@ out:
     free(need);
     free(cfam);
     free(cq);
+    free(lim);
     return rc;
 }
 

@@ -47,6 +47,7 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     size_t ns = (size_t)m->n_streams + 1;
     j->keys = aalloc(c * sizeof *j->keys);
     j->fin_err = aalloc(c + 8);
+    j->fin_any = aalloc(c + 8);
     j->fin_unique = calloc(nch, sizeof *j->fin_unique);
     j->fin_stream = calloc(ns * ns, sizeof *j->fin_stream);
     int cut_ok = 1;
@@ -60,7 +61,7 @@ exec_job *exec_job_new(ngt_menu *m, int cap, ngt_error *err)
     }
     if (!j->pins || !j->shadows || !j->factors || !j->live || !j->errc || !j->perr || !j->need ||
         !j->pass || !j->error || !j->bad || !j->sel || !j->gather || !j->cut_scratch || !j->keys ||
-        !j->fin_err || !j->fin_unique || !j->fin_stream || !cut_ok) {
+        !j->fin_err || !j->fin_any || !j->fin_unique || !j->fin_stream || !cut_ok) {
         exec_job_free(j);
         seterr(err, NGT_ENOMEM, "out of memory for a job of %d events", cap);
         return NULL;
@@ -92,6 +93,7 @@ void exec_job_free(exec_job *j)
     afree(j->cutc_scratch);
     afree(j->keys);
     afree(j->fin_err);
+    afree(j->fin_any);
     free(j->fin_unique);
     free(j->fin_stream);
     free(j);
@@ -256,6 +258,15 @@ static _Atomic uint64_t *step_stats(ngt_ctx *ctx, int si)
     return &ctx->stats->step[(size_t)ctx->menu->step_order[si] * ST_FIELDS];
 }
 
+/* A step's time runs from the previous step boundary (its selection and the chain bookkeeping
+ * since included) to now, which becomes the next boundary: one clock read per step. */
+static uint64_t step_end(exec_job *j)
+{
+    uint64_t now = now_ns(), dt = now - j->t_mark;
+    j->t_mark = now;
+    return dt;
+}
+
 /* ---- nodes ----------------------------------------------------------------------------------- */
 
 static void run_start(exec_job *j, ngt_ctx *ctx, int ci)
@@ -343,7 +354,6 @@ static int prescale_factor(const exec_job *j, const step *s, int si)
  * finish_step counts a filter (a cut never errs). */
 static void run_compiled_cut(exec_job *j, ngt_ctx *ctx, const node *x, const step *s)
 {
-    uint64_t t0 = now_ns();
     if (!j->cuts_done) {
         cutc_run(j->m->cutc, j->b, NULL, j->n, j->cut_ptrs, j->cutc_scratch);
         j->cuts_done = 1;
@@ -368,7 +378,7 @@ static void run_compiled_cut(exec_job *j, ngt_ctx *ctx, const node *x, const ste
         in += l;
         passed += p;
     }
-    uint64_t dt = now_ns() - t0;
+    uint64_t dt = step_end(j);
     stat_add(&ctx->stats->chain[x->chain * CH_FIELDS + CH_TIME], dt);
     if (in == 0)
         return;
@@ -385,7 +395,6 @@ static void run_compiled_cut(exec_job *j, ngt_ctx *ctx, const node *x, const ste
  * above 1: begin_step's prescale then refuses them as an error. */
 static int run_prescale(exec_job *j, ngt_ctx *ctx, const node *x, const step *s)
 {
-    uint64_t t0 = now_ns();
     batch_keys(j);
     uint8_t *live = row(j->live, x->chain, j->cap);
     int e0 = 0;
@@ -401,7 +410,7 @@ static int run_prescale(exec_job *j, ngt_ctx *ctx, const node *x, const step *s)
     if (diff == 0 && in > 1 && f > 1)
         return 0;
     int kept = prescale_mask(j->keys, s->seed, (uint32_t)f, live, live, j->n);
-    uint64_t dt = now_ns() - t0;
+    uint64_t dt = step_end(j);
     _Atomic uint64_t *cs = &ctx->stats->chain[x->chain * CH_FIELDS];
     stat_add(&cs[CH_PRESCALED], (uint64_t)(in - kept));
     stat_add(&cs[CH_TIME], dt);
@@ -447,7 +456,7 @@ static int begin_step(exec_job *j, ngt_ctx *ctx, const node *x)
     j->step_rc = NGT_OK;
     j->step_err.code = 0;
     j->step_err.msg[0] = '\0';
-    j->t_start = now_ns();
+    j->t_start = j->t_mark;
     if (j->n_sel == 0)
         return 1;
     switch (s->kind) {
@@ -567,7 +576,8 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
             j->step_rc = rc;
     }
     int all_bad = j->step_rc < 0 || timed_out || failed;
-    uint64_t dt = now_ns() - j->t_start, passed = 0, errors = 0, dropped = 0;
+    j->t_mark = j->t_start; /* from the step's start, also when it parked in between */
+    uint64_t dt = step_end(j), passed = 0, errors = 0, dropped = 0;
     if (x->kind == NODE_PRODUCER) {
         clear_unselected(j, s);
         uint8_t *perr = row(j->perr, x->step, j->cap);
@@ -617,6 +627,7 @@ static void finish_step(exec_job *j, ngt_ctx *ctx, const node *x)
 exec_status exec_job_run(exec_job *j, ngt_ctx *ctx)
 {
     const ngt_menu *m = j->m;
+    j->t_mark = now_ns();
     while (j->cursor < m->n_nodes) {
         const node *x = &m->nodes[j->cursor];
         if (j->resuming) {

@@ -41,6 +41,7 @@ struct exec_job {
     /* exec_finalize's counts: per event an error; per chain unique accepts; per stream pair
      * (ns x ns) events */
     uint8_t *fin_err; /* cap + 8 bytes */
+    uint8_t *fin_any; /* cap + 8 bytes: per event, 1 when some chain accepted it */
     uint64_t *fin_unique, *fin_stream;
     /* the step in progress (also while parked) */
     ngt_step_io io;
@@ -49,7 +50,10 @@ struct exec_job {
     /* the batch's first step failure (or bad input), for ngt_menu_process */
     ngt_error batch_err;
     int batch_rc;
-    uint64_t t_start;
+    /* step times: t_mark is the last step boundary (a step's end, or the job's start or resume),
+     * read once and reused as the next step's start; t_start, the step in progress's start (kept
+     * while it is parked) */
+    uint64_t t_mark, t_start;
     /* asynchronous state, under mu */
     pthread_mutex_t mu;
     int parked, offload, pending, failed, timed_out;

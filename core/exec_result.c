@@ -21,10 +21,12 @@ static inline uint64_t load8(const uint8_t *p)
 }
 
 /* Decision bits of chains c0..c0+cn-1 (cn <= 8, c0 a multiple of 8) for every event, 8 events at
- * a time: the chains' live bytes are packed into one byte per event; also their passed counts and
- * the events' error flags. */
+ * a time: the chains' live bytes are packed into one byte per event; also their passed counts, the
+ * events' error flags and whether any chain accepted them (live and error bytes are 0 or 1, so
+ * err and any stay 0 or 1). The first group writes any, and with one decision word the words
+ * (no clearing before); the others OR into them. */
 static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, int words,
-                    uint8_t *err)
+                    uint8_t *err, uint8_t *any)
 {
     if (!j->err_dirty)
         err = NULL; /* no chain has an error in this batch (refused input is already in err) */
@@ -35,34 +37,51 @@ static void decide8(exec_job *j, ctx_stats *st, int c0, int cn, uint64_t *dec, i
         errc[q] = row(j->errc, c0 + q, j->cap);
     }
     uint64_t *d = dec + c0 / 64;
-    int shift = c0 % 64, n = j->n, e = 0;
+    int shift = c0 % 64, n = j->n, e = 0, first = c0 == 0, assign = first && words == 1;
     for (; e + 8 <= n; e += 8) {
-        uint64_t t = 0, x = 0;
+        uint64_t t = 0, x = 0, o = first ? 0 : load8(any + e);
         for (int q = 0; q < cn; q++) {
             uint64_t l = load8(live[q] + e);
             k[q] += byte_sum(l);
             t |= l << q;
+            o |= l;
             x |= err ? load8(errc[q] + e) : 0;
         }
+        memcpy(any + e, &o, 8);
         if (err) {
             uint64_t ex;
             memcpy(&ex, err + e, 8);
             ex |= x;
             memcpy(err + e, &ex, 8);
         }
-        if (!t)
-            continue;
-        for (int b = 0; b < 8; b++)
-            d[(size_t)(e + b) * (size_t)words] |= ((t >> (8 * b)) & 0xff) << shift;
+        uint8_t tb[8];
+        memcpy(tb, &t, 8);
+        if (assign)
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; b++)
+                d[e + b] = tb[b];
+        else if (words == 1) /* contiguous words */
+#pragma GCC unroll 8
+            for (int b = 0; b < 8; b++)
+                d[e + b] |= (uint64_t)tb[b] << shift;
+        else if (t)
+            for (int b = 0; b < 8; b++)
+                d[(size_t)(e + b) * (size_t)words] |= (uint64_t)tb[b] << shift;
     }
-    for (; e < n; e++)
+    for (; e < n; e++) {
+        if (assign)
+            d[e] = 0;
+        if (first)
+            any[e] = 0;
         for (int q = 0; q < cn; q++) {
             uint64_t l = live[q][e] != 0;
             k[q] += l;
             d[(size_t)e * (size_t)words] |= l << (shift + q);
+            any[e] |= (uint8_t)l;
             if (err)
                 err[e] |= errc[q][e];
         }
+    }
     for (int q = 0; q < cn; q++)
         stat_add(&st->chain[(c0 + q) * CH_FIELDS + CH_PASSED], k[q]);
 }
@@ -118,31 +137,62 @@ static void large_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, uin
     *errd_out = errd;
 }
 
-/* The same for at most 64 chains (one decision word), without branches on the decisions: unique
- * accepts go to four interleaved histograms (no store waits for the one before), streams are
- * masks of their chains. */
-static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, uint8_t *status,
-                       uint64_t *streams, uint64_t *acc_out, uint64_t *errd_out)
+/* The same for at most 64 chains (one decision word), in passes without branches on the
+ * decisions: statuses and totals (vectorisable); unique accepts into four interleaved histograms
+ * (no store waits for the one before; with one chain every accept is unique); streams as masks of
+ * their chains, only over accepted events (an errored event is in the error stream alone). */
+static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, const uint8_t *any,
+                       uint8_t *status, uint64_t *streams, uint64_t *acc_out, uint64_t *errd_out)
 {
     ngt_menu *m = j->m;
-    int n = j->n, ns = m->n_streams + 1;
-    uint64_t acc = 0, errd = 0, *scount = j->fin_stream, smask[64] = {0};
-    uint32_t h[4][65];
-    memset(h, 0, sizeof h);
-    for (int s = 0; s < m->n_streams; s++)
+    int n = j->n, ns = m->n_streams + 1, n_s = m->n_streams, e = 0;
+    uint64_t acc = 0, errd = 0, *scount = j->fin_stream, smask[64];
+    for (; e + 8 <= n; e += 8) { /* 8 events a word: any and err bytes are 0 or 1 */
+        uint64_t a = load8(any + e), bad = load8(err + e) & ~a;
+        uint64_t st8 = a * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED; /* no byte carries */
+        memcpy(status + e, &st8, 8);
+        acc += byte_sum(a);
+        errd += byte_sum(bad);
+        uint8_t bb[8];
+        memcpy(bb, &bad, 8);
+#pragma GCC unroll 8
+        for (int b = 0; b < 8; b++)
+            streams[e + b] = (uint64_t)bb[b] << n_s;
+    }
+    for (; e < n; e++) {
+        int a_any = any[e], bad = (a_any ^ 1) & err[e];
+        status[e] = (uint8_t)(a_any * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED);
+        streams[e] = (uint64_t)bad << n_s;
+        acc += (uint64_t)a_any;
+        errd += (uint64_t)bad;
+    }
+    scount[n_s * ns + n_s] += errd;
+    *acc_out = acc;
+    *errd_out = errd;
+    if (m->n_chains == 1) {
+        j->fin_unique[0] += acc;
+    } else {
+        uint32_t h[4][65];
+        memset(h, 0, sizeof h);
+        for (int e = 0; e < n; e++) {
+            uint64_t d = dec[e];
+            int one = d != 0 && (d & (d - 1)) == 0;
+            h[e & 3][one ? __builtin_ctzll(d | (1ULL << 63)) : 64]++;
+        }
+        for (int c = 0; c < m->n_chains; c++)
+            j->fin_unique[c] += (uint64_t)h[0][c] + h[1][c] + h[2][c] + h[3][c];
+    }
+    if (n_s == 0 || acc == 0)
+        return;
+    memset(smask, 0, sizeof smask);
+    for (int s = 0; s < n_s; s++)
         for (int k = 0; k < m->streams[s].n_chains; k++)
             smask[s] |= 1ULL << m->streams[s].chains[k];
     for (int e = 0; e < n; e++) {
-        uint64_t d = dec[e];
-        int a_any = d != 0, one = a_any & ((d & (d - 1)) == 0);
-        int first = __builtin_ctzll(d | (1ULL << 63));
-        h[e & 3][one ? first : 64]++;
-        int bad = !a_any & (err[e] != 0);
-        status[e] = (uint8_t)(a_any * NGT_EVENT_ACCEPTED + bad * NGT_EVENT_ERRORED);
-        acc += (uint64_t)a_any;
-        errd += (uint64_t)bad;
-        uint64_t sm = (uint64_t)bad << m->n_streams;
-        for (int s = 0; s < m->n_streams; s++)
+        uint64_t d = dec[e], sm = 0;
+        if (!d)
+            continue;
+        for (int s = 0; s < n_s; s++)
             sm |= (uint64_t)((d & smask[s]) != 0) << s;
         streams[e] = sm;
         for (uint64_t rest = sm; rest; rest &= rest - 1) { /* stream a and its overlaps a < b */
@@ -152,10 +202,6 @@ static void small_menu(exec_job *j, const uint64_t *dec, const uint8_t *err, uin
                 scount[a * ns + __builtin_ctzll(more)]++;
         }
     }
-    for (int c = 0; c < m->n_chains; c++)
-        j->fin_unique[c] += (uint64_t)h[0][c] + h[1][c] + h[2][c] + h[3][c];
-    *acc_out = acc;
-    *errd_out = errd;
 }
 
 void exec_finalize(exec_job *j, ngt_ctx *ctx)
@@ -166,18 +212,21 @@ void exec_finalize(exec_job *j, ngt_ctx *ctx)
     uint64_t *streams = ngt_batch_column(j->b, m->col_streams);
     uint8_t *status = ngt_batch_column(j->b, m->col_status);
     int ns = m->n_streams + 1, n = j->n, words = m->words;
-    uint8_t *err = j->fin_err;
-    memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
+    uint8_t *err = j->fin_err, *any = j->fin_any;
+    if (words > 1 || m->n_chains == 0) /* else decide8 writes every word and any byte */
+        memset(dec, 0, sizeof *dec * (size_t)words * (size_t)n);
+    if (m->n_chains == 0)
+        memset(any, 0, (size_t)n + 8);
     memset(err, 0, (size_t)n + 8);
     if (j->n_bad > 0) /* events the input check refused: errored (never live in any chain) */
         memcpy(err, j->bad, (size_t)n);
     stats_write_begin(st);
     for (int c0 = 0; c0 < m->n_chains; c0 += 8)
-        decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err);
+        decide8(j, st, c0, m->n_chains - c0 < 8 ? m->n_chains - c0 : 8, dec, words, err, any);
     uint64_t acc = 0, errd = 0, *uniq = j->fin_unique, *scount = j->fin_stream;
     memset(scount, 0, sizeof *scount * (size_t)ns * (size_t)ns);
     if (words == 1)
-        small_menu(j, dec, err, status, streams, &acc, &errd);
+        small_menu(j, dec, err, any, status, streams, &acc, &errd);
     else
         large_menu(j, dec, err, status, streams, &acc, &errd);
     for (int c = 0; c < m->n_chains; c++)

@@ -209,6 +209,9 @@ struct ngt_ctx {
     size_t shadow_bytes;
     int max_batch;
     struct exec_job *job; /* for ngt_menu_process */
+    /* ngt_menu_process: the layout tokens of the last batch schema that differed from the menu's
+     * by token yet matched it column by column, and of the menu schema then (0: none) */
+    uint64_t layout_batch, layout_menu;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int woken;

@@ -295,6 +295,21 @@ int ngt_schema_find(const ngt_schema *s, const char *name)
     return -1;
 }
 
+int schema_same_layout(const ngt_schema *a, const ngt_schema *b)
+{
+    if (a == b || a->layout == b->layout)
+        return 1;
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++) {
+        const ngt_column_info *x = &a->cols[i], *y = &b->cols[i];
+        if (strcmp(x->name, y->name) != 0 || x->dtype != y->dtype || x->elems != y->elems ||
+            x->kind != y->kind)
+            return 0;
+    }
+    return 1;
+}
+
 const ngt_column_info *ngt_schema_column(const ngt_schema *s, int index)
 {
     return index >= 0 && index < s->n ? &s->cols[index] : NULL;

@@ -11,6 +11,10 @@ struct ngt_schema {
     int id_run, id_lumi, id_event;
     char *text;
     uint64_t id;
+    /* This column list's token, unique in the process: renewed by every change (schema_refresh),
+     * kept by ngt_schema_clone. Equal tokens mean equal columns, so a batch's schema is checked
+     * against a menu's by one compare (schema_same_layout). */
+    uint64_t layout;
 };
 
 int schema_valid_name(const char *name);
@@ -20,6 +24,9 @@ int schema_append(ngt_schema *s, const char *name, ngt_dtype dt, ngt_column_kind
                   const int64_t *shape, int collection, int derived, ngt_error *err);
 /* Rebuilds the canonical text and id after a change (schema_text.c). */
 int schema_refresh(ngt_schema *s);
+/* 1 when a and b have the same columns (names, dtypes, shapes, kinds) in the same order: by
+ * their layout tokens when equal, else column by column. */
+int schema_same_layout(const ngt_schema *a, const ngt_schema *b);
 /* Formats a column's type ("f32[77]") into buf. */
 void schema_format_type(const ngt_column_info *c, char *buf, size_t size);
 

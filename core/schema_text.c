@@ -4,6 +4,7 @@
 #include "schema_int.h"
 #include "strbuf.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,8 +21,12 @@ static const char *name_or_dash(const ngt_schema *s, int i)
     return i >= 0 ? s->cols[i].name : "-";
 }
 
+static _Atomic uint64_t next_layout; /* the last layout token handed out (0: none) */
+
 int schema_refresh(ngt_schema *s)
 {
+    /* first, so that even a refresh that fails leaves no stale token on changed columns */
+    s->layout = atomic_fetch_add_explicit(&next_layout, 1, memory_order_relaxed) + 1;
     strbuf b = {0};
     char type[64];
     sb_printf(&b, "ngt-schema 1\n");

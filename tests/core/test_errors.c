@@ -274,6 +274,66 @@ static void producer_gaps_are_zero(void **state)
     ngt_schema_free(s);
 }
 
+/* A batch must come from ngt_menu_schema() of the menu or a schema with exactly its columns: one
+ * of the input schema (no derived columns), of another dtype or of a schema changed after a
+ * batch was made from it is refused with a message, and counts nothing, every time (also after
+ * batches of an equal schema were accepted: the check is by layout token, then column by column).
+ */
+static void foreign_batches_refused(void **state)
+{
+    (void)state;
+    ngt_error err;
+    ngt_schema *s = tu_schema();
+    ngt_menu *m = menu_with(s, "flagger", marks_one);
+    ngt_ctx *c = ngt_ctx_new(m, CAP, &err);
+    ngt_schema *copy = ngt_schema_clone(ngt_menu_schema(m));
+    ngt_schema *s2 = tu_schema();
+    ngt_menu *m2 = menu_with(s2, "flagger", marks_one); /* an equal menu: equal columns */
+    ngt_batch *own = ngt_batch_new(ngt_menu_schema(m), CAP, &err);
+    ngt_batch *equal = ngt_batch_new(ngt_menu_schema(m2), CAP, &err);
+    ngt_batch *input = ngt_batch_new(s, CAP, &err); /* no derived columns */
+    ngt_schema *wide = tu_schema(); /* the derived columns' types under other names */
+    TU_OK(ngt_schema_add(wide, "decision", "u64[1]", &err));
+    TU_OK(ngt_schema_add(wide, "streams", "u64", &err));
+    TU_OK(ngt_schema_add(wide, "status", "u8", &err));
+    ngt_batch *other = ngt_batch_new(wide, CAP, &err);
+    ngt_batch *copied = ngt_batch_new(copy, CAP, &err);
+    TU_OK(ngt_schema_add(copy, "z", "f32", &err)); /* changed after its first batch */
+    ngt_batch *changed = ngt_batch_new(copy, CAP, &err);
+    ngt_batch *good[] = {own, equal, copied}, *bad[] = {input, other, changed};
+    for (int k = 0; k < 3; k++) {
+        tu_fill(good[k], 0, CAP);
+        tu_fill(bad[k], 0, CAP);
+    }
+    for (int round = 0; round < 3; round++)
+        for (int k = 0; k < 3; k++) {
+            memset(&err, 0, sizeof err);
+            assert_int_equal(ngt_menu_process(m, c, bad[k], &err), NGT_EINVAL);
+            assert_non_null(strstr(err.msg, "ngt_menu_schema()"));
+            memset(&err, 0, sizeof err);
+            assert_int_equal(ngt_menu_process(m, c, good[k], &err), NGT_ESTEP); /* flagger */
+            assert_non_null(strstr(err.msg, "flagger"));
+        }
+    ngt_stats *st = ngt_stats_new(m);
+    ngt_stats_read(m, st);
+    const ngt_totals *t = ngt_stats_totals(st);
+    assert_int_equal(t->batches, 9); /* the refused ones count nothing */
+    assert_int_equal(t->in, 9 * CAP);
+    assert_int_equal(t->in, t->accepted + t->rejected + t->errored);
+    ngt_stats_free(st);
+    for (int k = 0; k < 3; k++) {
+        ngt_batch_free(good[k]);
+        ngt_batch_free(bad[k]);
+    }
+    ngt_schema_free(copy);
+    ngt_schema_free(wide);
+    ngt_ctx_free(c);
+    ngt_menu_free(m);
+    ngt_menu_free(m2);
+    ngt_schema_free(s);
+    ngt_schema_free(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +342,7 @@ int main(void)
         cmocka_unit_test(check_counts_contract),
         cmocka_unit_test(bad_counts_never_reach_steps),
         cmocka_unit_test(producer_gaps_are_zero),
+        cmocka_unit_test(foreign_batches_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,8 +54,8 @@ static void free_all(cut_program **cuts)
 }
 
 /* Compiled and interpreted masks of every cut on sel[0..n) (every event when sel is NULL). */
-static void compare_k(cutc_set *set, cut_program **cuts, int ncuts, ngt_batch *b,
-                      const uint32_t *sel, int n)
+static void compare_k(cutc_set *set, cut_program **cuts, const char *const *names, int ncuts,
+                      ngt_batch *b, const uint32_t *sel, int n)
 {
     static uint8_t rows[N_CUT_EXPRS][N_EVENTS], interp[N_EVENTS];
     static uint32_t all[N_EVENTS];
@@ -78,19 +78,19 @@ static void compare_k(cutc_set *set, cut_program **cuts, int ncuts, ngt_batch *b
         int ones = 0;
         for (int i = 0; i < n; i++) {
             if (c[i] != interp[i])
-                fail_msg("'%s': event %u: compiled %d, interpreted %d", cut_exprs[k],
+                fail_msg("'%s': event %u: compiled %d, interpreted %d", names[k],
                          sel ? sel[i] : (uint32_t)i, c[i], interp[i]);
             ones += c[i];
         }
         if (ones == 0 || ones == n) /* the suite's masks all hold both values */
-            fail_msg("'%s': every event %s", cut_exprs[k], ones ? "passes" : "fails");
+            fail_msg("'%s': every event %s", names[k], ones ? "passes" : "fails");
     }
     free(scratch);
 }
 
 static void compare(cutc_set *set, cut_program **cuts, ngt_batch *b, const uint32_t *sel, int n)
 {
-    compare_k(set, cuts, N_CUT_EXPRS, b, sel, n);
+    compare_k(set, cuts, cut_exprs, N_CUT_EXPRS, b, sel, n);
 }
 
 static void test_compiled_equals_interpreted(void **state)
@@ -150,7 +150,7 @@ static void test_compiled_equals_interpreted(void **state)
         if (!set)
             fail_msg("cutc_build of %d cuts: %s", k, err.msg);
         assert_true(cutc_rows(set) < CUTC_O3_ROWS);
-        compare_k(set, cuts + first, k, b, sel, n);
+        compare_k(set, cuts + first, cut_exprs + first, k, b, sel, n);
         cutc_free(set);
     }
     free_all(cuts);
@@ -275,11 +275,119 @@ static void test_source_shares(void **state)
     ngt_schema_free(s);
 }
 
+/* Sets of cuts on scalar values only (no collection, no count family) are vectorised across
+ * events ("#pragma omp simd" on the event loop): the suite's such cuts, alone and together, give
+ * the interpreter's masks exactly (NaN and infinity included), densely and through a selection. */
+static void test_scalar_sets_vectorised(void **state)
+{
+    (void)state;
+    if (!cc_available(cc_default_compiler()))
+        skip();
+    static const char marker[] = "#pragma omp simd\nfor (int ii = 0; ii < nb; ii++) {";
+    ngt_schema *s = cd_schema();
+    ngt_batch *b = cd_batch(s, N_EVENTS, 20240611);
+    assert_non_null(b);
+    cut_program **cuts = compile_all(s), *scalar[N_CUT_EXPRS];
+    const char *names[N_CUT_EXPRS];
+    int m = 0;
+    ngt_error err = {0};
+    for (int k = 0; k < N_CUT_EXPRS; k++) {
+        char *src = cutc_source(s, (const cut_program *const *)&cuts[k], 1, &err);
+        assert_non_null(src);
+        if (strstr(src, marker)) {
+            scalar[m] = cuts[k];
+            names[m++] = cut_exprs[k];
+        }
+        free(src);
+    }
+    assert_true(m >= 4); /* the suite has several */
+    char *src = cutc_source(s, (const cut_program *const *)scalar, m, &err);
+    assert_non_null(strstr(src, marker));
+    free(src);
+    cutc_set *set = cutc_build(s, (const cut_program *const *)scalar, m, &err);
+    if (!set)
+        fail_msg("cutc_build: %s", err.msg);
+    static uint32_t sel[N_EVENTS];
+    int n = 0;
+    for (int e = 0; e < N_EVENTS; e++)
+        if (e % 5 != 1)
+            sel[n++] = (uint32_t)e;
+    compare_k(set, scalar, names, m, b, NULL, N_EVENTS);
+    compare_k(set, scalar, names, m, b, sel, n);
+    compare_k(set, scalar, names, m, b, NULL, 61); /* a last chunk of other than 64 */
+    cutc_free(set);
+    free_all(cuts);
+    ngt_batch_free(b);
+    ngt_schema_free(s);
+}
+
+/* Counts (and any, all) read a collection's elements only below its count: the generated code
+ * loads and tests those elements only ("j < (int)vN[0]" loops); sums keep fixed-width loops.
+ * The suite's cuts with a count, any or all, compiled together and one by one, equal the
+ * interpreter (the whole suite does too, test_compiled_equals_interpreted). */
+static void test_counts_bounded(void **state)
+{
+    (void)state;
+    if (!cc_available(cc_default_compiler()))
+        skip();
+    ngt_schema *s = cd_schema();
+    ngt_batch *b = cd_batch(s, N_EVENTS, 20240611);
+    assert_non_null(b);
+    ngt_error err = {0};
+    const char *exprs[] = {"count(jet, pt > 30 and abs(eta) < 2.4) >= 2", "ht(jet, pt > 30) > 100"};
+    cut_program *two[2];
+    for (int k = 0; k < 2; k++)
+        assert_non_null(two[k] = cut_compile(s, exprs[k], &err));
+    char *src = cutc_source(s, (const cut_program *const *)two, 1, &err);
+    assert_non_null(src);
+    assert_non_null(strstr(src, "; j < (int)v")); /* bounded loops */
+    assert_null(strstr(src, "[r * 12 + 11]"));    /* no load of the last slot by itself */
+    free(src);
+    src = cutc_source(s, (const cut_program *const *)two + 1, 1, &err);
+    assert_null(strstr(src, "; j < (int)v")); /* the sum: fixed width */
+    free(src);
+    for (int k = 0; k < 2; k++)
+        cut_free(two[k]);
+    cut_program **cuts = compile_all(s), *counting[N_CUT_EXPRS];
+    const char *names[N_CUT_EXPRS];
+    int m = 0;
+    for (int k = 0; k < N_CUT_EXPRS; k++)
+        if (strstr(cut_exprs[k], "count(") || strstr(cut_exprs[k], "any(") ||
+            strstr(cut_exprs[k], "all(")) {
+            counting[m] = cuts[k];
+            names[m++] = cut_exprs[k];
+        }
+    assert_true(m >= 4);
+    static uint32_t sel[N_EVENTS];
+    int n = 0;
+    for (int e = 0; e < N_EVENTS; e++)
+        if (e % 3 != 2)
+            sel[n++] = (uint32_t)e;
+    cutc_set *set = cutc_build(s, (const cut_program *const *)counting, m, &err);
+    if (!set)
+        fail_msg("cutc_build: %s", err.msg);
+    compare_k(set, counting, names, m, b, NULL, N_EVENTS);
+    compare_k(set, counting, names, m, b, sel, n);
+    cutc_free(set);
+    for (int k = 0; k < m; k++) {
+        set = cutc_build(s, (const cut_program *const *)&counting[k], 1, &err);
+        if (!set)
+            fail_msg("cutc_build: %s", err.msg);
+        compare_k(set, &counting[k], &names[k], 1, b, NULL, N_EVENTS);
+        cutc_free(set);
+    }
+    free_all(cuts);
+    ngt_batch_free(b);
+    ngt_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_compiled_equals_interpreted),
                                        cmocka_unit_test(test_threshold_families),
                                        cmocka_unit_test(test_no_compiler),
-                                       cmocka_unit_test(test_source_shares)};
+                                       cmocka_unit_test(test_source_shares),
+                                       cmocka_unit_test(test_scalar_sets_vectorised),
+                                       cmocka_unit_test(test_counts_bounded)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
