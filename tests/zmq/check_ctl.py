@@ -599,10 +599,19 @@ def reload_zmq():
             node.wait_events(node.stats()["node"]["in"] + 2000)
         # pause holds the ZeroMQ source (input waits in ZeroMQ's queue), resume lets it go on
         ctl(node.ep, "pause")
-        time.sleep(0.2)
-        held = node.stats()["node"]["in"]
-        time.sleep(0.3)
-        assert node.stats()["node"]["in"] == held and node.stats()["state"] == "paused", node.stats()["node"]
+        held, last, same = None, node.stats()["node"]["in"], 0
+        for _ in range(200):  # batches already submitted finish; then nothing more comes in
+            time.sleep(0.1)
+            now = node.stats()["node"]["in"]
+            same = same + 1 if now == last else 0
+            if same == 3:
+                held = now
+                break
+            last = now
+        assert held is not None, "a paused ZeroMQ node kept taking events"
+        time.sleep(0.5)  # the sender goes on meanwhile
+        s = node.stats()
+        assert s["node"]["in"] == held and s["state"] == "paused", (held, s["node"], s["state"])
         ctl(node.ep, "resume")
         node.wait_events(held + 1000)
         stop_a.set()
