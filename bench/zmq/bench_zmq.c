@@ -309,7 +309,7 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     }
     ngt_run_opts ro = {0};
     ro.threads = 1;
-    ro.capacity = 256; /* small messages are packed into batches of 256 */
+    ro.capacity = getenv("NGT_BENCH_CAP") ? atoi(getenv("NGT_BENCH_CAP")) : 256;
     ro.in_order = 1;
     ro.sink = ngt_zmq_node_sink_fn;
     ro.sink_user = n;
