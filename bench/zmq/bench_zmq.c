@@ -6,7 +6,8 @@
  * hops, receiver) for both, which a shared machine's load disturbs less than wall time; latency
  * (sender's clock to the receiver) p50/p99 at half the node's maximum rate for both, and ngt's own
  * allocations in the node's steady state (malloc interposed; allocations made from libzmq or
- * libstdc++ are libzmq's, counted apart). Usage: bench_zmq [--quick] */
+ * libstdc++ are libzmq's, counted apart); then latency while the node's model is swapped every
+ * 100 ms. Usage: bench_zmq [--quick]; NGT_BENCH_CAP=N: the node's batches hold N events (256). */
 #define _GNU_SOURCE
 #include "swapper.h"
 #include "wire.h"
