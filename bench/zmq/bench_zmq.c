@@ -310,7 +310,8 @@ static result run_node(job *j, const char *front, const char *back, int count_al
     }
     ngt_run_opts ro = {0};
     ro.threads = 1;
-    ro.capacity = getenv("NGT_BENCH_CAP") ? atoi(getenv("NGT_BENCH_CAP")) : 256;
+    const char *cap = getenv("NGT_BENCH_CAP"); /* events per batch; else (or 0) 256 */
+    ro.capacity = cap ? atoi(cap) : 256;
     ro.in_order = 1;
     ro.sink = ngt_zmq_node_sink_fn;
     ro.sink_user = n;
