@@ -24,9 +24,11 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* ---- Versions -------------------------------------------------------------------------------
- * The ABI version changes whenever a struct below changes layout or a function its signature.
+ * The ABI version changes whenever a struct below, or one in a module's public header
+ * (ngt_zmq.h, ngt_farm.h, ...), changes layout or a function its signature. 4: ngt_zmq_opts,
+ * ngt_zmq_stats and ngt_farm_stats grew fields.
  * A host checks ngt_abi_version() == NGT_ABI_VERSION at start-up. */
-enum { NGT_ABI_VERSION = 3 };
+enum { NGT_ABI_VERSION = 4 };
 int ngt_abi_version(void);
 const char *ngt_version(void); /* "0.1.0" */
 
