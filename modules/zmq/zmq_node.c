@@ -120,8 +120,6 @@ int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint,
 {
     if (n->runner && !is_paused(n))
         return seterr(err, NGT_ESTATE, "zmq node: sinks are added before start or while paused");
-    if (n->n_sinks == ZMQ_MAX_SINKS && !find_sink(n, stream ? stream : "", endpoint))
-        return seterr(err, NGT_EINVAL, "zmq node: at most %d sinks", ZMQ_MAX_SINKS);
     int index = stream ? stream_index(n->menu, stream) : -1;
     if (index < 0)
         return seterr(err, NGT_EINVAL, "sink: the menu has no stream '%s'",
@@ -131,6 +129,8 @@ int ngt_zmq_node_sink(ngt_zmq_node *n, const char *stream, const char *endpoint,
         was->index = index;
         return NGT_OK;
     }
+    if (n->n_sinks == ZMQ_MAX_SINKS)
+        return seterr(err, NGT_EINVAL, "zmq node: at most %d sinks", ZMQ_MAX_SINKS);
     zmq_sink *s = zmq_sink_new(n, stream, index, endpoint, err);
     if (!s)
         return err ? err->code : NGT_EIO;
@@ -284,7 +284,8 @@ int ngt_zmq_node_retarget(ngt_zmq_node *n, ngt_menu *m, ngt_runner *r, ngt_error
             zmq_sink_detach(k);
         else
             zmq_sink_idle(k);
-        k->index = index < 0 ? -1 : (k->index < 0 ? -1 : index);
+        if (k->index >= 0) /* a detached sink stays so until ngt_zmq_node_sink takes it back */
+            k->index = index;
     }
     wire_layout old_out = n->out;
     wire_layout_free(&n->in);

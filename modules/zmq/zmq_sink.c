@@ -117,14 +117,23 @@ zmq_sink *zmq_sink_new(ngt_zmq_node *n, const char *stream, int index, const cha
 
 static void *sink_main(void *arg);
 
+/* Marks in is_free the buffers on the free list (mu held); the others are queued, being filled
+ * or in libzmq's hands. */
+static void free_slots(const zmq_sink *s, int *is_free)
+{
+    for (int i = 0; i < ZMQ_OUT_BUFS; i++)
+        is_free[i] = 0;
+    for (int i = 0; i < s->n_free; i++)
+        is_free[s->free_list[i]] = 1;
+}
+
 /* Makes every buffer for the node's output layout (mu held, or before start). A buffer still in
  * libzmq's hands is orphaned: it frees itself when released. */
 static int sink_buffers(zmq_sink *s, ngt_error *err)
 {
     ngt_zmq_node *n = s->node;
-    int is_free[ZMQ_OUT_BUFS] = {0};
-    for (int i = 0; i < s->n_free; i++)
-        is_free[s->free_list[i]] = 1;
+    int is_free[ZMQ_OUT_BUFS];
+    free_slots(s, is_free);
     s->n_free = 0;
     for (int i = 0; i < ZMQ_OUT_BUFS; i++) {
         if (s->bufs[i] && is_free[i])
@@ -445,23 +454,15 @@ void zmq_sink_settle(zmq_sink *s)
             since = now_ns();
         }
     }
-    int kept = 0;
-    if (s->n_free < ZMQ_OUT_BUFS) {
-        int is_free[ZMQ_OUT_BUFS] = {0};
-        for (int i = 0; i < s->n_free; i++)
-            is_free[s->free_list[i]] = 1;
-        for (int i = 0; i < ZMQ_OUT_BUFS; i++)
-            if (s->bufs[i] && !is_free[i]) {
-                s->undelivered += (uint64_t)s->bufs[i]->n;
-                kept = 1;
-            }
-        /* those messages leave with the socket's sent counts: take them back out */
-        for (int i = 0; i < ZMQ_OUT_BUFS; i++)
-            if (s->bufs[i] && !is_free[i] && s->bufs[i]->n > 0) {
-                s->sent_events -= (uint64_t)s->bufs[i]->n;
-                s->sent_messages--;
-            }
-    }
+    /* what libzmq still holds is undelivered: out of the sent counts, into undelivered */
+    int kept = s->n_free < ZMQ_OUT_BUFS, is_free[ZMQ_OUT_BUFS];
+    free_slots(s, is_free);
+    for (int i = 0; kept && i < ZMQ_OUT_BUFS; i++)
+        if (s->bufs[i] && !is_free[i] && s->bufs[i]->n > 0) {
+            s->undelivered += (uint64_t)s->bufs[i]->n;
+            s->sent_events -= (uint64_t)s->bufs[i]->n;
+            s->sent_messages--;
+        }
     pthread_mutex_unlock(&s->mu);
     if (kept && s->sock) {
         int linger = 0; /* drop them at close instead of waiting for a peer that is gone */
